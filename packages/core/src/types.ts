@@ -1,0 +1,79 @@
+/** Where a credential goes in the upstream request (the OpenAPI API-key vocabulary). */
+export type InjectLocation = 'header' | 'query' | 'cookie'
+
+/** One credential and where to put it. `value` is the secret. */
+export interface Injection {
+  readonly in: InjectLocation
+  readonly name: string
+  readonly value: string
+}
+
+/** The policy part of a grant: what the credential may be used for. */
+export interface Policy {
+  /** Host patterns: `api.example.com`, `*.example.com`, optional `:port`, optional `http://` prefix. */
+  readonly hosts: readonly string[]
+  /** Path patterns: `/v1/messages`, `/repos/acme/*`, `/repos/acme/**`. Absent means any path. */
+  readonly paths?: readonly string[]
+  /** Upper-case HTTP methods. Absent means any method. */
+  readonly methods?: readonly string[]
+}
+
+/**
+ * The verified contents of a keyhole token, as returned by `opener.open()`.
+ * Grants are frozen; the opener may hand the same object to many requests.
+ */
+export interface Grant extends Policy {
+  readonly jti: string
+  readonly iat: number
+  readonly exp: number
+  readonly nbf?: number
+  readonly iss?: string
+  readonly aud?: string | readonly string[]
+  readonly sub?: string
+  readonly inject: readonly Injection[]
+  /** The key id the token was encrypted to (from the protected header). */
+  readonly kid: string
+}
+
+/** The header every keyhole token carries; readable by anyone. */
+export interface KeyholeProtectedHeader {
+  readonly alg: 'ECDH-ES+A256KW'
+  readonly enc: 'A256GCM'
+  readonly kid: string
+  readonly typ: 'keyhole+jwt'
+  readonly hosts: readonly string[]
+  readonly epk: JsonWebKey
+}
+
+/** The curves keyhole keys can use. */
+export type KeyCurve = 'P-256' | 'X25519'
+
+/** A keyhole private key: a JWK with `kid` (RFC 7638 thumbprint), `alg` and `use`. */
+export interface KeyholePrivateJwk {
+  readonly kty: 'EC' | 'OKP'
+  readonly crv: KeyCurve
+  readonly x: string
+  readonly y?: string
+  readonly d: string
+  readonly kid: string
+  readonly alg: 'ECDH-ES+A256KW'
+  readonly use: 'enc'
+}
+
+/** The public half of a {@link KeyholePrivateJwk}. */
+export type KeyholePublicJwk = Omit<KeyholePrivateJwk, 'd'>
+
+/** A JSON Web Key Set of public keys. */
+export interface PublicJwks {
+  readonly keys: readonly KeyholePublicJwk[]
+}
+
+/** Phase timings and cache outcome that `open()` can report to its caller. */
+export interface OpenInfo {
+  /** True when the grant came from the verified-grant cache. */
+  cacheHit: boolean
+  /** Milliseconds spent decrypting and validating (0 on a cache hit). */
+  openMs: number
+  /** Milliseconds spent asking the revocation store. */
+  revocationMs: number
+}
