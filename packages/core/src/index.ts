@@ -24,5 +24,7 @@ export type {
 
 // revocation
 export type { RevocationFeed, RevocationStore } from './revocation/store.js'
+export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
 
 // proxy engine
