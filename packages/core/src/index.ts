@@ -17,8 +17,16 @@ export type {
 } from './types.js'
 
 // keys and keyrings
+export { type ExportKeyOptions, exportKey } from './keys/export-key.js'
+export { type GenerateKeyOptions, generateKey } from './keys/generate-key.js'
+export { type ImportKeyOptions, importKey, type KeyInput } from './keys/import-key.js'
+export { toPublicJwk } from './keys/jwk.js'
+export { createKeyring, type Keyring } from './keys/keyring.js'
 
 // mint and open
+export { clearJwksCache, type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+export { type MintGrant, type MintOptions, mint } from './mint.js'
+export { createOpener, type Opener, type OpenerOptions, type OpenerStats } from './open/opener.js'
 
 // policy
 
@@ -26,5 +34,6 @@ export type {
 export type { RevocationFeed, RevocationStore } from './revocation/store.js'
 export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
+export { type CachingStore, type CachingStoreOptions, createCachingStore } from './revocation/caching-store.js'
 
 // proxy engine

@@ -1,0 +1,205 @@
+import { base64url, CompactEncrypt, importJWK } from 'jose'
+import { type Duration, toSeconds } from './duration.js'
+import { KeyholeError } from './errors.js'
+import { type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+import { type BareJwk, bareJwk, KEY_ALG, verifiedKid } from './keys/jwk.js'
+import { assertValidPolicy } from './policy/validate-policy.js'
+import type { Injection, KeyholePublicJwk, PublicJwks } from './types.js'
+
+/** What a token allows: the policy, the credentials, and how long it lives. */
+export interface MintGrant {
+  /** Host patterns, e.g. `['api.github.com']`, `['*.example.com:8443']`, `['http://localhost:3000']`. */
+  hosts: readonly string[]
+  /** Path patterns (`/v1/messages`, `/repos/acme/*`, `/repos/acme/**`). Absent: any path. */
+  paths?: readonly string[]
+  /** Upper-case methods. Absent: any method. */
+  methods?: readonly string[]
+  /** The credentials and where they go. */
+  inject: readonly Injection[]
+  /** Lifetime from now: `'1h'`, `'15m'`, or seconds. Must be more than 0 and at most `maxTtl`. */
+  ttl: Duration
+  /** Who or what the token is for; shown in audit events. */
+  sub?: string
+  /** The proxy (or proxies) meant to open the token; a proxy may require its own. */
+  aud?: string | readonly string[]
+  /** Who minted it. */
+  iss?: string
+  /** Not valid before this time (a `Date`, or seconds since the epoch). Must be before expiry. */
+  nbf?: Date | number
+}
+
+/** Options of {@link mint}. */
+export interface MintOptions {
+  /**
+   * The recipient: a public JWK, a JWKS (the NEWEST usable key is used — the last key in `keys`
+   * with `use: 'enc'`, which is `keyring.current` for `keyring.publicJwks()`), or the URL of a
+   * JWKS (fetched with {@link fetchJwks}, cached).
+   */
+  to: PublicJwks | KeyholePublicJwk | string | URL
+  /** Longest `ttl` accepted. Default `'24h'`, the opener's default `maxTtl`. */
+  maxTtl?: Duration
+  /** Options for fetching a JWKS URL (timeout, cache TTL, fetch). */
+  jwks?: FetchJwksOptions
+  /** The clock, in milliseconds since the epoch. Default `Date.now`; tests inject their own. */
+  now?: () => number
+}
+
+const GRANT_FIELDS = new Set(['hosts', 'paths', 'methods', 'inject', 'ttl', 'sub', 'aud', 'iss', 'nbf'])
+
+function invalidGrant(message: string): KeyholeError {
+  return new KeyholeError('invalid_grant', message)
+}
+
+function checkText(value: unknown, name: string): void {
+  if (
+    value !== undefined &&
+    (typeof value !== 'string' || value.length === 0 || /[\0-\x1f\x7f]/.test(value))
+  ) {
+    throw invalidGrant(`"${name}" must be a non-empty string without control characters`)
+  }
+}
+
+/** Checks everything about the grant and returns the claims to encrypt. Throws `invalid_grant`. */
+function buildClaims(grant: MintGrant, options: MintOptions): Record<string, unknown> {
+  if (typeof grant !== 'object' || grant === null) throw invalidGrant('a grant must be an object')
+  for (const field of Object.keys(grant)) {
+    // A misspelt field ("method" for "methods") would otherwise silently widen the grant.
+    if (!GRANT_FIELDS.has(field)) throw invalidGrant(`unknown grant field "${field}"`)
+  }
+  assertValidPolicy({ hosts: grant.hosts, paths: grant.paths, methods: grant.methods, inject: grant.inject })
+
+  let ttl: number
+  let maxTtl: number
+  try {
+    ttl = toSeconds(grant.ttl)
+    maxTtl = toSeconds(options.maxTtl ?? '24h')
+  } catch {
+    throw invalidGrant('ttl and maxTtl are durations such as "15m", "1h" or a number of seconds')
+  }
+  if (!(ttl > 0)) throw invalidGrant('ttl must be more than 0')
+  if (ttl > maxTtl) throw invalidGrant(`ttl must be at most ${maxTtl} seconds (maxTtl)`)
+
+  checkText(grant.sub, 'sub')
+  checkText(grant.iss, 'iss')
+  if (Array.isArray(grant.aud)) {
+    if (grant.aud.length === 0) throw invalidGrant('"aud" must not be an empty list')
+    for (const aud of grant.aud) checkText(aud, 'aud')
+  } else if (grant.aud !== undefined) {
+    checkText(grant.aud, 'aud')
+  }
+
+  const iat = Math.floor((options.now ?? Date.now)() / 1000)
+  const exp = iat + Math.ceil(ttl)
+  let nbf: number | undefined
+  if (grant.nbf !== undefined) {
+    nbf = grant.nbf instanceof Date ? Math.floor(grant.nbf.getTime() / 1000) : grant.nbf
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf) || nbf < 0) {
+      throw invalidGrant('"nbf" must be a Date or seconds since the epoch')
+    }
+    if (nbf >= exp) throw invalidGrant('"nbf" must be before the token expires')
+  }
+
+  return {
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+    iat,
+    exp,
+    ...(nbf !== undefined && { nbf }),
+    ...(grant.iss !== undefined && { iss: grant.iss }),
+    ...(grant.aud !== undefined && { aud: Array.isArray(grant.aud) ? [...grant.aud] : grant.aud }),
+    ...(grant.sub !== undefined && { sub: grant.sub }),
+    hosts: [...grant.hosts],
+    ...(grant.paths !== undefined && { paths: [...grant.paths] }),
+    ...(grant.methods !== undefined && { methods: [...grant.methods] }),
+    // Copied member by member so nothing but in/name/value ever lands in the token.
+    inject: grant.inject.map((i) => ({ in: i.in, name: i.name, value: i.value })),
+  }
+}
+
+function usable(key: unknown): BareJwk | undefined {
+  const jwk = key as { use?: unknown; alg?: unknown } | null
+  if (typeof jwk !== 'object' || jwk === null || jwk.use !== 'enc') return undefined
+  try {
+    return bareJwk(key)
+  } catch {
+    return undefined
+  }
+}
+
+/** Picks the recipient JWK: the key itself, or the newest (last) usable key of a set. */
+async function recipient(to: MintOptions['to'], options: MintOptions): Promise<BareJwk> {
+  let jwks: unknown = to
+  if (typeof to === 'string' || to instanceof URL) jwks = await fetchJwks(to, options.jwks)
+  const keys = (jwks as { keys?: unknown } | null)?.keys
+  if (Array.isArray(keys)) {
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const found = usable(keys[i])
+      if (found) return found
+    }
+    throw new KeyholeError(
+      'invalid_key',
+      'the JWKS has no P-256 or X25519 key with use "enc" for ECDH-ES+A256KW',
+    )
+  }
+  return bareJwk(jwks)
+}
+
+// Public CryptoKeys by thumbprint, so minting many tokens for one proxy imports its key once.
+const imported = new Map<string, Promise<CryptoKey>>()
+const MAX_IMPORTED = 64
+
+function publicCryptoKey(jwk: BareJwk, kid: string): Promise<CryptoKey> {
+  let key = imported.get(kid)
+  if (!key) {
+    const material =
+      jwk.kty === 'EC'
+        ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
+        : { kty: jwk.kty, crv: jwk.crv, x: jwk.x }
+    key = (importJWK(material, KEY_ALG) as Promise<CryptoKey>).catch(() => {
+      imported.delete(kid)
+      throw new KeyholeError('invalid_key', 'the recipient key is not a valid P-256 or X25519 public key')
+    })
+    if (imported.size >= MAX_IMPORTED) imported.delete(imported.keys().next().value as string)
+    imported.set(kid, key)
+  }
+  return key
+}
+
+/**
+ * Mints a keyhole token: validates the grant completely (policy syntax, credential placement,
+ * CR/LF/NUL, ttl at most `maxTtl`) BEFORE anything is encrypted, generates a random 128-bit
+ * `jti`, and encrypts the claims to the proxy's public key (ECDH-ES+A256KW, A256GCM). The
+ * protected header carries `kid`, `typ: 'keyhole+jwt'` and a copy of `hosts` so clients can route
+ * tokens without opening them. Minting needs no private key. Throws `invalid_grant`,
+ * `invalid_key` or `jwks_unavailable`; messages never contain a credential value.
+ *
+ * @example
+ * ```ts
+ * const token = await mint(
+ *   {
+ *     hosts: ['api.github.com'],
+ *     methods: ['GET'],
+ *     inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${process.env.GITHUB_TOKEN}` }],
+ *     ttl: '1h',
+ *     sub: 'agent-42',
+ *   },
+ *   { to: 'https://proxy.internal/.well-known/jwks.json' },
+ * )
+ * ```
+ */
+export async function mint(grant: MintGrant, options: MintOptions): Promise<string> {
+  if (typeof options !== 'object' || options === null || options.to === undefined) {
+    throw new KeyholeError('bad_request', 'mint needs { to }: a public JWK, a JWKS or a JWKS URL')
+  }
+  const claims = buildClaims(grant, options)
+  const jwk = await recipient(options.to, options)
+  const kid = await verifiedKid(jwk)
+  const key = await publicCryptoKey(jwk, kid)
+  const plaintext = new TextEncoder().encode(JSON.stringify(claims))
+  try {
+    return await new CompactEncrypt(plaintext)
+      .setProtectedHeader({ alg: KEY_ALG, enc: 'A256GCM', kid, typ: 'keyhole+jwt', hosts: claims.hosts })
+      .encrypt(key)
+  } finally {
+    plaintext.fill(0)
+  }
+}

@@ -1,0 +1,260 @@
+import { compactDecrypt } from 'jose'
+import { type Duration, toSeconds } from '../duration.js'
+import { isKeyholeError, KeyholeError } from '../errors.js'
+import type { Keyring } from '../keys/keyring.js'
+import { createMemoryStore } from '../revocation/memory-store.js'
+import type { RevocationStore } from '../revocation/store.js'
+import type { Grant, OpenInfo } from '../types.js'
+import { createGrantCache } from './grant-cache.js'
+import { invalidToken } from './invalid-token.js'
+import { checkHeader } from './parse-header.js'
+import { checkTime, validateClaims } from './validate-claims.js'
+
+/** Options of {@link createOpener}. */
+export interface OpenerOptions {
+  /** The private keys tokens are opened with. Retiring a key also drops its cached grants. */
+  keyring: Keyring
+  /** Where revoked `jti`s live. Default: a new in-memory store (`createMemoryStore()`). */
+  revocations?: RevocationStore
+  /** Longest accepted token lifetime (`exp - iat`). Default `'24h'`. */
+  maxTtl?: Duration
+  /** Slack for clock differences when checking `exp`, `nbf` and `iat`. Default `'30s'`. */
+  clockTolerance?: Duration
+  /** When set, a token's `aud` must name one of these. Default: any or no audience. */
+  audience?: string | readonly string[]
+  /** When set, a token's `iss` must be one of these. Default: any or no issuer. */
+  issuer?: string | readonly string[]
+  /**
+   * Longest accepted token, in bytes, checked before anything is parsed. Default `8192`: a
+   * token with a handful of hosts, paths and credentials is 1–2 KiB, and 8 KiB is the header
+   * size most servers accept, so nothing legitimate is refused while a flood of huge tokens
+   * never reaches the JSON parser or the decryption.
+   */
+  maxTokenBytes?: number
+  /** Most grants the verified-grant cache holds. Default `10_000`; `0` turns the cache off. */
+  cacheSize?: number
+  /**
+   * When the revocation store fails or is slower than `revocationTimeout`, accept the token
+   * instead of failing with `revocation_unavailable`. Default `false` (fail closed).
+   */
+  failOpen?: boolean
+  /** How long to wait for the revocation store. Default `'2s'`; `0` waits forever. */
+  revocationTimeout?: Duration
+  /**
+   * The clock, in milliseconds since the epoch. Default `Date.now`. Tests inject a fake clock
+   * here rather than faking timers, so cache expiry can be tested without touching global state.
+   */
+  now?: () => number
+}
+
+/** Counters of an {@link Opener}. */
+export interface OpenerStats {
+  /** Tokens actually handed to the decryption (cache misses that passed the header checks). */
+  readonly decryptions: number
+  /** Opens answered from the verified-grant cache. */
+  readonly cacheHits: number
+  /** Grants held in the cache now. */
+  readonly cacheSize: number
+}
+
+/** Opens keyhole tokens. Create one per process and reuse it: it holds the verified-grant cache. */
+export interface Opener {
+  /**
+   * Opens a token and returns its frozen {@link Grant}, or throws a `KeyholeError`:
+   * `invalid_token`, `token_expired`, `token_not_yet_valid`, `token_revoked`,
+   * `revocation_unavailable` (or `invalid_key` when a keyring key itself is broken).
+   * Pass an {@link OpenInfo} object to have it filled with the cache outcome and timings.
+   */
+  open(token: string, info?: OpenInfo): Promise<Grant>
+  /** The revocation store consulted on every open (the default memory store if none was given). */
+  readonly revocations: RevocationStore
+  /** Counters; a fresh snapshot on every read. */
+  readonly stats: OpenerStats
+  /** Empties the verified-grant cache. */
+  clear(): void
+}
+
+const REVOCATION_TIMEOUT = Symbol('revocation timeout')
+
+function listOf(value: string | readonly string[] | undefined): readonly string[] | undefined {
+  if (value === undefined) return undefined
+  return Object.freeze(typeof value === 'string' ? [value] : [...value])
+}
+
+/**
+ * Creates an opener: the last-hop check of a keyhole token. In order, it refuses oversized
+ * tokens before parsing, checks the compact form and the protected header itself (algorithms,
+ * `typ`, no `zip`/`crit`, a `kid` the keyring holds, the ephemeral key's curve), decrypts with
+ * `jose` restricted to ECDH-ES+A256KW/A256GCM, parses and zeroes the plaintext, validates the
+ * claims (and that the header's `hosts` hint equals them), then checks time and revocation.
+ * Everything up to the claims is one opaque `invalid_token`.
+ *
+ * Verified grants are cached by exact token string (bounded LRU, never past `exp`); a cache hit
+ * still checks the clock, that the key is still in the keyring, and revocation. Concurrent
+ * opens of one token share a single decryption.
+ *
+ * @example
+ * ```ts
+ * const opener = createOpener({ keyring, revocations: createMemoryStore(), clockTolerance: '30s' })
+ * try {
+ *   const grant = await opener.open(token)
+ *   authorize(grant, { method: 'GET', url: 'https://api.github.com/user' })
+ * } catch (err) {
+ *   if (isKeyholeError(err)) return new Response(null, { status: err.status })
+ *   throw err
+ * }
+ * ```
+ */
+export function createOpener(options: OpenerOptions): Opener {
+  const { keyring } = options
+  if (!keyring || typeof keyring.cryptoKey !== 'function') {
+    throw new KeyholeError('bad_request', 'createOpener needs { keyring } from createKeyring()')
+  }
+  const revocations = options.revocations ?? createMemoryStore()
+  const maxTtl = toSeconds(options.maxTtl ?? '24h')
+  const tolerance = toSeconds(options.clockTolerance ?? '30s')
+  const revocationTimeoutMs = toSeconds(options.revocationTimeout ?? '2s') * 1000
+  const maxTokenBytes = options.maxTokenBytes ?? 8192
+  const cacheSize = options.cacheSize ?? 10_000
+  if (!Number.isSafeInteger(maxTokenBytes) || maxTokenBytes <= 0) {
+    throw new KeyholeError('bad_request', 'maxTokenBytes must be a positive integer')
+  }
+  if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+    throw new KeyholeError('bad_request', 'cacheSize must be 0 or a positive integer')
+  }
+  const failOpen = options.failOpen === true
+  const clock = options.now ?? Date.now
+  const audience = listOf(options.audience)
+  const issuer = listOf(options.issuer)
+  const claimsOptions = { maxTtl, audience, issuer }
+  const decryptOptions = {
+    keyManagementAlgorithms: ['ECDH-ES+A256KW'],
+    contentEncryptionAlgorithms: ['A256GCM'],
+    // zip is refused by the header check already; this makes jose refuse it as well.
+    maxDecompressedLength: 0,
+  }
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+  const cache = createGrantCache(cacheSize)
+  const inflight = new Map<string, Promise<Grant>>()
+  let seenRevision = keyring.revision
+  let decryptions = 0
+  let cacheHits = 0
+
+  /** Decrypts and validates; caches the grant when it is well formed and not yet expired. */
+  async function decryptAndValidate(token: string): Promise<Grant> {
+    const { kid, hosts } = checkHeader(token, keyring.curveOf)
+    const key = keyring.cryptoKey(kid)
+    if (!key) throw invalidToken()
+    const cryptoKey = await key
+    let plaintext: Uint8Array
+    try {
+      decryptions++
+      plaintext = (await compactDecrypt(token, cryptoKey, decryptOptions)).plaintext
+    } catch {
+      throw invalidToken()
+    }
+    let claims: unknown
+    try {
+      claims = JSON.parse(utf8.decode(plaintext))
+    } catch {
+      throw invalidToken()
+    } finally {
+      // The plaintext holds the credentials. Zeroing it cannot reach the strings JSON.parse
+      // made (see SECURITY.md), but it keeps the raw buffer from lingering.
+      plaintext.fill(0)
+    }
+    const grant = validateClaims(claims, { ...claimsOptions, kid, headerHosts: hosts })
+    // Cached before time and revocation checks: those run on every open, hit or miss, so a
+    // not-yet-valid or revoked grant in the cache is never returned; caching it only spares
+    // the decryption when the same token is replayed.
+    if (keyring.has(kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
+    return grant
+  }
+
+  function sharedDecryption(token: string): Promise<Grant> {
+    let pending = inflight.get(token)
+    if (!pending) {
+      pending = decryptAndValidate(token)
+      inflight.set(token, pending)
+      // Settled either way, the entry goes: a failure must not answer later opens.
+      const forget = () => inflight.delete(token)
+      pending.then(forget, forget)
+    }
+    return pending
+  }
+
+  async function isRevoked(jti: string): Promise<boolean> {
+    try {
+      const answer = revocations.isRevoked(jti)
+      if (revocationTimeoutMs <= 0) return await answer
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(REVOCATION_TIMEOUT), revocationTimeoutMs)
+      })
+      try {
+        return await Promise.race([answer, timeout])
+      } finally {
+        clearTimeout(timer)
+      }
+    } catch (err) {
+      if (failOpen) return false
+      throw new KeyholeError(
+        'revocation_unavailable',
+        err === REVOCATION_TIMEOUT
+          ? `the revocation store did not answer within ${revocationTimeoutMs} ms`
+          : 'the revocation store failed',
+        err === REVOCATION_TIMEOUT ? {} : { cause: err },
+      )
+    }
+  }
+
+  async function open(token: string, info?: OpenInfo): Promise<Grant> {
+    const started = performance.now()
+    // Length in UTF-16 units: any non-ASCII character fails the segment check later anyway,
+    // and an ASCII token is as many bytes as characters.
+    if (typeof token !== 'string' || token.length === 0 || token.length > maxTokenBytes) throw invalidToken()
+    if (keyring.revision !== seenRevision) {
+      seenRevision = keyring.revision
+      cache.deleteWhere((grant) => !keyring.has(grant.kid))
+    }
+    const nowSeconds = clock() / 1000
+    let grant = cache.get(token, nowSeconds)
+    if (grant !== undefined && !keyring.has(grant.kid)) {
+      cache.delete(token)
+      grant = undefined
+    }
+    const cacheHit = grant !== undefined
+    if (grant !== undefined) {
+      cacheHits++
+    } else {
+      try {
+        grant = await sharedDecryption(token)
+      } catch (err) {
+        if (isKeyholeError(err)) throw err
+        throw invalidToken()
+      }
+    }
+    checkTime(grant, nowSeconds, tolerance)
+    const checked = performance.now()
+    const revoked = await isRevoked(grant.jti)
+    if (info) {
+      info.cacheHit = cacheHit
+      info.openMs = cacheHit ? 0 : checked - started
+      info.revocationMs = performance.now() - checked
+    }
+    if (revoked) throw new KeyholeError('token_revoked', 'the token has been revoked')
+    return grant
+  }
+
+  return {
+    open,
+    revocations,
+    get stats() {
+      return { decryptions, cacheHits, cacheSize: cache.size }
+    },
+    clear() {
+      cache.clear()
+    },
+  }
+}
