@@ -1,0 +1,142 @@
+import { KeyholeError } from '../errors.js'
+import type { Policy } from '../types.js'
+import { isToken } from './header-rules.js'
+import { type HostRule, matchHost, parseHostPattern } from './host-pattern.js'
+import { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './path-pattern.js'
+import { parseTarget, type Target } from './target.js'
+
+/** A policy with its patterns parsed once. */
+export interface CompiledPolicy {
+  readonly hosts: readonly HostRule[]
+  readonly paths: readonly PathRule[] | undefined
+  readonly methods: ReadonlySet<string> | undefined
+}
+
+/** Methods fetch refuses to send and a credential proxy has no business with. */
+export const FORBIDDEN_METHODS: readonly string[] = Object.freeze(['CONNECT', 'TRACE', 'TRACK'])
+const forbiddenMethods = new Set(FORBIDDEN_METHODS)
+// The methods fetch upper-cases whatever case they are written in; others are sent verbatim.
+const FETCH_NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
+
+const compiled = new WeakMap<object, CompiledPolicy>()
+
+/**
+ * Parses a policy's patterns, once per policy object: the result is cached in a `WeakMap` keyed
+ * by the policy, so treat a policy as immutable once it has been used (grants from `open()` are
+ * frozen). Does not check `inject`; use `assertValidPolicy` for a full check.
+ *
+ * @throws KeyholeError `invalid_grant` for a malformed pattern
+ * @example
+ * ```ts
+ * const { hosts } = compilePolicy({ hosts: ['*.example.com'] })
+ * ```
+ */
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  let result = compiled.get(policy)
+  if (result !== undefined) return result
+  if (!Array.isArray(policy.hosts) || policy.hosts.length === 0) {
+    throw new KeyholeError('invalid_grant', 'hosts must be a non-empty list of host patterns')
+  }
+  const hosts = policy.hosts.map(parseHostPattern)
+  let paths: PathRule[] | undefined
+  if (policy.paths !== undefined) {
+    if (!Array.isArray(policy.paths) || policy.paths.length === 0) {
+      throw new KeyholeError(
+        'invalid_grant',
+        'paths must be a non-empty list of path patterns (omit it to allow any path)',
+      )
+    }
+    paths = policy.paths.map(parsePathPattern)
+  }
+  let methods: Set<string> | undefined
+  if (policy.methods !== undefined) {
+    if (!Array.isArray(policy.methods) || policy.methods.length === 0) {
+      throw new KeyholeError(
+        'invalid_grant',
+        'methods must be a non-empty list (omit it to allow any method)',
+      )
+    }
+    methods = new Set(policy.methods)
+  }
+  result = { hosts, paths, methods }
+  compiled.set(policy, result)
+  return result
+}
+
+function normalizeMethod(method: string): string | undefined {
+  if (typeof method !== 'string' || !isToken(method)) return undefined
+  if (FETCH_NORMALIZED.has(method)) return method
+  const upper = method.toUpperCase()
+  return FETCH_NORMALIZED.has(upper) ? upper : method
+}
+
+/**
+ * Checks a request against a grant's policy and returns the parsed target the request must be
+ * sent to. Runs on every proxied request: patterns are compiled once per policy object and the
+ * common path allocates nothing beyond the target.
+ *
+ * - Host: scheme, host and port are all locked (`api.x.com` is https on 443 only,
+ *   `api.x.com:8443` https on 8443, `http://api.x.com` http on 80 only); matched on the
+ *   normalized target ({@link parseTarget}).
+ * - Path: when the policy has `paths`, the target path must match one of them after RFC 3986
+ *   normalization, and paths with dot-segments, encoded slashes or backslashes, raw backslashes,
+ *   double encoding or invalid escapes are refused (see `normalizeTargetPath`).
+ * - Method: exact, case-sensitive, except the six methods fetch itself upper-cases (`get` is
+ *   `GET`, but `patch` is not `PATCH`). `CONNECT`, `TRACE` and `TRACK` are always refused.
+ *
+ * @throws KeyholeError `bad_target`, `host_not_allowed`, `path_not_allowed`, `method_not_allowed`
+ * @example
+ * ```ts
+ * const target = authorize(grant, { method: 'GET', url: 'https://api.github.com/user' })
+ * await fetch(target.href, { headers })
+ * ```
+ */
+export function authorize(
+  policy: Policy,
+  request: { readonly method: string; readonly url: string | URL },
+): Target {
+  const rules = compilePolicy(policy)
+  const target = parseTarget(request.url)
+  let hostAllowed = false
+  for (const rule of rules.hosts) {
+    if (matchHost(rule, target)) {
+      hostAllowed = true
+      break
+    }
+  }
+  if (!hostAllowed) {
+    throw new KeyholeError(
+      'host_not_allowed',
+      `${target.scheme}://${target.host}:${target.port} is not allowed by this token`,
+    )
+  }
+  if (rules.paths !== undefined) {
+    const path = normalizeTargetPath(target.path)
+    let pathAllowed = false
+    if (path !== undefined) {
+      for (const rule of rules.paths) {
+        if (matchPath(rule, path)) {
+          pathAllowed = true
+          break
+        }
+      }
+    }
+    if (!pathAllowed) {
+      throw new KeyholeError(
+        'path_not_allowed',
+        path === undefined
+          ? 'the target path has dot-segments, encoded slashes or backslashes, or invalid escapes'
+          : 'the target path is not allowed by this token',
+      )
+    }
+  }
+  const method = normalizeMethod(request.method)
+  if (
+    method === undefined ||
+    forbiddenMethods.has(method) ||
+    (rules.methods !== undefined && !rules.methods.has(method))
+  ) {
+    throw new KeyholeError('method_not_allowed', 'the request method is not allowed by this token')
+  }
+  return target
+}

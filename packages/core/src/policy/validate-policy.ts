@@ -1,0 +1,129 @@
+import { KeyholeError } from '../errors.js'
+import type { Injection, Policy } from '../types.js'
+import { FORBIDDEN_METHODS } from './authorize.js'
+import {
+  hasControlChar,
+  hasCrLfNul,
+  isCookieValue,
+  isForbiddenInjectHeader,
+  isHeaderValue,
+  isToken,
+} from './header-rules.js'
+import { parseHostPattern } from './host-pattern.js'
+import { parsePathPattern } from './path-pattern.js'
+
+/** A policy together with the credentials it injects, as carried by a token. */
+export interface PolicyWithInjections extends Policy {
+  readonly inject: readonly Injection[]
+}
+
+const UPPER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/
+const LOCATIONS = new Set(['header', 'query', 'cookie'])
+
+function fail(message: string): never {
+  throw new KeyholeError('invalid_grant', message)
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function checkStringList(value: unknown, field: string, required: boolean): readonly string[] | undefined {
+  if (value === undefined && !required) return undefined
+  if (!Array.isArray(value))
+    fail(`${field} must be ${required ? 'a non-empty list' : 'a non-empty list when present'}`)
+  if (value.length === 0) fail(`${field} must not be empty${required ? '' : ` (omit ${field} to allow any)`}`)
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i]
+    if (typeof item !== 'string') fail(`${field}[${i}] must be a string`)
+    if (hasCrLfNul(item)) fail(`${field}[${i}] contains CR, LF or NUL`)
+  }
+  return value as string[]
+}
+
+function checkInjection(entry: unknown, index: number, seen: Set<string>): void {
+  const where = `inject[${index}]`
+  if (!isRecord(entry)) fail(`${where} must be an object { in, name, value }`)
+  const location = entry.in
+  const name = entry.name
+  const value = entry.value
+  if (typeof location !== 'string' || !LOCATIONS.has(location))
+    fail(`${where}.in must be 'header', 'query' or 'cookie'`)
+  if (typeof name !== 'string' || name.length === 0) fail(`${where}.name must be a non-empty string`)
+  // Never echo the value, and echo the name only once it is known to be harmless.
+  if (typeof value !== 'string' || value.length === 0) fail(`${where}.value must be a non-empty string`)
+  if (hasCrLfNul(name)) fail(`${where}.name contains CR, LF or NUL`)
+  if (hasCrLfNul(value)) fail(`${where}.value contains CR, LF or NUL`)
+  if (location === 'header') {
+    if (!isToken(name)) fail(`${where}.name is not a valid header name`)
+    if (isForbiddenInjectHeader(name)) fail(`${where}: the header ${name} may not be injected`)
+    if (!isHeaderValue(value)) {
+      fail(
+        `${where}.value (header ${name}) must be visible ASCII or obs-text, spaces and tabs only inside, no control characters`,
+      )
+    }
+  } else if (location === 'cookie') {
+    if (!isToken(name)) fail(`${where}.name is not a valid cookie name`)
+    if (!isCookieValue(value))
+      fail(`${where}.value (cookie ${name}) must consist of cookie-octets (RFC 6265)`)
+  } else {
+    if (hasControlChar(name)) fail(`${where}.name contains control characters`)
+    if (hasControlChar(value)) fail(`${where}.value contains control characters`)
+    try {
+      encodeURIComponent(name)
+      encodeURIComponent(value)
+    } catch {
+      fail(`${where} contains an unpaired surrogate`)
+    }
+  }
+  // Header and cookie names are case-insensitive on the wire; query names are not.
+  const key = location === 'query' ? `query:${name}` : `${location}:${name.toLowerCase()}`
+  if (seen.has(key)) fail(`${where}: the ${location} ${name} is injected twice`)
+  seen.add(key)
+}
+
+/**
+ * Validates a policy and its injections, as `mint` does before encrypting and `open` does again
+ * after decrypting. Throws on the first problem; messages name the field and never contain a
+ * credential value.
+ *
+ * - `hosts`: non-empty list of host patterns (see `parseHostPattern`).
+ * - `paths`, `methods`: absent, or non-empty lists; path patterns as in `parsePathPattern`;
+ *   methods are upper-case RFC 9110 tokens, never `CONNECT`, `TRACE` or `TRACK`.
+ * - `inject`: non-empty list of `{ in, name, value }` with non-empty name and value. No CR, LF or
+ *   NUL in any string of the policy. Headers: token names, not in
+ *   `FORBIDDEN_INJECT_HEADER_NAMES` / `FORBIDDEN_INJECT_HEADER_PREFIXES`, values of visible ASCII
+ *   or obs-text with spaces and tabs only inside. Cookies: token names, cookie-octet values.
+ *   Query: no control characters, no unpaired surrogates (the engine percent-encodes both). A
+ *   name may be injected only once per location (case-insensitive for headers and cookies).
+ *
+ * @throws KeyholeError `invalid_grant`
+ * @example
+ * ```ts
+ * assertValidPolicy({
+ *   hosts: ['api.github.com'],
+ *   methods: ['GET'],
+ *   inject: [{ in: 'header', name: 'Authorization', value: 'Bearer ghp_example' }],
+ * })
+ * ```
+ */
+export function assertValidPolicy(policy: unknown): asserts policy is PolicyWithInjections {
+  if (!isRecord(policy)) fail('the grant must be an object')
+  const hosts = checkStringList(policy.hosts, 'hosts', true)!
+  for (const host of hosts) parseHostPattern(host)
+  const paths = checkStringList(policy.paths, 'paths', false)
+  if (paths !== undefined) for (const path of paths) parsePathPattern(path)
+  const methods = checkStringList(policy.methods, 'methods', false)
+  if (methods !== undefined) {
+    for (let i = 0; i < methods.length; i++) {
+      const method = methods[i]!
+      if (!UPPER_TOKEN.test(method)) fail(`methods[${i}] must be an upper-case HTTP method`)
+      if (FORBIDDEN_METHODS.includes(method)) fail(`methods[${i}]: ${method} is not allowed through keyhole`)
+    }
+  }
+  const inject = policy.inject
+  if (!Array.isArray(inject) || inject.length === 0)
+    fail('inject must be a non-empty list of { in, name, value }')
+  const seen = new Set<string>()
+  for (let i = 0; i < inject.length; i++) checkInjection(inject[i], i, seen)
+}
