@@ -1,10 +1,20 @@
 // The public API of @keyhole/core. One line per export group; each area edits only its own section.
 
-export { type Duration, toSeconds } from './duration.js'
 // errors and shared types
 export { errorStatus, isKeyholeError, KeyholeError, type KeyholeErrorCode } from './errors.js'
-// mint and open
-export { clearJwksCache, type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+export { type Duration, toSeconds } from './duration.js'
+export type {
+  Grant,
+  InjectLocation,
+  Injection,
+  KeyCurve,
+  KeyholePrivateJwk,
+  KeyholeProtectedHeader,
+  KeyholePublicJwk,
+  OpenInfo,
+  Policy,
+  PublicJwks,
+} from './types.js'
 
 // keys and keyrings
 export { type ExportKeyOptions, exportKey } from './keys/export-key.js'
@@ -12,8 +22,12 @@ export { type GenerateKeyOptions, generateKey } from './keys/generate-key.js'
 export { type ImportKeyOptions, importKey, type KeyInput } from './keys/import-key.js'
 export { toPublicJwk } from './keys/jwk.js'
 export { createKeyring, type Keyring } from './keys/keyring.js'
+
+// mint and open
+export { clearJwksCache, type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
 export { type MintGrant, type MintOptions, mint } from './mint.js'
 export { createOpener, type Opener, type OpenerOptions, type OpenerStats } from './open/opener.js'
+
 // policy
 export { authorize, type CompiledPolicy, compilePolicy, FORBIDDEN_METHODS } from './policy/authorize.js'
 export {
@@ -27,26 +41,11 @@ export { type HostRule, type HostTarget, matchHost, parseHostPattern } from './p
 export { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './policy/path-pattern.js'
 export { parseTarget, type Target } from './policy/target.js'
 export { assertValidPolicy, type PolicyWithInjections } from './policy/validate-policy.js'
-export {
-  type CachingStore,
-  type CachingStoreOptions,
-  createCachingStore,
-} from './revocation/caching-store.js'
-export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
-export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
+
 // revocation
 export type { RevocationFeed, RevocationStore } from './revocation/store.js'
-export type {
-  Grant,
-  Injection,
-  InjectLocation,
-  KeyCurve,
-  KeyholePrivateJwk,
-  KeyholeProtectedHeader,
-  KeyholePublicJwk,
-  OpenInfo,
-  Policy,
-  PublicJwks,
-} from './types.js'
+export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
+export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
+export { type CachingStore, type CachingStoreOptions, createCachingStore } from './revocation/caching-store.js'
 
 // proxy engine

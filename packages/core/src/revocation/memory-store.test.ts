@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describeStoreContract } from '../../../../test/store-contract.js'
 import { isKeyholeError } from '../errors.js'
 import { createMemoryStore, type MemoryStore } from './memory-store.js'
 
@@ -142,4 +143,9 @@ describe('createMemoryStore', () => {
       isKeyholeError(await store.revoke('one-more', exp).catch((e) => e), 'revocation_unavailable'),
     ).toBe(true)
   })
+})
+
+describeStoreContract('memory', () => {
+  const store = createMemoryStore({ grace: 0 })
+  return { store, close: () => store.close() }
 })
