@@ -1,0 +1,105 @@
+// Builds the keyhole binary (packages/cli/dist/bin.js) when it is missing or older than any source
+// it bundles. Used by `npm start` and by the CLI tests. Parallel callers (vitest runs test files in
+// several processes) serialize on a lock directory so only one of them runs tsup.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const cliDir = new URL('..', import.meta.url).pathname
+const root = join(cliDir, '..', '..')
+/** The built binary. */
+export const binPath = join(cliDir, 'dist', 'bin.js')
+
+// Everything tsup bundles into the binary: the CLI and the workspace packages it imports.
+const inputs = ['cli', 'core', 'hono', 'redis', 'postgres'].map((name) => join(root, 'packages', name, 'src'))
+const extraInputs = [join(cliDir, 'tsup.config.ts'), join(cliDir, 'package.json')]
+
+function newestMtime(path) {
+  let newest = 0
+  let stats
+  try {
+    stats = statSync(path)
+  } catch {
+    return 0
+  }
+  if (!stats.isDirectory()) return stats.mtimeMs
+  for (const entry of readdirSync(path)) {
+    if (entry.endsWith('.test.ts')) continue
+    newest = Math.max(newest, newestMtime(join(path, entry)))
+  }
+  return newest
+}
+
+/** True when dist/bin.js is missing or older than a source file. */
+export function isStale() {
+  if (!existsSync(binPath)) return true
+  const built = statSync(binPath).mtimeMs
+  return [...inputs, ...extraInputs].some((input) => newestMtime(input) > built)
+}
+
+const lockDir = join(
+  tmpdir(),
+  `keyhole-cli-build-${createHash('sha256').update(cliDir).digest('hex').slice(0, 12)}.lock`,
+)
+
+function tryLock() {
+  try {
+    mkdirSync(lockDir)
+    writeFileSync(join(lockDir, 'pid'), String(process.pid))
+    return true
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error
+    // A lock left by a process that died would block everyone forever: take it over.
+    let owner = Number.NaN
+    try {
+      owner = Number(readFileSync(join(lockDir, 'pid'), 'utf8'))
+    } catch {}
+    if (Number.isInteger(owner) && owner > 0 && !isAlive(owner))
+      rmSync(lockDir, { recursive: true, force: true })
+    return false
+  }
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return error.code === 'EPERM'
+  }
+}
+
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/**
+ * Builds the CLI if needed. Returns the path of the binary. Throws if the build fails.
+ * @param {{ quiet?: boolean }} [options]
+ */
+export function ensureBuilt(options = {}) {
+  if (!isStale()) return binPath
+  const deadline = Date.now() + 180_000
+  while (!tryLock()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the CLI build lock ${lockDir}`)
+    sleep(200)
+  }
+  try {
+    if (isStale()) {
+      if (!options.quiet)
+        process.stderr.write('building the keyhole CLI (npm run build -w @keyhole/cli)...\n')
+      const result = spawnSync('npm', ['run', 'build', '-w', '@keyhole/cli', '--silent'], {
+        cwd: root,
+        stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
+        encoding: 'utf8',
+      })
+      if (result.status !== 0) {
+        const output = options.quiet ? `\n${result.stdout ?? ''}${result.stderr ?? ''}` : ''
+        throw new Error(`building the keyhole CLI failed (exit ${result.status})${output}`)
+      }
+    }
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true })
+  }
+  return binPath
+}

@@ -1,0 +1,123 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
+import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { usageError } from './cli-error.js'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** What a command accepts on its command line. */
+export interface ArgSpec<O extends Options> {
+  /** The command's name, used in messages (`keyhole mint: ...`). */
+  readonly command: string
+  readonly options: O
+  /** Names of the positional arguments, in order; the last may be optional. */
+  readonly positionals?: readonly string[]
+  /** How many positionals are required (default: all of them). */
+  readonly requiredPositionals?: number
+}
+
+/** The parsed command line, or `help` when `--help`/`-h` was given. */
+export type Parsed<O extends Options> =
+  | { readonly help: true }
+  | {
+      readonly help: false
+      readonly values: ReturnType<
+        typeof parseArgs<{ options: O; strict: true; allowPositionals: true }>
+      >['values']
+      readonly positionals: readonly string[]
+    }
+
+const OPTION_NAME = /^--?[A-Za-z0-9][A-Za-z0-9-]*$/
+
+/**
+ * Parses a command's arguments with `node:util` parseArgs. Errors are rewritten so that no argument
+ * value is ever echoed back: a shell-split `--header Authorization: Bearer sk-...` leaves the secret as a
+ * stray positional, and the message must not print it.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseCommand({ command: 'jwks', options: { keys: { type: 'string' } } }, argv)
+ * if (parsed.help) return printHelp()
+ * ```
+ */
+export function parseCommand<O extends Options>(spec: ArgSpec<O>, argv: readonly string[]): Parsed<O> {
+  // --help wins over everything else, so `keyhole mint --help --bogus` still shows help.
+  const dashDash = argv.indexOf('--')
+  const flags = dashDash === -1 ? argv : argv.slice(0, dashDash)
+  if (flags.includes('--help') || flags.includes('-h')) return { help: true }
+
+  let result: { values: Record<string, unknown>; positionals: string[] }
+  try {
+    result = parseArgs({ args: [...argv], options: spec.options, strict: true, allowPositionals: true })
+  } catch (error) {
+    throw usageError(describeParseError(error))
+  }
+  const names = spec.positionals ?? []
+  const required = spec.requiredPositionals ?? names.length
+  if (result.positionals.length > names.length) {
+    const extra = result.positionals.length - names.length
+    throw usageError(
+      `${extra} unexpected argument${extra === 1 ? '' : 's'} (not shown, in case ${extra === 1 ? 'it is' : 'they are'} secret); ` +
+        "quote values that contain spaces, e.g. --header 'Authorization: Bearer ${TOKEN}'",
+    )
+  }
+  if (result.positionals.length < required) throw usageError(`missing <${names[result.positionals.length]}>`)
+  return { help: false, values: result.values as never, positionals: result.positionals }
+}
+
+function describeParseError(error: unknown): string {
+  const code = (error as { code?: string }).code
+  const message = error instanceof Error ? error.message : ''
+  const option = /'(--?[^' ]+)/.exec(message)?.[1]
+  const name = option && OPTION_NAME.test(option) ? option : 'an option'
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${name}`
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (message.includes('does not take an argument')) return `${name} does not take a value`
+      if (message.includes('ambiguous'))
+        return `${name} needs a value; to pass a value that starts with a dash, write ${name}=<value>`
+      return `${name} needs a value`
+    default:
+      return 'could not read the command line'
+  }
+}
+
+/**
+ * The last value of a string option that may be given once, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * const out = single(values.out) ?? 'keys.json'
+ * ```
+ */
+export function single(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.at(-1) as string | undefined
+  return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * The values of a repeatable string option (`multiple: true`), never `undefined`.
+ *
+ * @example
+ * ```ts
+ * const hosts = many(values.host) // ['api.github.com', '*.githubusercontent.com']
+ * ```
+ */
+export function many(value: unknown): string[] {
+  if (Array.isArray(value)) return value as string[]
+  return typeof value === 'string' ? [value] : []
+}
+
+/**
+ * A required string option, or a usage error naming it.
+ *
+ * @example
+ * ```ts
+ * const keys = required(values.keys, '--keys', 'the private key set written by `keyhole keygen`')
+ * ```
+ */
+export function required(value: unknown, flag: string, what: string): string {
+  const found = single(value)
+  if (found === undefined || found === '') throw usageError(`${flag} is required: ${what}`)
+  return found
+}

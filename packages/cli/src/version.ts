@@ -1,0 +1,2 @@
+/** The version of the `keyhole` command (kept in step with package.json by a test). */
+export const VERSION = '0.1.0'

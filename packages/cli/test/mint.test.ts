@@ -1,0 +1,259 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { createKeyring, createOpener, type KeyholePrivateJwk } from '@keyhole/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildCli, keyhole, tempDir } from './cli.js'
+
+const SECRET = 'ghp_cli-mint-test-secret-3b1f'
+let dir: string
+let remove: () => Promise<void>
+let keys: KeyholePrivateJwk[]
+let jwksServer: Server
+let jwksUrl: string
+
+const open = (token: string) => createOpener({ keyring: createKeyring(keys) }).open(token)
+
+beforeAll(async () => {
+  buildCli()
+  ;({ dir, remove } = await tempDir())
+  await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
+  const jwks = await keyhole(['jwks', '--keys', 'keys.json'], { cwd: dir })
+  await writeFile(join(dir, 'jwks.json'), jwks.stdout)
+  keys = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')).keys
+  jwksServer = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(jwks.stdout))
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
+  jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
+})
+afterAll(async () => {
+  await new Promise((resolve) => jwksServer.close(resolve))
+  await remove()
+})
+
+describe('keyhole mint', () => {
+  it('mints a token from a JWKS file, expanding ${VAR} from its own environment', async () => {
+    const result = await keyhole(
+      [
+        'mint',
+        '--jwks',
+        'jwks.json',
+        '--host',
+        'api.github.com',
+        '--path',
+        '/repos/acme/**',
+        '--method',
+        'get',
+        '--header',
+        'Authorization: Bearer ${GITHUB_TOKEN}',
+        '--ttl',
+        '1h',
+        '--sub',
+        'ci-job-42',
+        '--aud',
+        'proxy-a',
+      ],
+      { cwd: dir, env: { GITHUB_TOKEN: SECRET } },
+    )
+    expect(result.code).toBe(0)
+    expect(result.stderr).not.toContain(SECRET)
+    const token = result.stdout.trim()
+    expect(token.split('.')).toHaveLength(5)
+    const grant = await open(token)
+    expect(grant.hosts).toEqual(['api.github.com'])
+    expect(grant.paths).toEqual(['/repos/acme/**'])
+    expect(grant.methods).toEqual(['GET'])
+    expect(grant.sub).toBe('ci-job-42')
+    expect(grant.aud).toBe('proxy-a')
+    expect(grant.exp - grant.iat).toBe(3600)
+    expect(grant.inject).toEqual([{ in: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }])
+  })
+
+  it('injects query parameters and cookies, several hosts, and $${ as a literal', async () => {
+    const result = await keyhole(
+      [
+        'mint',
+        '--jwks',
+        'jwks.json',
+        '--host',
+        'api.example.com',
+        '--host',
+        'http://127.0.0.1:8080',
+        '--query',
+        'api_key=${KEY}',
+        '--cookie',
+        'session=$${literal}',
+        '--ttl',
+        '90',
+      ],
+      { cwd: dir, env: { KEY: 'k-123' } },
+    )
+    expect(result.code).toBe(0)
+    const grant = await open(result.stdout.trim())
+    expect(grant.hosts).toEqual(['api.example.com', 'http://127.0.0.1:8080'])
+    expect(grant.paths).toBeUndefined()
+    expect(grant.methods).toBeUndefined()
+    expect(grant.inject).toEqual([
+      { in: 'query', name: 'api_key', value: 'k-123' },
+      { in: 'cookie', name: 'session', value: '${literal}' },
+    ])
+    expect(grant.exp - grant.iat).toBe(90)
+  })
+
+  it('fetches the JWKS from a URL', async () => {
+    const result = await keyhole(
+      ['mint', '--jwks', jwksUrl, '--host', 'api.github.com', '--header', 'X-Api-Key: ${K}', '--ttl', '5m'],
+      { env: { K: SECRET } },
+    )
+    expect(result.code).toBe(0)
+    const grant = await open(result.stdout.trim())
+    expect(grant.inject[0]?.value).toBe(SECRET)
+  })
+
+  it('explains an unreachable JWKS URL (exit 1)', async () => {
+    const closed = createServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const port = (closed.address() as AddressInfo).port
+    await new Promise((resolve) => closed.close(resolve))
+    const result = await keyhole([
+      'mint',
+      '--jwks',
+      `http://127.0.0.1:${port}/.well-known/jwks.json?access_token=abc`,
+      '--host',
+      'api.github.com',
+      '--header',
+      'X-Api-Key: v',
+      '--ttl',
+      '5m',
+    ])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`could not get the JWKS from http://127.0.0.1:${port}`)
+    expect(result.stderr).toContain('ECONNREFUSED')
+    expect(result.stderr).not.toContain('access_token')
+    expect(result.stdout).toBe('')
+  })
+
+  it('names an unset variable but never prints a value', async () => {
+    const result = await keyhole(
+      [
+        'mint',
+        '--jwks',
+        'jwks.json',
+        '--host',
+        'a.example',
+        '--header',
+        'Authorization: ${MISSING} ${SET}',
+        '--ttl',
+        '1h',
+      ],
+      { cwd: dir, env: { SET: SECRET } },
+    )
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('environment variable MISSING is not set')
+    expect(result.stderr).not.toContain(SECRET)
+    expect(result.stdout).toBe('')
+  })
+
+  it('does not echo a header value the shell split into stray arguments', async () => {
+    const result = await keyhole(
+      [
+        'mint',
+        '--jwks',
+        'jwks.json',
+        '--host',
+        'a.example',
+        '--header',
+        'Authorization:',
+        'Bearer',
+        SECRET,
+        '--ttl',
+        '1h',
+      ],
+      { cwd: dir },
+    )
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('2 unexpected arguments')
+    expect(result.stderr).not.toContain(SECRET)
+  })
+
+  it('rejects a bad host pattern, a forbidden header and a CR/LF value with the policy message (exit 2)', async () => {
+    const base = ['mint', '--jwks', 'jwks.json', '--ttl', '1h']
+    const host = await keyhole([...base, '--host', 'ht!tp', '--header', 'X-Key: v'], { cwd: dir })
+    expect(host.code).toBe(2)
+    expect(host.stderr).toContain('ht!tp')
+    const forbidden = await keyhole([...base, '--host', 'a.example', '--header', 'Host: evil.example'], {
+      cwd: dir,
+    })
+    expect(forbidden.code).toBe(2)
+    expect(forbidden.stderr).toMatch(/host/i)
+    const crlf = await keyhole([...base, '--host', 'a.example', '--header', 'X-Key: ${V}'], {
+      cwd: dir,
+      env: { V: `${SECRET}\r\nX-Injected: 1` },
+    })
+    expect(crlf.code).toBe(2)
+    expect(crlf.stderr).not.toContain(SECRET)
+    const ttl = await keyhole(
+      [...base.slice(0, 3), '--ttl', 'forever', '--host', 'a.example', '--header', 'X-Key: v'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(ttl.code).toBe(2)
+  })
+
+  it('requires --jwks, --host, --ttl and a credential', async () => {
+    const jwks = await keyhole(['mint', '--host', 'a.example', '--header', 'X: v', '--ttl', '1h'], {
+      cwd: dir,
+    })
+    expect(jwks.code).toBe(2)
+    expect(jwks.stderr).toContain('--jwks is required')
+    const host = await keyhole(['mint', '--jwks', 'jwks.json', '--header', 'X: v', '--ttl', '1h'], {
+      cwd: dir,
+    })
+    expect(host.stderr).toContain('--host is required')
+    const ttl = await keyhole(['mint', '--jwks', 'jwks.json', '--host', 'a.example', '--header', 'X: v'], {
+      cwd: dir,
+    })
+    expect(ttl.stderr).toContain('--ttl is required')
+    const inject = await keyhole(['mint', '--jwks', 'jwks.json', '--host', 'a.example', '--ttl', '1h'], {
+      cwd: dir,
+    })
+    expect(inject.code).toBe(2)
+    expect(inject.stderr).toContain('--header, --query or --cookie')
+    const malformed = await keyhole(
+      ['mint', '--jwks', 'jwks.json', '--host', 'a.example', '--query', 'novalue', '--ttl', '1h'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(malformed.code).toBe(2)
+    expect(malformed.stderr).toContain('name=value')
+  })
+
+  it('refuses a private key file as --jwks and explains a missing one', async () => {
+    const priv = await keyhole(
+      ['mint', '--jwks', 'keys.json', '--host', 'a.example', '--header', 'X: v', '--ttl', '1h'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(priv.code).toBe(1)
+    expect(priv.stderr).toContain('holds private keys')
+    const missing = await keyhole(
+      ['mint', '--jwks', 'nope.json', '--host', 'a.example', '--header', 'X: v', '--ttl', '1h'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('does not exist')
+  })
+
+  it('has --help', async () => {
+    const result = await keyhole(['mint', '--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Usage: keyhole mint --jwks')
+    expect(result.stdout).toContain('${VAR}')
+  })
+})
