@@ -106,7 +106,7 @@ const FIELD_VALUE = /^[\x21-\x7e\x80-\xff](?:[\x20\x21-\x7e\x80-\xff\t]*[\x21-\x
 // RFC 6265 §4.1.1 cookie-value: cookie-octets, optionally wrapped in double quotes.
 const COOKIE_VALUE =
   /^(?:[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*|"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")$/
-// eslint-style: CR, LF and NUL are refused in every string of a grant.
+// CR, LF and NUL are refused in every string of a grant.
 const CR_LF_NUL = /[\r\n\0]/
 const CONTROL = /[\x00-\x1f\x7f]/
 

@@ -4,10 +4,55 @@
  * IPv6 compression), then one trailing dot removed, then a strict label check.
  */
 
-// Lower-case LDH(+underscore) names whose last label cannot be read as a number are already in
-// the form the WHATWG parser would produce, so the common case skips `new URL` entirely.
-const SIMPLE_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/
-const NUMERIC_LAST_LABEL = /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/
+/**
+ * True for a host already in the form the WHATWG parser would produce, so the common case skips
+ * `new URL`: lower-case labels of `a-z 0-9 - _`, 1 to 63 characters each, at most 253 in all, no
+ * `xn--` label (punycode must be validated by the parser), and a last label that the parser
+ * would not read as a number (`1.2.3.4`, `0x7f`).
+ */
+function isSimpleHost(input: string): boolean {
+  const length = input.length
+  if (length > 253) return false
+  let labelStart = 0
+  for (let i = 0; i <= length; i++) {
+    const code = i < length ? input.charCodeAt(i) : 46
+    if (code === 46) {
+      const labelLength = i - labelStart
+      if (labelLength === 0 || labelLength > 63) return false
+      if (
+        labelLength >= 4 &&
+        input.charCodeAt(labelStart) === 120 &&
+        input.charCodeAt(labelStart + 1) === 110 &&
+        input.charCodeAt(labelStart + 2) === 45 &&
+        input.charCodeAt(labelStart + 3) === 45
+      ) {
+        return false
+      }
+      labelStart = i + 1
+    } else if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 45 || code === 95)) {
+      return false
+    }
+  }
+  const last = input.lastIndexOf('.') + 1
+  let digits = true
+  for (let i = last; i < length; i++) {
+    const code = input.charCodeAt(i)
+    if (code < 48 || code > 57) {
+      digits = false
+      break
+    }
+  }
+  if (digits) return false
+  if (input.charCodeAt(last) === 48 && input.charCodeAt(last + 1) === 120) {
+    for (let i = last + 2; i < length; i++) {
+      const code = input.charCodeAt(i)
+      if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return true
+    }
+    return false
+  }
+  return true
+}
+
 const IPV4 = /^(?:[0-9]{1,3}\.){3}[0-9]{1,3}$/
 // Characters that would change how the URL parser splits an authority; never part of a host.
 const NOT_IN_HOST = /[/?#@\\%\s\x00-\x1f\x7f]/
@@ -32,27 +77,23 @@ export function isIPv4(host: string): boolean {
  */
 export function normalizeHost(input: string): string | undefined {
   if (input.length === 0 || input.length > 1024) return undefined
-  let host: string
-  if (SIMPLE_HOST.test(input) && !NUMERIC_LAST_LABEL.test(input) && !input.includes('xn--')) {
-    host = input
-  } else {
-    if (NOT_IN_HOST.test(input)) return undefined
-    // A colon is only legal inside an IPv6 literal; anything else would be read as a port.
-    if (input.includes(':') && !(input.startsWith('[') && input.endsWith(']'))) return undefined
-    let parsed: URL
-    try {
-      parsed = new URL(`https://${input}/`)
-    } catch {
-      return undefined
-    }
-    if (parsed.port !== '' || parsed.pathname !== '/' || parsed.username !== '' || parsed.password !== '') {
-      return undefined
-    }
-    host = parsed.hostname
-    if (host.startsWith('[')) return host
-    if (host.endsWith('.')) host = host.slice(0, -1)
-    if (IPV4.test(host)) return host
+  if (isSimpleHost(input)) return input
+  if (NOT_IN_HOST.test(input)) return undefined
+  // A colon is only legal inside an IPv6 literal; anything else would be read as a port.
+  if (input.includes(':') && !(input.startsWith('[') && input.endsWith(']'))) return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(`https://${input}/`)
+  } catch {
+    return undefined
   }
+  if (parsed.port !== '' || parsed.pathname !== '/' || parsed.username !== '' || parsed.password !== '') {
+    return undefined
+  }
+  let host = parsed.hostname
+  if (host.startsWith('[')) return host
+  if (host.endsWith('.')) host = host.slice(0, -1)
+  if (IPV4.test(host)) return host
   if (host.length === 0 || host.length > 253) return undefined
   let start = 0
   while (start <= host.length) {
