@@ -49,3 +49,27 @@ export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './
 export { type CachingStore, type CachingStoreOptions, createCachingStore } from './revocation/caching-store.js'
 
 // proxy engine
+export { checkTargetAddress, isLocalHostname, isPrivateAddress } from './proxy/address-guard.js'
+export {
+  createProxy,
+  type ProxyContext,
+  type ProxyHandler,
+  type ProxyOpener,
+  type ProxyOptions,
+} from './proxy/create-proxy.js'
+export { errorResponse } from './proxy/error-response.js'
+export type { ProxyEvent, ProxyEventListener, ProxyTimings } from './proxy/events.js'
+export {
+  createFetchForwarder,
+  type FetchForwarderOptions,
+  type ForwardInit,
+  type Forwarder,
+  type ForwardTarget,
+} from './proxy/forward-fetch.js'
+export { injectCredentials } from './proxy/inject-credentials.js'
+export { readToken, TOKEN_HEADER } from './proxy/read-token.js'
+export { sanitizeHeaders } from './proxy/sanitize-headers.js'
+
+// adapters: what keyholeAuth in @keyhole/hono and @keyhole/express reuses from the engine
+export { publicMessage } from './proxy/error-response.js'
+export { compileGatewayTarget, type RawTarget, type TargetResolver } from './proxy/resolve-target.js'

@@ -1,0 +1,181 @@
+import http, { type ClientRequest, type IncomingMessage } from 'node:http'
+import https from 'node:https'
+import { pipeline, Readable } from 'node:stream'
+import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
+import { KeyholeError } from '../errors.js'
+import { addressKey, isPrivateAddress } from '../proxy/address-guard.js'
+import type { Forwarder, ForwardInit, ForwardTarget } from '../proxy/forward-fetch.js'
+import { createGuardedLookup, type Lookup } from './guarded-lookup.js'
+import { toWebResponse } from './incoming-response.js'
+
+/** Options of {@link createNodeForwarder}. */
+export interface NodeForwarderOptions {
+  /**
+   * Options for the forwarder's `http.Agent`s and `https.Agent`s (TLS options such as `ca` go
+   * here too). Default: `{ keepAlive: true, scheduling: 'lifo' }`; yours are merged over it.
+   * A `lookup` here is ignored; use {@link NodeForwarderOptions.lookup}.
+   */
+  agent?: http.AgentOptions & https.AgentOptions
+  /**
+   * The resolver, in the shape of `dns.lookup`. Default `dns.lookup`. Whatever it returns is
+   * checked: a private, loopback or link-local answer fails the request with `host_not_allowed`.
+   */
+  lookup?: Lookup
+  /**
+   * Dial private, loopback and link-local addresses for every request. Default `false`: only
+   * when the engine says the request may (the grant names the address literally, gateway mode,
+   * or the proxy's own `allowPrivateAddresses`).
+   */
+  allowPrivateAddresses?: boolean
+}
+
+/** The node forwarder; `destroy()` closes its pooled connections. */
+export interface NodeForwarder extends Forwarder {
+  /** Closes every pooled keep-alive connection (for shutdown and tests). */
+  destroy(): void
+}
+
+function targetFromUrl(url: string): ForwardTarget {
+  const parsed = new URL(url)
+  const scheme = parsed.protocol === 'https:' ? 'https' : parsed.protocol === 'http:' ? 'http' : undefined
+  if (!scheme) throw new KeyholeError('bad_target', 'only http and https targets are supported')
+  const port = parsed.port ? Number(parsed.port) : scheme === 'https' ? 443 : 80
+  return {
+    scheme,
+    host: parsed.hostname,
+    port,
+    path: parsed.pathname + parsed.search,
+    privateAddressAllowed: false,
+  }
+}
+
+function isNodeReadable(body: unknown): body is Readable {
+  return typeof (body as Readable | null)?.pipe === 'function'
+}
+
+/**
+ * A forwarder on `node:http`/`node:https` with keep-alive agents, for Node entry points: it
+ * sends the authorized path byte for byte, streams the request body in and the response body
+ * out without buffering, never follows redirects, passes compressed bodies through untouched,
+ * and checks the address it actually dials (a resolver answer that is private, loopback or
+ * link-local fails with 403 `host_not_allowed`, so DNS rebinding cannot reach the proxy's
+ * network). Connection failures reject (the engine answers 502 `upstream_unreachable`);
+ * aborting `init.signal` destroys the upstream request. A bodyless request that fails on a
+ * reused keep-alive connection with `ECONNRESET` is retried once on a fresh one.
+ *
+ * @example
+ * ```ts
+ * import { createProxy } from '@keyhole/core'
+ * import { createNodeForwarder } from '@keyhole/core/node'
+ *
+ * const handle = createProxy({ opener, forward: createNodeForwarder() })
+ * ```
+ */
+export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeForwarder {
+  const base: http.AgentOptions & https.AgentOptions = {
+    keepAlive: true,
+    scheduling: 'lifo',
+    ...options.agent,
+  }
+  delete (base as { lookup?: unknown }).lookup
+  const guardedLookup = createGuardedLookup(options.lookup)
+  const openLookup = options.lookup
+  const allowAll = options.allowPrivateAddresses === true
+  // Private-address requests get agents of their own, so a pooled connection opened for one
+  // kind of request is never reused for the other.
+  const agents: Record<string, http.Agent | undefined> = {}
+  const agentFor = (scheme: 'http' | 'https', guarded: boolean): http.Agent => {
+    const key = `${scheme}:${guarded}`
+    let agent = agents[key]
+    if (!agent) {
+      const lookup = guarded ? guardedLookup : openLookup
+      const agentOptions = lookup ? { ...base, lookup } : base
+      agent = scheme === 'https' ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+      agents[key] = agent
+    }
+    return agent
+  }
+
+  const send = (url: string, init: ForwardInit, retried: boolean): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      const signal = init.signal
+      if (signal?.aborted) {
+        reject(signal.reason)
+        return
+      }
+      const target = init.keyhole ?? targetFromUrl(url)
+      const bracketed = target.host.startsWith('[')
+      const host = bracketed ? target.host.slice(1, -1) : target.host
+      const mayDialPrivate = allowAll || target.privateAddressAllowed
+      if (!mayDialPrivate && addressKey(host) !== undefined && isPrivateAddress(host)) {
+        reject(
+          new KeyholeError('host_not_allowed', 'the target is a private, loopback or link-local address'),
+        )
+        return
+      }
+      const body = init.body
+      const method = init.method ?? 'GET'
+
+      let request: ClientRequest
+      try {
+        request = (target.scheme === 'https' ? https : http).request({
+          agent: agentFor(target.scheme, !mayDialPrivate),
+          host,
+          port: target.port,
+          path: target.path,
+          method,
+          headers: init.headers,
+        })
+      } catch (error) {
+        reject(error)
+        return
+      }
+
+      let responded = false
+      const onAbort = () => request.destroy(signal?.reason)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      request.on('response', (incoming: IncomingMessage) => {
+        responded = true
+        const status = incoming.statusCode ?? 0
+        if (status < 200 || status > 599) {
+          request.destroy()
+          reject(new KeyholeError('upstream_unreachable', `the upstream answered with status ${status}`))
+          return
+        }
+        try {
+          resolve(toWebResponse(incoming, method))
+        } catch (error) {
+          request.destroy()
+          reject(error)
+        }
+      })
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        if (responded) return // the response body stream reports it
+        signal?.removeEventListener('abort', onAbort)
+        const retryable =
+          !retried && body == null && request.reusedSocket && error.code === 'ECONNRESET' && !signal?.aborted
+        if (retryable) send(url, init, true).then(resolve, reject)
+        else reject(error)
+      })
+
+      if (body == null) {
+        request.end()
+      } else if (typeof body === 'string' || body instanceof Uint8Array) {
+        request.end(body)
+      } else {
+        const source = isNodeReadable(body)
+          ? body
+          : Readable.fromWeb(body as unknown as NodeWebReadableStream<Uint8Array>)
+        pipeline(source, request, (error) => {
+          // The request's own 'error' handler rejects; a failed body source must not go unseen.
+          if (error && !request.destroyed) request.destroy(error)
+        })
+      }
+    })
+
+  const forward = ((url: string, init: ForwardInit) => send(url, init, false)) as NodeForwarder
+  forward.destroy = () => {
+    for (const agent of Object.values(agents)) agent?.destroy()
+  }
+  return forward
+}

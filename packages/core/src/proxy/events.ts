@@ -1,0 +1,70 @@
+import type { KeyholeErrorCode } from '../errors.js'
+
+/** Phase timings of one proxied request, in milliseconds. A phase that did not run is 0. */
+export interface ProxyTimings {
+  /** Reading the token and the target from the request. */
+  token: number
+  /** Decrypting and validating the token (0 on a cache hit). */
+  open: number
+  /** Asking the revocation store. */
+  revocation: number
+  /** Authorizing the target against the grant, including the address check. */
+  policy: number
+  /** From sending upstream until the upstream's response headers arrived. */
+  upstream: number
+  /** From the request entering the engine until its response is handed back (body not included). */
+  total: number
+}
+
+/**
+ * What happened to one request, emitted once per request through `onEvent`. Holds no token,
+ * credential, header or query value.
+ */
+export interface ProxyEvent {
+  /**
+   * `ok` when the upstream answered (whatever its status), the error code when the proxy
+   * answered itself, or `client_aborted` when the client went away before the upstream answered.
+   */
+  outcome: 'ok' | 'client_aborted' | KeyholeErrorCode
+  /** The status returned to the client (499 for `client_aborted`, as nginx logs it). */
+  status: number
+  method: string
+  /** The token's `jti`, `sub` and `kid`, once the token has been opened. */
+  jti?: string
+  sub?: string
+  kid?: string
+  /** The target, once it has been read from the request. */
+  scheme?: 'http' | 'https'
+  host?: string
+  port?: number
+  /** The target path, without the query. */
+  path?: string
+  /** Whether the grant came from the opener's cache (absent when the token was not opened). */
+  cacheHit?: boolean
+  timings: ProxyTimings
+}
+
+/** Receives one {@link ProxyEvent} per request. May be async; errors are swallowed. */
+export type ProxyEventListener = (event: ProxyEvent) => void | Promise<void>
+
+const ignore = () => {}
+
+/**
+ * Calls the listener without letting it break the request: a throw or a rejected promise is
+ * swallowed (the listener owns its own error reporting).
+ *
+ * @example
+ * ```ts
+ * emitEvent(options.onEvent, event)
+ * ```
+ */
+export function emitEvent(listener: ProxyEventListener | undefined, event: ProxyEvent): void {
+  if (!listener) return
+  try {
+    const result = listener(event)
+    if (result && typeof (result as Promise<void>).then === 'function')
+      (result as Promise<void>).then(ignore, ignore)
+  } catch {
+    // An observer must never be able to fail the request it observes.
+  }
+}
