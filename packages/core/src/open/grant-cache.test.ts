@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest'
+import { craftToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { isKeyholeError, type KeyholeError } from '../errors.js'
+import { generateKey } from '../keys/generate-key.js'
+import { createKeyring } from '../keys/keyring.js'
+import { type MintGrant, mint } from '../mint.js'
+import type { Grant } from '../types.js'
+import { createGrantCache } from './grant-cache.js'
+import { createOpener } from './opener.js'
+
+// Time is faked through the opener's and mint's `now` option (no global fake timers), so the
+// cache is tested against exactly the clock the opener reads.
+const start = 1_900_000_000_000
+
+const grant: MintGrant = {
+  hosts: ['api.example.com'],
+  inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }],
+  ttl: '10m',
+}
+
+async function failure(promise: Promise<unknown>): Promise<KeyholeError> {
+  const err = await promise.then(
+    () => undefined,
+    (e) => e,
+  )
+  if (!isKeyholeError(err)) throw new Error(`expected a KeyholeError, got ${String(err)}`)
+  return err
+}
+
+function fakeGrant(jti: string, exp: number): Grant {
+  return { jti, iat: 0, exp, hosts: ['a.example'], inject: [], kid: 'k' }
+}
+
+describe('createGrantCache', () => {
+  it('evicts the least recently used entry when full', () => {
+    const cache = createGrantCache(2)
+    cache.set('a', fakeGrant('a', 100))
+    cache.set('b', fakeGrant('b', 100))
+    expect(cache.get('a', 0)?.jti).toBe('a') // a is now the most recent
+    cache.set('c', fakeGrant('c', 100))
+    expect(cache.get('b', 0)).toBeUndefined()
+    expect(cache.get('a', 0)?.jti).toBe('a')
+    expect(cache.get('c', 0)?.jti).toBe('c')
+    expect(cache.size).toBe(2)
+  })
+
+  it('never returns an entry at or past its exp, and drops it', () => {
+    const cache = createGrantCache(10)
+    cache.set('a', fakeGrant('a', 100))
+    expect(cache.get('a', 99.999)?.jti).toBe('a')
+    expect(cache.get('a', 100)).toBeUndefined()
+    expect(cache.size).toBe(0)
+  })
+
+  it('size 0 holds nothing', () => {
+    const cache = createGrantCache(0)
+    cache.set('a', fakeGrant('a', 100))
+    expect(cache.get('a', 0)).toBeUndefined()
+    expect(cache.size).toBe(0)
+  })
+
+  it('deleteWhere drops matching entries', () => {
+    const cache = createGrantCache(10)
+    cache.set('a', fakeGrant('a', 100))
+    cache.set('b', fakeGrant('b', 100))
+    cache.deleteWhere((g) => g.jti === 'a')
+    expect(cache.get('a', 0)).toBeUndefined()
+    expect(cache.get('b', 0)?.jti).toBe('b')
+  })
+})
+
+describe('the verified-grant cache inside the opener', () => {
+  it('a hit returns the same grant without decrypting', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring })
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    const first = await opener.open(token)
+    expect(opener.stats.decryptions).toBe(1)
+    for (let i = 0; i < 10; i++) expect(await opener.open(token)).toBe(first)
+    expect(opener.stats).toEqual({ decryptions: 1, cacheHits: 10, cacheSize: 1 })
+  })
+
+  it('32 concurrent opens of a new token decrypt once', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring })
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    const grants = await Promise.all(Array.from({ length: 32 }, () => opener.open(token)))
+    expect(opener.stats.decryptions).toBe(1)
+    expect(new Set(grants).size).toBe(1)
+  })
+
+  it('32 concurrent opens of a bad token decrypt once, all fail, and nothing is cached', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring })
+    const claims = validClaims()
+    const bad = await craftToken(keyring.publicJwks().keys[0]!, { claims: { ...claims, jti: undefined } })
+    const results = await Promise.allSettled(Array.from({ length: 32 }, () => opener.open(bad)))
+    expect(results.every((r) => r.status === 'rejected' && isKeyholeError(r.reason, 'invalid_token'))).toBe(
+      true,
+    )
+    expect(opener.stats.decryptions).toBe(1)
+    expect(opener.stats.cacheSize).toBe(0)
+    // The failure did not stay in the in-flight map: the next open decrypts again.
+    expect((await failure(opener.open(bad))).code).toBe('invalid_token')
+    expect(opener.stats.decryptions).toBe(2)
+  })
+
+  it('cacheSize 0 decrypts every time', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring, cacheSize: 0 })
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    await opener.open(token)
+    await opener.open(token)
+    expect(opener.stats).toEqual({ decryptions: 2, cacheHits: 0, cacheSize: 0 })
+  })
+
+  it('respects expiry: a cached grant is refused once the token expired', async () => {
+    const keyring = createKeyring([await generateKey()])
+    let now = start
+    const opener = createOpener({ keyring, clockTolerance: 0, now: () => now })
+    const token = await mint({ ...grant, ttl: 60 }, { to: keyring.publicJwks(), now: () => now })
+    await opener.open(token)
+    now = start + 59_000
+    await opener.open(token)
+    expect(opener.stats.cacheHits).toBe(1)
+    now = start + 60_000
+    expect((await failure(opener.open(token))).code).toBe('token_expired')
+    expect(opener.stats.cacheSize).toBe(0)
+  })
+
+  it('an entry does not outlive exp even inside the clock tolerance', async () => {
+    const keyring = createKeyring([await generateKey()])
+    let now = start
+    const opener = createOpener({ keyring, clockTolerance: '30s', now: () => now })
+    const token = await mint({ ...grant, ttl: 60 }, { to: keyring.publicJwks(), now: () => now })
+    await opener.open(token)
+    now = start + 70_000 // past exp, within tolerance: still accepted, but decrypted afresh
+    await opener.open(token)
+    expect(opener.stats.decryptions).toBe(2)
+    expect(opener.stats.cacheSize).toBe(0)
+  })
+
+  it('a token revoked after it was cached is refused', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring })
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    const { jti, exp } = await opener.open(token)
+    await opener.open(token)
+    expect(opener.stats.cacheHits).toBe(1)
+    await opener.revocations.revoke(jti, new Date(exp * 1000))
+    expect((await failure(opener.open(token))).code).toBe('token_revoked')
+    expect(opener.stats.decryptions).toBe(1)
+  })
+
+  it('a not-yet-valid token is never answered from the cache as valid', async () => {
+    const keyring = createKeyring([await generateKey()])
+    let now = start
+    const opener = createOpener({ keyring, clockTolerance: 0, now: () => now })
+    const token = await mint(
+      { ...grant, nbf: start / 1000 + 60 },
+      { to: keyring.publicJwks(), now: () => now },
+    )
+    expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
+    expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
+    now = start + 60_000
+    await expect(opener.open(token)).resolves.toBeTruthy()
+    expect(opener.stats.decryptions).toBe(1)
+  })
+
+  it('stays within cacheSize', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring, cacheSize: 3 })
+    const tokens = await Promise.all(
+      Array.from({ length: 5 }, () => mint(grant, { to: keyring.publicJwks() })),
+    )
+    for (const token of tokens) await opener.open(token)
+    expect(opener.stats.cacheSize).toBe(3)
+    await opener.open(tokens[4]!)
+    expect(opener.stats.decryptions).toBe(5)
+    await opener.open(tokens[0]!)
+    expect(opener.stats.decryptions).toBe(6)
+  })
+
+  it('clear() empties the cache', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring })
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    await opener.open(token)
+    opener.clear()
+    expect(opener.stats.cacheSize).toBe(0)
+    await opener.open(token)
+    expect(opener.stats.decryptions).toBe(2)
+  })
+})
