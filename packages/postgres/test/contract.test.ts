@@ -1,0 +1,33 @@
+import { createCachingStore } from '@keyhole/core'
+import { createPostgresStore } from '@keyhole/postgres'
+import { describeStoreContract } from '../../../test/store-contract.js'
+import { dropTables, PG_URL, uniqueNames } from './helpers.js'
+
+describeStoreContract('postgres', async () => {
+  const names = uniqueNames('contract')
+  const store = createPostgresStore({ ...names, url: PG_URL, grace: 0 })
+  await store.migrate()
+  return {
+    store,
+    close: async () => {
+      await store.close()
+      await dropTables(names.table)
+    },
+  }
+})
+
+describeStoreContract('caching(postgres)', async () => {
+  const names = uniqueNames('contract_caching')
+  const inner = createPostgresStore({ ...names, url: PG_URL, grace: 0 })
+  await inner.migrate()
+  // a cached "revoked" may outlive the token; keep it shorter than the contract's expiry wait
+  const store = createCachingStore(inner, { ttl: '500ms' })
+  return {
+    store,
+    close: async () => {
+      store.close()
+      await inner.close()
+      await dropTables(names.table)
+    },
+  }
+})
