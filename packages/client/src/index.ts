@@ -1,1 +1,13 @@
-export {}
+// The public API of @keyhole/client. Zero dependencies; imports nothing from other keyhole packages.
+export { type CreateFetchOptions, createFetch, type KeyholeFetch, TOKEN_HEADER } from './create-fetch.js'
+export { KeyholeClientError, type KeyholeClientErrorCode } from './errors.js'
+export { fromEnv } from './from-env.js'
+export {
+  ERROR_HEADER,
+  isKeyholeError,
+  type KeyholeErrorCode,
+  type KeyholeErrorInfo,
+  readKeyholeError,
+} from './keyhole-error.js'
+export { proxiedBaseUrl } from './proxied-url.js'
+export { readTokenHosts } from './read-token-hosts.js'

@@ -1,0 +1,154 @@
+import { KeyholeClientError } from './errors.js'
+import { urlTarget } from './match-host.js'
+import { exactSearch, parseCallUrl, proxiedPrefix, proxyBase } from './proxied-url.js'
+import { createTokenTable } from './token-table.js'
+
+/** The header the client puts the token in (the proxy reads it first). */
+export const TOKEN_HEADER = 'X-Keyhole-Token'
+
+/** A `fetch`-compatible function. */
+export type KeyholeFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+
+/** Options for {@link createFetch}. */
+export interface CreateFetchOptions {
+  /** The keyhole proxy's base URL, e.g. `http://127.0.0.1:8787` or `https://gw.example.com/keyhole`. */
+  readonly proxy: string | URL
+  /**
+   * Keyhole tokens, routed by the `hosts` hint in each token's public header; or a record from
+   * host pattern to token when you want to route explicitly.
+   */
+  readonly tokens: readonly string[] | Readonly<Record<string, string>>
+  /** The fetch to send with. Default: `globalThis.fetch`, looked up on every call. */
+  readonly fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
+  /**
+   * Send a request that no token matches straight to its URL, without the proxy (and without any
+   * `X-Keyhole-Token` header). Default `false`: such a request is refused with
+   * `no_token_for_host` and nothing is sent.
+   */
+  readonly passthrough?: boolean
+}
+
+type Init = RequestInit & { duplex?: 'half' }
+
+/**
+ * A mutable copy of request headers. A `Headers` is copied entry by entry: `new Headers(headers)`
+ * loses entries when a fetch interceptor such as msw has patched `Headers` to record raw names.
+ */
+function copyHeaders(source: HeadersInit | undefined): Headers {
+  if (!(source instanceof Headers)) return new Headers(source)
+  const copy = new Headers()
+  source.forEach((value, name) => {
+    copy.append(name, value)
+  })
+  return copy
+}
+
+function isStream(body: unknown): boolean {
+  return typeof ReadableStream !== 'undefined' && body instanceof ReadableStream
+}
+
+/**
+ * Returns a `fetch` that sends every call through the keyhole proxy with the token that goes
+ * with its URL: `https://api.github.com/x?y` becomes `{proxy}/https/api.github.com/x?y` with
+ * `X-Keyhole-Token: <token>`; a non-default port stays in the path (`/https/host:8443/...`).
+ *
+ * - Accepts strings, `URL`s and `Request`s; keeps method, headers, body (streams too), `signal`,
+ *   `redirect` and the other request options.
+ * - Any `X-Keyhole-Token` the caller set is replaced (or removed, for passthrough), so a token
+ *   meant for one host is never sent along with a request to another.
+ * - The path's percent-encoding and the query are kept exactly; dot-segments are resolved as
+ *   fetch itself resolves them (the proxied URL is parsed again by fetch, so `..` can never climb
+ *   out of the `/{scheme}/{host}/` prefix). The fragment is never sent.
+ * - A URL no token matches is refused with `KeyholeClientError('no_token_for_host')` before
+ *   anything is sent, unless `passthrough: true`.
+ *
+ * @throws KeyholeClientError `invalid_options` or `invalid_token` when the options are unusable
+ * @example
+ * ```ts
+ * import OpenAI from 'openai'
+ * import { createFetch } from '@keyhole/client'
+ *
+ * const fetch = createFetch({ proxy: 'http://127.0.0.1:8787', tokens: [process.env.OPENAI_KEYHOLE_TOKEN!] })
+ * const openai = new OpenAI({ apiKey: 'unused', fetch })
+ * ```
+ */
+export function createFetch(options: CreateFetchOptions): KeyholeFetch {
+  if (typeof options !== 'object' || options === null) {
+    throw new KeyholeClientError('invalid_options', 'createFetch needs { proxy, tokens }')
+  }
+  const base = proxyBase(options.proxy)
+  const table = createTokenTable(options.tokens)
+  const passthrough = options.passthrough === true
+  const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+
+  return async function keyholeFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const request = input instanceof Request ? input : undefined
+    const url = parseCallUrl(
+      request !== undefined ? request.url : input instanceof URL ? input.href : String(input),
+    )
+    const target = urlTarget(url)
+    const token = target === undefined ? undefined : table.pick(target)
+
+    if (token === undefined) {
+      if (!passthrough) {
+        const where = target === undefined ? url.protocol : `${url.protocol}//${url.host}`
+        throw new KeyholeClientError(
+          'no_token_for_host',
+          `no keyhole token for ${where}; the request was not sent`,
+        )
+      }
+      return send(...withoutToken(input, init))
+    }
+
+    const proxied = `${proxiedPrefix(base, url)}${url.pathname}${exactSearch(url)}`
+    if (request === undefined) {
+      const headers = copyHeaders(init?.headers)
+      headers.delete(TOKEN_HEADER)
+      headers.set(TOKEN_HEADER, token)
+      const out: Init = { ...init, headers }
+      if (isStream(out.body)) out.duplex = 'half'
+      return send(proxied, out)
+    }
+    const source = init === undefined ? request : new Request(request, withDuplex(init))
+    const headers = copyHeaders(source.headers)
+    headers.delete(TOKEN_HEADER)
+    headers.set(TOKEN_HEADER, token)
+    const out: Init = {
+      method: source.method,
+      headers,
+      body: source.body,
+      signal: source.signal,
+      redirect: source.redirect,
+      credentials: source.credentials,
+      cache: source.cache,
+      integrity: source.integrity,
+      keepalive: source.keepalive,
+      referrerPolicy: source.referrerPolicy,
+    }
+    if (source.body !== null) out.duplex = 'half'
+    return send(proxied, out)
+  }
+}
+
+function withDuplex(init: RequestInit): Init {
+  return isStream(init.body) && (init as Init).duplex === undefined ? { ...init, duplex: 'half' } : init
+}
+
+/** The call as the caller made it, minus any X-Keyhole-Token header. */
+function withoutToken(
+  input: string | URL | Request,
+  init?: RequestInit,
+): [string | URL | Request, RequestInit?] {
+  if (input instanceof Request) {
+    const source = init === undefined ? input : new Request(input, withDuplex(init))
+    if (!source.headers.has(TOKEN_HEADER)) return [source]
+    const headers = copyHeaders(source.headers)
+    headers.delete(TOKEN_HEADER)
+    return [new Request(source, { headers })]
+  }
+  if (init?.headers === undefined) return [input, init]
+  const headers = copyHeaders(init.headers)
+  if (!headers.has(TOKEN_HEADER)) return [input, init]
+  headers.delete(TOKEN_HEADER)
+  return [input, withDuplex({ ...init, headers })]
+}
