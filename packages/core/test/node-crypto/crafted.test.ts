@@ -266,6 +266,18 @@ describe('crafted tokens with known verdicts', () => {
     expect(await accepted(token, key)).toEqual({ jose: true, fast: true })
   })
 
+  it('X25519: an epk with the high bit set is the same point to both (RFC 7748 masks it)', async () => {
+    const key = testKey('X25519')
+    const token = craft(key, {
+      header: epkEdit((e) => {
+        const x = Buffer.from(e.x as string, 'base64url')
+        x[31]! |= 0x80
+        return { ...e, x: x.toString('base64url') }
+      }),
+    })
+    expect(await accepted(token, key)).toEqual({ jose: true, fast: true })
+  })
+
   it('X25519: low-order epk points (all-zero shared secret) are refused by both', async () => {
     const key = testKey('X25519')
     const lowOrder = [
