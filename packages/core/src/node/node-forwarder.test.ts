@@ -1,0 +1,122 @@
+import http from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isKeyholeError } from '../errors.js'
+import type { ForwardInit } from '../proxy/forward-fetch.js'
+import { nodeBody } from './incoming-response.js'
+import { createNodeForwarder } from './node-forwarder.js'
+
+let server: http.Server
+let port: number
+const requestsPerSocket = new WeakMap<Socket, number>()
+const seen: { url: string; headers: http.IncomingHttpHeaders }[] = []
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const count = (requestsPerSocket.get(req.socket) ?? 0) + 1
+    requestsPerSocket.set(req.socket, count)
+    seen.push({ url: req.url ?? '', headers: req.headers })
+    // '/flaky' drops the second request on a kept-alive connection, as a server that timed the
+    // connection out at the same moment would.
+    if (req.url === '/flaky' && count === 2) {
+      req.socket.destroy()
+      return
+    }
+    if (req.url === '/redirect') {
+      res.writeHead(301, { location: 'https://elsewhere.test/' })
+      res.end()
+      return
+    }
+    res.writeHead(200, { 'content-type': 'text/plain', 'x-reason': 'ok' })
+    res.end(`hello ${req.url}`)
+  })
+  server.keepAliveTimeout = 30_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  port = (server.address() as AddressInfo).port
+})
+
+afterAll(() => {
+  server.closeAllConnections()
+  return new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+const init = (extra: Partial<ForwardInit> = {}): ForwardInit => ({
+  method: 'GET',
+  headers: {},
+  body: null,
+  signal: new AbortController().signal,
+  redirect: 'manual',
+  duplex: 'half',
+  ...extra,
+})
+
+const target = (path: string) => ({
+  scheme: 'http' as const,
+  host: '127.0.0.1',
+  port,
+  path,
+  privateAddressAllowed: true,
+})
+
+describe('createNodeForwarder', () => {
+  it('refuses a private literal address unless the request or the forwarder allows it', async () => {
+    const forward = createNodeForwarder()
+    const refused = await forward(`http://127.0.0.1:${port}/x`, init()).catch((error) => error)
+    expect(isKeyholeError(refused, 'host_not_allowed')).toBe(true)
+    const allowed = await forward('', init({ keyhole: target('/x') }))
+    expect(await allowed.text()).toBe('hello /x')
+    const open = createNodeForwarder({ allowPrivateAddresses: true })
+    expect(await (await open(`http://127.0.0.1:${port}/y`, init())).text()).toBe('hello /y')
+    forward.destroy()
+    open.destroy()
+  })
+
+  it('sends the path exactly as given and never follows redirects', async () => {
+    const forward = createNodeForwarder()
+    const raw = '/a/../b/%2e/%2F?x=%zz&y=a+b'
+    await (await forward('', init({ keyhole: target(raw) }))).text()
+    expect(seen.at(-1)?.url).toBe(raw)
+    const redirect = await forward('', init({ keyhole: target('/redirect') }))
+    expect(redirect.status).toBe(301)
+    expect(redirect.headers.get('location')).toBe('https://elsewhere.test/')
+    forward.destroy()
+  })
+
+  it('retries a bodyless request once when a reused keep-alive connection was reset', async () => {
+    const forward = createNodeForwarder()
+    const first = await forward('', init({ keyhole: target('/flaky') }))
+    expect(await first.text()).toBe('hello /flaky')
+    const second = await forward('', init({ keyhole: target('/flaky') }))
+    expect(await second.text()).toBe('hello /flaky')
+    // First request, the reset one on the reused connection, and the retry on a fresh one.
+    expect(seen.filter((r) => r.url === '/flaky').length).toBe(3)
+    forward.destroy()
+  })
+
+  it('rejects with the abort reason when the signal fires first', async () => {
+    const forward = createNodeForwarder()
+    const controller = new AbortController()
+    const reason = new Error('stop')
+    controller.abort(reason)
+    await expect(forward('', init({ keyhole: target('/x'), signal: controller.signal }))).rejects.toBe(reason)
+    forward.destroy()
+  })
+
+  it('lets a Node adapter take the upstream message instead of the web body', async () => {
+    const forward = createNodeForwarder()
+    const response = await forward('', init({ keyhole: target('/node-body') }))
+    const incoming = nodeBody(response)
+    expect(incoming).toBeDefined()
+    expect(nodeBody(response)).toBeUndefined()
+    let text = ''
+    for await (const chunk of incoming as http.IncomingMessage) text += chunk
+    expect(text).toBe('hello /node-body')
+    await expect(response.text()).rejects.toThrow()
+
+    const read = await forward('', init({ keyhole: target('/web-body') }))
+    expect(await read.text()).toBe('hello /web-body')
+    expect(nodeBody(read)).toBeUndefined()
+    expect(nodeBody(new Response('x'))).toBeUndefined()
+    forward.destroy()
+  })
+})

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest'
+import { HOP_BY_HOP_HEADERS } from '../policy/header-rules.js'
+import type { Grant } from '../types.js'
+import { compileInjection } from './inject-credentials.js'
+import {
+  compileStripRules,
+  connectionTokens,
+  copyRequestHeaders,
+  markPassable,
+  passableResponseHeaders,
+  sanitizeHeaders,
+  toPassableResponse,
+} from './sanitize-headers.js'
+
+const grant = Object.freeze({
+  jti: 'j',
+  iat: 0,
+  exp: 1,
+  kid: 'k',
+  hosts: ['api.example.com'],
+  inject: [
+    { in: 'header', name: 'X-Api-Key', value: 'real' },
+    { in: 'cookie', name: 'sid', value: 'abc' },
+  ],
+}) as Grant
+
+const inbound = () =>
+  new Headers({
+    'x-keyhole-token': 't',
+    authorization: 'Bearer t',
+    'proxy-authorization': 'Basic x',
+    cookie: 'a=1',
+    host: 'proxy.local',
+    forwarded: 'for=1.2.3.4',
+    'x-forwarded-for': '1.2.3.4',
+    'x-forwarded-proto': 'https',
+    'x-keyhole-anything': '1',
+    via: '1.1 x',
+    expect: '100-continue',
+    connection: 'X-Named, keep-alive',
+    'x-named': 'gone',
+    'keep-alive': 'timeout=5',
+    te: 'trailers',
+    trailer: 'x',
+    upgrade: 'h2c',
+    'http2-settings': 'x',
+    'proxy-connection': 'keep-alive',
+    'x-api-key': 'sandbox',
+    'x-sdk-key': 't',
+    'content-type': 'application/json',
+    'content-length': '2',
+    'user-agent': 'sdk',
+  })
+
+describe('sanitizeHeaders', () => {
+  it('strips authority-carrying, hop-by-hop and Connection-named headers', () => {
+    const out = sanitizeHeaders(inbound(), { tokenHeaders: ['X-SDK-Key'] })
+    expect([...out.keys()].sort()).toEqual([
+      'content-length',
+      'content-type',
+      'cookie',
+      'user-agent',
+      'x-api-key',
+    ])
+  })
+
+  it('also strips what the grant injects, and Cookie when it injects a cookie', () => {
+    const out = sanitizeHeaders(inbound(), { grant, tokenHeaders: ['x-sdk-key'] })
+    expect([...out.keys()].sort()).toEqual(['content-length', 'content-type', 'user-agent'])
+  })
+
+  it('removes every hop-by-hop header of the shared list', () => {
+    const headers = new Headers(HOP_BY_HOP_HEADERS.map((name) => [name, 'x']))
+    expect([...sanitizeHeaders(headers).keys()]).toEqual([])
+  })
+})
+
+describe('copyRequestHeaders', () => {
+  it('copies into a plain object and drops Content-Length when no body goes along', () => {
+    const rules = compileStripRules(['x-sdk-key'])
+    const out = copyRequestHeaders(inbound(), rules, compileInjection(grant), true)
+    expect(Object.getPrototypeOf(out)).toBeNull()
+    expect({ ...out }).toEqual({ 'content-type': 'application/json', 'user-agent': 'sdk' })
+    expect(copyRequestHeaders(inbound(), rules, undefined, false)['content-length']).toBe('2')
+  })
+})
+
+describe('connectionTokens', () => {
+  it('lower-cases and trims, skipping empty entries', () => {
+    expect(connectionTokens(' Keep-Alive , ,X-Foo')).toEqual(['keep-alive', 'x-foo'])
+    expect(connectionTokens(null)).toBeUndefined()
+  })
+})
+
+describe('response headers', () => {
+  it('reports clean headers as nothing to do', () => {
+    expect(passableResponseHeaders(new Headers({ 'content-type': 'text/plain' }))).toBeUndefined()
+  })
+
+  it('drops hop-by-hop and Connection-named headers and keeps Set-Cookie apart', () => {
+    const headers = new Headers([
+      ['connection', 'x-hop'],
+      ['x-hop', '1'],
+      ['transfer-encoding', 'chunked'],
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['x-kept', 'yes'],
+    ])
+    const out = passableResponseHeaders(headers) as Headers
+    expect([...out.keys()]).toEqual(['set-cookie', 'set-cookie', 'x-kept'])
+    expect(out.getSetCookie()).toEqual(['a=1', 'b=2'])
+  })
+
+  it('returns the same response when it is clean or already marked, a new one otherwise', async () => {
+    const clean = new Response('x', { headers: { 'x-a': '1' } })
+    expect(toPassableResponse(clean)).toBe(clean)
+    const marked = markPassable(new Response('x', { headers: { connection: 'close' } }))
+    expect(toPassableResponse(marked)).toBe(marked)
+    const dirty = new Response('body', {
+      status: 201,
+      statusText: 'Made',
+      headers: { 'keep-alive': '1', 'x-a': '1' },
+    })
+    const passed = toPassableResponse(dirty)
+    expect(passed).not.toBe(dirty)
+    expect(passed.status).toBe(201)
+    expect(passed.statusText).toBe('Made')
+    expect(passed.headers.get('keep-alive')).toBeNull()
+    expect(await passed.text()).toBe('body')
+  })
+})
