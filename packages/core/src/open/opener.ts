@@ -145,6 +145,7 @@ export function createOpener(options: OpenerOptions): Opener {
   const utf8 = new TextDecoder('utf-8', { fatal: true })
   const customDecrypt = options.decrypt
 
+  const curveOf = (kid: string) => keyring.curveOf(kid)
   const cache = createGrantCache(cacheSize)
   const inflight = new Map<string, Promise<Grant>>()
   let seenRevision = keyring.revision
@@ -153,7 +154,7 @@ export function createOpener(options: OpenerOptions): Opener {
 
   /** Decrypts and validates; caches the grant when it is well formed and not yet expired. */
   async function decryptAndValidate(token: string): Promise<Grant> {
-    const { kid, hosts } = checkHeader(token, keyring.curveOf)
+    const { kid, hosts } = checkHeader(token, curveOf)
     const key = keyring.cryptoKey(kid)
     if (!key) throw invalidToken()
     // Awaited even with a custom decryptor: it is where a keyring key with a wrong kid is caught.
