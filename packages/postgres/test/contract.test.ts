@@ -3,9 +3,11 @@ import { createPostgresStore } from '@keyhole/postgres'
 import { describeStoreContract } from '../../../test/store-contract.js'
 import { dropTables, PG_URL, uniqueNames } from './helpers.js'
 
+// The contract is about answers, not latency: a generous timeout keeps a loaded CI machine
+// from turning it into a speed test (outage.test.ts covers the timeout).
 describeStoreContract('postgres', async () => {
   const names = uniqueNames('contract')
-  const store = createPostgresStore({ ...names, url: PG_URL, grace: 0 })
+  const store = createPostgresStore({ ...names, url: PG_URL, grace: 0, timeout: '5s' })
   await store.migrate()
   return {
     store,
@@ -18,7 +20,7 @@ describeStoreContract('postgres', async () => {
 
 describeStoreContract('caching(postgres)', async () => {
   const names = uniqueNames('contract_caching')
-  const inner = createPostgresStore({ ...names, url: PG_URL, grace: 0 })
+  const inner = createPostgresStore({ ...names, url: PG_URL, grace: 0, timeout: '5s' })
   await inner.migrate()
   // a cached "revoked" may outlive the token; keep it shorter than the contract's expiry wait
   const store = createCachingStore(inner, { ttl: '500ms' })

@@ -49,9 +49,16 @@ export async function createTcpProxy(target = { host: '127.0.0.1', port: 5432 })
   const sockets = new Set<Socket>()
   let server: Server | undefined
   let port = 0
+  let stalled = false
 
   const start = async () => {
     const s = createServer((inbound) => {
+      if (stalled) {
+        // accept, then say nothing: a server that hangs rather than refuses
+        sockets.add(inbound)
+        inbound.on('error', () => inbound.destroy())
+        return
+      }
       const outbound = connect(target)
       sockets.add(inbound)
       sockets.add(outbound)
@@ -92,8 +99,18 @@ export async function createTcpProxy(target = { host: '127.0.0.1', port: 5432 })
         await closed
       }
     },
-    /** Accepts connections again on the same port. */
-    restore: start,
+    /** Accepts connections again on the same port and forwards them. */
+    async restore() {
+      await this.cut()
+      stalled = false
+      await start()
+    },
+    /** Resets open connections, then accepts new ones and never answers them. */
+    async stall() {
+      await this.cut()
+      stalled = true
+      await start()
+    },
     close() {
       return this.cut()
     },

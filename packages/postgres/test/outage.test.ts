@@ -1,5 +1,6 @@
 import { createCachingStore, isKeyholeError, type KeyholeError } from '@keyhole/core'
 import { createPostgresStore, type PostgresStore } from '@keyhole/postgres'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTcpProxy, dropTables, PG_URL, sleep, uniqueNames } from './helpers.js'
 
@@ -15,7 +16,7 @@ beforeAll(async () => {
   process.on('uncaughtException', onUncaught)
   process.on('unhandledRejection', onUncaught)
   proxy = await createTcpProxy()
-  const direct = createPostgresStore({ ...names, url: PG_URL })
+  const direct = createPostgresStore({ ...names, url: PG_URL, timeout: '5s' })
   await direct.migrate()
   await direct.close()
 })
@@ -53,7 +54,7 @@ describe('Postgres outage', () => {
     })
     stores.push(store)
     // the writer reaches Postgres directly, so only the watcher sees the outage
-    const writer = createPostgresStore({ ...names, url: PG_URL })
+    const writer = createPostgresStore({ ...names, url: PG_URL, timeout: '5s' })
     stores.push(writer)
     const cached = createCachingStore(store, { negativeTtl: '1h' })
     const heard: string[] = []
@@ -88,6 +89,30 @@ describe('Postgres outage', () => {
     )
     expect(await cached.isRevoked('after')).toBe(true)
     cached.close()
+    expect(uncaught).toEqual([])
+  })
+
+  it('a server that hangs: calls time out, outstanding queries are capped, then it recovers', async () => {
+    // a pool of the user's with no connection timeout: only the store's own deadline and cap
+    // stand between a hung server and an ever-growing queue
+    const pool = new pg.Pool({ connectionString: proxy.url, max: 2 })
+    const store = createPostgresStore({ ...names, pool, timeout: '200ms', maxPending: 5 })
+    stores.push(store)
+    await store.ready()
+    await proxy.stall()
+    await sleep(200) // let the pool notice its idle connection was reset
+    const first = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => store.isRevoked(`hung-${i}`).catch((e) => e)),
+    )
+    for (const err of first) expect(isKeyholeError(err, 'revocation_unavailable')).toBe(true)
+    // those five are still waiting inside the pool: the next call is refused without joining them
+    const refused = (await store.isRevoked('hung').catch((e) => e)) as KeyholeError
+    expect(isKeyholeError(refused, 'revocation_unavailable')).toBe(true)
+    expect(refused.message).toMatch(/unanswered queries/)
+    await proxy.restore()
+    await until(async () => (await store.isRevoked('hung')) === false)
+    await store.close()
+    await pool.end()
     expect(uncaught).toEqual([])
   })
 

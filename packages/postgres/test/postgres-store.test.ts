@@ -10,7 +10,7 @@ const pool = new pg.Pool({ connectionString: PG_URL, max: 4 })
 const stores: PostgresStore[] = []
 const tables: string[] = [names.table]
 const make = (options: Parameters<typeof createPostgresStore>[0] = {}) => {
-  const store = createPostgresStore({ ...names, pool, ...options })
+  const store = createPostgresStore({ ...names, pool, timeout: '5s', ...options })
   stores.push(store)
   return store
 }

@@ -5,8 +5,9 @@ import { dropTables, PG_URL, percentile, uniqueNames } from './helpers.js'
 
 // Two stores, each with its own pool and LISTEN connection: two replicas sharing one database.
 const names = uniqueNames('push')
-const a = createPostgresStore({ ...names, url: PG_URL })
-const b = createPostgresStore({ ...names, url: PG_URL })
+// generous timeouts: these tests are about delivery, not latency under a loaded CI machine
+const a = createPostgresStore({ ...names, url: PG_URL, timeout: '5s' })
+const b = createPostgresStore({ ...names, url: PG_URL, timeout: '5s' })
 
 beforeAll(async () => {
   await a.migrate()

@@ -5,8 +5,9 @@ import { deletePrefix, percentile, uniqueNames } from './helpers.js'
 
 // Two stores, two sets of connections: what two proxy replicas sharing one Redis have.
 const names = uniqueNames('push')
-const a = createRedisStore(names)
-const b = createRedisStore(names)
+// generous timeouts: these tests are about delivery, not latency under a loaded CI machine
+const a = createRedisStore({ ...names, timeout: '5s' })
+const b = createRedisStore({ ...names, timeout: '5s' })
 const stores: RedisStore[] = [a, b]
 
 afterAll(async () => {

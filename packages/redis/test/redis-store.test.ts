@@ -9,7 +9,7 @@ const names = uniqueNames('store')
 const raw = new Redis(REDIS_URL)
 const stores: RedisStore[] = []
 const make = (options: Parameters<typeof createRedisStore>[0] = {}) => {
-  const store = createRedisStore({ ...names, ...options })
+  const store = createRedisStore({ ...names, timeout: '5s', ...options })
   stores.push(store)
   return store
 }
