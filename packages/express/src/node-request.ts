@@ -1,0 +1,154 @@
+import type { IncomingMessage } from 'node:http'
+
+/**
+ * A web `Request` view of a Node request, built lazily: the engine reads `method`, `headers`
+ * and `body` (and `url` only when no path is given), so only those are provided directly;
+ * nothing is parsed or copied until asked for. Any other member materializes a real `Request`.
+ *
+ * With `nodeBody`, `body` is the `IncomingMessage` itself rather than a web stream over it:
+ * only for the node forwarder, which pipes a Node stream straight into the upstream request
+ * (a custom forwarder gets a proper web stream).
+ */
+export function toWebRequest(req: IncomingMessage, signal: AbortSignal, nodeBody = false): Request {
+  const view = Object.create(lazyRequestPrototype) as LazyRequest
+  view[INCOMING] = req
+  view[SIGNAL] = signal
+  if (nodeBody) view[BODY] = bodyless(req.method) ? null : (req as unknown as ReadableStream<Uint8Array>)
+  return view as unknown as Request
+}
+
+const INCOMING = Symbol('incoming')
+const SIGNAL = Symbol('signal')
+const HEADERS = Symbol('headers')
+const BODY = Symbol('body')
+const REAL = Symbol('real')
+
+interface LazyRequest {
+  [INCOMING]: IncomingMessage
+  [SIGNAL]: AbortSignal
+  [HEADERS]?: Headers
+  [BODY]?: ReadableStream<Uint8Array> | null
+  [REAL]?: Request
+}
+
+function bodyless(method: string | undefined): boolean {
+  return method === 'GET' || method === 'HEAD'
+}
+
+const lazyRequestPrototype = Object.create(Request.prototype, {
+  method: {
+    get(this: LazyRequest) {
+      return this[INCOMING].method ?? 'GET'
+    },
+  },
+  url: {
+    get(this: LazyRequest) {
+      const req = this[INCOMING]
+      const secure = (req.socket as { encrypted?: boolean }).encrypted === true
+      return `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
+    },
+  },
+  headers: {
+    get(this: LazyRequest) {
+      this[HEADERS] ??= headersFrom(this[INCOMING].rawHeaders)
+      return this[HEADERS]
+    },
+  },
+  body: {
+    get(this: LazyRequest) {
+      if (this[BODY] === undefined) {
+        const req = this[INCOMING]
+        this[BODY] = bodyless(req.method) ? null : streamFrom(req)
+      }
+      return this[BODY]
+    },
+  },
+  signal: {
+    get(this: LazyRequest) {
+      return this[SIGNAL]
+    },
+  },
+})
+
+for (const name of Object.getOwnPropertyNames(Request.prototype)) {
+  if (name === 'constructor' || Object.hasOwn(lazyRequestPrototype, name)) continue
+  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name)
+  if (!descriptor) continue
+  if (typeof descriptor.value === 'function') {
+    Object.defineProperty(lazyRequestPrototype, name, {
+      value(this: LazyRequest, ...args: unknown[]) {
+        const real = materialize(this) as unknown as Record<string, (...a: unknown[]) => unknown>
+        return real[name]!(...args)
+      },
+    })
+  } else if (descriptor.get) {
+    Object.defineProperty(lazyRequestPrototype, name, {
+      get(this: LazyRequest) {
+        return (materialize(this) as unknown as Record<string, unknown>)[name]
+      },
+    })
+  }
+}
+
+function materialize(view: LazyRequest): Request {
+  if (view[REAL]) return view[REAL]
+  const self = view as unknown as Request
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: self.method,
+    headers: self.headers,
+    signal: view[SIGNAL],
+  }
+  let body: ReadableStream<Uint8Array> | null = self.body
+  if (body && typeof (body as { getReader?: unknown }).getReader !== 'function') {
+    body = streamFrom(view[INCOMING])
+    view[BODY] = body
+  }
+  if (body) {
+    init.body = body
+    init.duplex = 'half'
+  }
+  view[REAL] = new Request(self.url, init)
+  return view[REAL]
+}
+
+/** The request's headers as web `Headers`, from `rawHeaders` (names and repeats as received). */
+export function headersFrom(raw: readonly string[]): Headers {
+  const headers = new Headers()
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string
+    // HTTP/2 pseudo-headers (:path, :authority) are not headers.
+    if (name.charCodeAt(0) !== 58) headers.append(name, raw[i + 1] as string)
+  }
+  return headers
+}
+
+/**
+ * A byte stream over a Node request that reads only as fast as it is consumed (the socket is
+ * paused while the web stream's queue is full) and destroys the request when cancelled.
+ */
+export function streamFrom(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          if ((controller.desiredSize ?? 0) <= 0) req.pause()
+        })
+        req.once('end', () => controller.close())
+        req.once('error', (error) => controller.error(error))
+        req.once('close', () => {
+          // A client that disconnected mid-upload: the upstream must not get a truncated body
+          // that looks complete.
+          if (!req.complete) controller.error(new Error('the client closed the connection'))
+        })
+      },
+      pull() {
+        req.resume()
+      },
+      cancel() {
+        req.destroy()
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  )
+}

@@ -1,0 +1,109 @@
+import {
+  createKeyring,
+  createMemoryStore,
+  createOpener,
+  generateKey,
+  type Keyring,
+  type MemoryStore,
+  type MintGrant,
+  mint,
+  type Opener,
+} from '@keyhole/core'
+import type { Adapter, AppSpec, ProxyApp } from './adapters.js'
+import { type RawRequestOptions, type RawResponse, rawRequest } from './http.js'
+import { recordProxyResponse, secret } from './leaks.js'
+import { startUpstream, type Upstream } from './upstream.js'
+
+export interface Keys {
+  keyring: Keyring
+  revocations: MemoryStore
+  opener: Opener
+}
+
+/** A fresh P-256 keyring, an in-memory revocation store and an opener over both. */
+export async function createKeys(
+  options: { now?: () => number; clockTolerance?: string } = {},
+): Promise<Keys> {
+  const keyring = createKeyring([await generateKey()])
+  const revocations = createMemoryStore({ sweepInterval: false })
+  const opener = createOpener({ keyring, revocations, ...options })
+  return { keyring, revocations, opener }
+}
+
+/**
+ * Mints a token for `keyring` and registers the token and every credential value in it as
+ * secrets for the suite's leak check.
+ */
+export async function mintToken(
+  keyring: Keyring,
+  grant: Omit<MintGrant, 'ttl'> & { ttl?: MintGrant['ttl'] },
+  options: { now?: () => number } = {},
+): Promise<string> {
+  for (const rule of grant.inject) secret(rule.value)
+  const token = await mint({ ttl: '10m', ...grant }, { to: keyring.publicJwks(), ...options })
+  return secret(token)
+}
+
+/** Sends a request to a proxy and records the response if the proxy produced it itself. */
+export async function send(url: string, options: RawRequestOptions = {}): Promise<RawResponse> {
+  const response = await rawRequest(url, options)
+  if (response.headers['x-keyhole-error'] !== undefined)
+    recordProxyResponse(response.headers, response.text())
+  return response
+}
+
+/** The open-mode proxy URL for `path` (raw, with query) on `upstream`. */
+export function via(app: ProxyApp, upstream: Upstream, path: string, scheme = 'http'): string {
+  return `${app.origin}/proxy/${scheme}/${upstream.authority}${path}`
+}
+
+/** Requests the upstream received whose path starts with `prefix`. */
+export function hits(upstream: Upstream, prefix: string) {
+  return upstream.requests.filter((r) => r.url.startsWith(prefix))
+}
+
+/** Everything one adapter's scenarios share: keys, two upstreams and a fully mounted app. */
+export interface Suite {
+  readonly adapter: Adapter
+  keys: Keys
+  /** The upstream tokens are granted for. */
+  up: Upstream
+  /** A second upstream no token is granted for: it must never be contacted. */
+  other: Upstream
+  app: ProxyApp
+  adminToken: string
+  /** Starts another app on the same adapter (closed after the suite). */
+  start(spec: Partial<AppSpec>): Promise<ProxyApp>
+}
+
+/** Creates the shared fixtures of one adapter's run; call `setup()` in beforeAll, `teardown()` in afterAll. */
+export function createSuite(adapter: Adapter) {
+  const extra: ProxyApp[] = []
+  const suite = { adapter } as Suite
+  return {
+    suite,
+    async setup() {
+      suite.keys = await createKeys()
+      suite.up = await startUpstream()
+      suite.other = await startUpstream()
+      suite.adminToken = secret(`admin-${crypto.randomUUID()}`)
+      suite.start = async (spec) => {
+        const app = await adapter.start({ opener: suite.keys.opener, ...spec })
+        extra.push(app)
+        return app
+      }
+      suite.app = await adapter.start({
+        opener: suite.keys.opener,
+        gateway: { upstream: suite.up.origin },
+        auth: { upstream: suite.up.origin },
+        jwks: suite.keys.keyring,
+        admin: { adminToken: suite.adminToken, keyring: suite.keys.keyring, store: suite.keys.revocations },
+      })
+    },
+    async teardown() {
+      await Promise.all([suite.app?.close(), ...extra.map((app) => app.close())])
+      await Promise.all([suite.up?.close(), suite.other?.close()])
+      suite.keys?.revocations.close()
+    },
+  }
+}
