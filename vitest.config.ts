@@ -6,7 +6,15 @@ const conditions = ['@keyhole/source', 'import', 'module', 'node', 'default']
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['@keyhole/source'] } },
+  // Vitest hands ssr.resolve.conditions to its worker processes as `node --conditions`, which also
+  // steers CommonJS require(): with 'import' there, Express 5's router loaded is-promise's ESM
+  // build and every Express middleware call failed. Only conditions that are safe for require.
+  ssr: {
+    resolve: {
+      conditions: ['@keyhole/source', 'node', 'development|production'],
+      externalConditions: ['@keyhole/source'],
+    },
+  },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/*/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.soak.test.ts'],
