@@ -4,11 +4,20 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: ['src/index.ts', 'src/bin.ts'],
   format: ['esm', 'cjs'],
-  dts: { entry: 'src/index.ts' },
+  // Tests and `npm start` only need the binary; they skip the (slow) declaration build.
+  dts: process.env.KEYHOLE_CLI_SKIP_DTS === '1' ? false : { entry: 'src/index.ts' },
   clean: true,
   sourcemap: true,
   target: 'node20',
   noExternal: [/^@keyhole\//],
+  // Bundled CommonJS dependencies (ioredis, via @keyhole/redis) call require() for Node built-ins;
+  // an ES module has no require, so give each ESM output file one.
+  banner: (ctx) =>
+    ctx.format === 'esm'
+      ? {
+          js: "import { createRequire as __keyholeCreateRequire } from 'node:module'; const require = __keyholeCreateRequire(import.meta.url);",
+        }
+      : {},
   esbuildOptions(options) {
     options.conditions = ['@keyhole/source']
   },

@@ -22,5 +22,8 @@ export function toSeconds(duration: Duration): number {
     const match = DURATION.exec(duration.trim())
     if (match) return Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] as number)
   }
-  throw new KeyholeError('bad_request', 'durations are non-negative seconds or strings like "30s", "15m", "1h"')
+  throw new KeyholeError(
+    'bad_request',
+    'durations are non-negative seconds or strings like "30s", "15m", "1h"',
+  )
 }
