@@ -90,6 +90,8 @@ export function ensureBuilt(options = {}) {
         process.stderr.write('building the keyhole CLI (npm run build -w @keyhole/cli)...\n')
       const result = spawnSync('npm', ['run', 'build', '-w', '@keyhole/cli', '--silent'], {
         cwd: root,
+        // Only the binary is needed here; declarations come with a full `npm run build`.
+        env: { ...process.env, KEYHOLE_CLI_SKIP_DTS: '1' },
         stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
         encoding: 'utf8',
       })

@@ -12,28 +12,33 @@ import { readJsonFile } from './read-json-file.js'
  *
  * @example
  * ```ts
- * const keys = await readKeyFile('keys.json', (line) => process.stderr.write(line))
+ * const keys = await readKeyFile('/srv/keys.json', { shown: 'keys.json', warn: (line) => process.stderr.write(line) })
  * const keyring = createKeyring(keys)
  * ```
  */
-export async function readKeyFile(path: string, warn?: (line: string) => void): Promise<KeyholePrivateJwk[]> {
-  const json = await readJsonFile(path, 'key file', `create it with \`keyhole keygen --out ${path}\``)
+export async function readKeyFile(
+  path: string,
+  options: { shown?: string; warn?: (line: string) => void } = {},
+): Promise<KeyholePrivateJwk[]> {
+  const shown = options.shown ?? path
+  const warn = options.warn
+  const json = await readJsonFile(path, 'key file', `create it with \`keyhole keygen --out ${shown}\``, shown)
   const keys = (json as { keys?: unknown } | null)?.keys
   if (!Array.isArray(keys) || keys.length === 0)
-    throw new CliError(`key file ${path} must hold a key set: {"keys": [ ...private keys... ]}`)
+    throw new CliError(`key file ${shown} must hold a key set: {"keys": [ ...private keys... ]}`)
   for (const key of keys) {
     if (typeof key !== 'object' || key === null || typeof (key as { kty?: unknown }).kty !== 'string')
-      throw new CliError(`key file ${path}: every entry in "keys" must be a JWK object`)
+      throw new CliError(`key file ${shown}: every entry in "keys" must be a JWK object`)
     if (typeof (key as { d?: unknown }).d !== 'string')
       throw new CliError(
-        `key file ${path} holds public keys only; the proxy needs the private key set written by \`keyhole keygen\``,
+        `key file ${shown} holds public keys only; the proxy needs the private key set written by \`keyhole keygen\``,
       )
   }
   if (warn && process.platform !== 'win32') {
     const mode = (await stat(path)).mode & 0o777
     if (mode & 0o077)
       warn(
-        `warning: ${path} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}\n`,
+        `warning: ${shown} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${shown}\n`,
       )
   }
   return keys as KeyholePrivateJwk[]
@@ -52,24 +57,27 @@ export async function readKeyFile(path: string, warn?: (line: string) => void): 
 export async function writeKeyFile(
   path: string,
   keys: readonly KeyholePrivateJwk[],
-  options: { force: boolean },
+  options: { force: boolean; shown?: string },
 ): Promise<void> {
+  const shown = options.shown ?? path
   const text = `${JSON.stringify({ keys }, null, 2)}\n`
   if (!options.force) {
-    await writeNew(path, text)
+    await writeNew(path, text, shown)
     return
   }
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-  await writeNew(temporary, text)
+  await writeNew(temporary, text, shown)
   try {
     await rename(temporary, path)
   } catch (error) {
     await unlink(temporary).catch(() => {})
-    throw new CliError(`cannot replace ${path} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`)
+    throw new CliError(
+      `cannot replace ${shown} (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`,
+    )
   }
 }
 
-async function writeNew(path: string, text: string): Promise<void> {
+async function writeNew(path: string, text: string, shown: string): Promise<void> {
   let handle: Awaited<ReturnType<typeof open>>
   try {
     // 'wx': fail if the file exists, so an existing key set is never overwritten by accident.
@@ -78,12 +86,11 @@ async function writeNew(path: string, text: string): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST')
       throw new CliError(
-        `${path} already exists; pass --force to replace it (tokens minted to its keys will stop working)`,
+        `${shown} already exists; pass --force to replace it (tokens minted to its keys will stop working)`,
       )
-    if (code === 'ENOENT')
-      throw new CliError(`cannot write ${path}: directory ${dirname(path)} does not exist`)
-    if (code === 'EACCES') throw new CliError(`cannot write ${path}: permission denied`)
-    throw new CliError(`cannot write ${path} (${code ?? 'unknown error'})`)
+    if (code === 'ENOENT') throw new CliError(`cannot write ${shown}: its directory does not exist`)
+    if (code === 'EACCES') throw new CliError(`cannot write ${shown}: permission denied`)
+    throw new CliError(`cannot write ${shown} (${code ?? 'unknown error'})`)
   }
   try {
     await handle.writeFile(text, 'utf8')

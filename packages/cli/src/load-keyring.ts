@@ -17,7 +17,7 @@ export async function loadKeyring(
   shown: string,
   warn?: (line: string) => void,
 ): Promise<Keyring> {
-  const keys = await readKeyFile(path, warn)
+  const keys = await readKeyFile(path, { shown, ...(warn ? { warn } : {}) })
   try {
     const keyring = createKeyring(keys)
     await Promise.all(keyring.kids().map((kid) => keyring.cryptoKey(kid)))

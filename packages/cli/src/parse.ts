@@ -13,6 +13,12 @@ export interface ArgSpec<O extends Options> {
   readonly positionals?: readonly string[]
   /** How many positionals are required (default: all of them). */
   readonly requiredPositionals?: number
+  /**
+   * Positionals may start with a dash: base64url ids such as a `jti` often do (`-4S8NO4...`).
+   * An argument that starts with a dash but names no option of the command is then taken as a
+   * positional instead of an unknown option.
+   */
+  readonly dashPositionals?: boolean
 }
 
 /** The parsed command line, or `help` when `--help`/`-h` was given. */
@@ -45,9 +51,10 @@ export function parseCommand<O extends Options>(spec: ArgSpec<O>, argv: readonly
   const flags = dashDash === -1 ? argv : argv.slice(0, dashDash)
   if (flags.includes('--help') || flags.includes('-h')) return { help: true }
 
+  const args = spec.dashPositionals ? moveDashPositionals(argv, spec.options) : [...argv]
   let result: { values: Record<string, unknown>; positionals: string[] }
   try {
-    result = parseArgs({ args: [...argv], options: spec.options, strict: true, allowPositionals: true })
+    result = parseArgs({ args, options: spec.options, strict: true, allowPositionals: true })
   } catch (error) {
     throw usageError(describeParseError(error))
   }
@@ -62,6 +69,35 @@ export function parseCommand<O extends Options>(spec: ArgSpec<O>, argv: readonly
   }
   if (result.positionals.length < required) throw usageError(`missing <${names[result.positionals.length]}>`)
   return { help: false, values: result.values as never, positionals: result.positionals }
+}
+
+// Rewrites `revoke -4S8 --url x` as `revoke --url x -- -4S8`: arguments that start with a dash but
+// are neither a known option nor the value of one become positionals after `--`.
+function moveDashPositionals(argv: readonly string[], options: Options): string[] {
+  const flags: string[] = []
+  const moved: string[] = []
+  const known = (arg: string) => {
+    if (arg === '-h' || arg === '--help') return true
+    if (!arg.startsWith('--')) return false
+    const name = arg.slice(2).split('=')[0] as string
+    return Object.hasOwn(options, name)
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg === '--') {
+      moved.push(...argv.slice(i + 1))
+      break
+    }
+    if (arg.startsWith('-') && arg !== '-' && !known(arg)) {
+      moved.push(arg)
+      continue
+    }
+    flags.push(arg)
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined
+    if (name !== undefined && options[name]?.type === 'string' && i + 1 < argv.length)
+      flags.push(argv[++i] as string)
+  }
+  return moved.length > 0 ? [...flags, '--', ...moved] : flags
 }
 
 function describeParseError(error: unknown): string {

@@ -10,23 +10,28 @@ import { CliError } from './cli-error.js'
  * const jwks = await readJsonFile('/etc/keyhole/jwks.json', 'the JWKS file', 'run `keyhole jwks --keys keys.json > jwks.json`')
  * ```
  */
-export async function readJsonFile(path: string, what: string, howToCreate: string): Promise<unknown> {
+export async function readJsonFile(
+  path: string,
+  what: string,
+  howToCreate: string,
+  shown: string = path,
+): Promise<unknown> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new CliError(`${what} ${path} does not exist; ${howToCreate}`)
-    if (code === 'EACCES') throw new CliError(`cannot read ${what} ${path}: permission denied`)
-    if (code === 'EISDIR') throw new CliError(`${what} ${path} is a directory, not a file`)
-    throw new CliError(`cannot read ${what} ${path} (${code ?? 'unknown error'})`)
+    if (code === 'ENOENT') throw new CliError(`${what} ${shown} does not exist; ${howToCreate}`)
+    if (code === 'EACCES') throw new CliError(`cannot read ${what} ${shown}: permission denied`)
+    if (code === 'EISDIR') throw new CliError(`${what} ${shown} is a directory, not a file`)
+    throw new CliError(`cannot read ${what} ${shown} (${code ?? 'unknown error'})`)
   }
   try {
     return JSON.parse(text)
   } catch (error) {
     const position = /position (\d+)/.exec((error as Error).message)?.[1]
     const at = position === undefined ? '' : ` (at ${lineAndColumn(text, Number(position))})`
-    throw new CliError(`${what} ${path} is not valid JSON${at}`)
+    throw new CliError(`${what} ${shown} is not valid JSON${at}`)
   }
 }
 

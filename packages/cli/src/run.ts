@@ -1,14 +1,48 @@
 import { isKeyholeError } from '@keyhole/core'
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './cli-error.js'
 import type { Command } from './command.js'
-import { inspectCommand } from './commands/inspect.js'
-import { jwksCommand } from './commands/jwks.js'
-import { keygenCommand } from './commands/keygen.js'
-import { mintCommand } from './commands/mint.js'
 import { type CliIo, processIo } from './io.js'
 import { VERSION } from './version.js'
 
-const COMMANDS: readonly Command[] = [keygenCommand, jwksCommand, mintCommand, inspectCommand]
+interface Entry {
+  readonly name: string
+  readonly summary: string
+  // Commands load on demand: `keyhole mint` should not pay for parsing Redis, Postgres and Hono.
+  readonly load: () => Promise<Command>
+}
+
+const COMMANDS: readonly Entry[] = [
+  {
+    name: 'keygen',
+    summary: 'generate a private key set for the proxy (mode 0600); prints the kid',
+    load: async () => (await import('./commands/keygen.js')).keygenCommand,
+  },
+  {
+    name: 'jwks',
+    summary: 'print the public JWKS of a key set',
+    load: async () => (await import('./commands/jwks.js')).jwksCommand,
+  },
+  {
+    name: 'mint',
+    summary: 'mint a token that carries a credential, locked to hosts, paths and methods',
+    load: async () => (await import('./commands/mint.js')).mintCommand,
+  },
+  {
+    name: 'inspect',
+    summary: "show a token's public header and, with --keys, its claims with credentials masked",
+    load: async () => (await import('./commands/inspect.js')).inspectCommand,
+  },
+  {
+    name: 'revoke',
+    summary: 'revoke a token by its jti, through a proxy (--url) or a shared store (--store)',
+    load: async () => (await import('./commands/revoke.js')).revokeCommand,
+  },
+  {
+    name: 'serve',
+    summary: 'run the standalone proxy (open mode at /, JWKS, health, admin routes); SIGHUP reloads keys',
+    load: async () => (await import('./commands/serve.js')).serveCommand,
+  },
+]
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length))
@@ -44,24 +78,24 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = rest[0] === undefined ? undefined : COMMANDS.find((command) => command.name === rest[0])
-    io.stdout(topic ? topic.help : mainHelp())
+    io.stdout(topic ? (await topic.load()).help : mainHelp())
     return EXIT_OK
   }
   if (name === '--version' || name === '-v') {
     io.stdout(`${VERSION}\n`)
     return EXIT_OK
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name)
-  if (!command) {
+  const entry = COMMANDS.find((candidate) => candidate.name === name)
+  if (!entry) {
     const shown = /^[A-Za-z0-9-]{1,32}$/.test(name) ? `'${name}'` : '(not shown)'
     io.stderr(`keyhole: unknown command ${shown}. Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`)
     io.stderr(`Run 'keyhole --help' for usage.\n`)
     return EXIT_USAGE
   }
   try {
-    return await command.run(rest, io)
+    return await (await entry.load()).run(rest, io)
   } catch (error) {
-    return report(command.name, error, io)
+    return report(entry.name, error, io)
   }
 }
 

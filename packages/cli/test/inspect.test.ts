@@ -39,7 +39,7 @@ beforeAll(async () => {
     { cwd: dir, env: { OPENAI: SECRET } },
   )
   token = minted.stdout.trim()
-})
+}, 300_000)
 afterAll(() => remove())
 
 describe('keyhole inspect', () => {

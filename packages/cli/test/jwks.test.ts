@@ -11,7 +11,7 @@ beforeAll(async () => {
   ;({ dir, remove } = await tempDir())
   await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
   await keyhole(['keygen', '--out', 'keys.json', '--add', '--curve', 'X25519'], { cwd: dir })
-})
+}, 300_000)
 afterAll(() => remove())
 
 describe('keyhole jwks', () => {

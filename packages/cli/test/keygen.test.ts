@@ -9,7 +9,7 @@ let remove: () => Promise<void>
 beforeAll(async () => {
   buildCli()
   ;({ dir, remove } = await tempDir())
-})
+}, 300_000)
 afterAll(() => remove())
 
 const readKeys = async (file: string) =>

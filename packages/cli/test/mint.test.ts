@@ -26,7 +26,7 @@ beforeAll(async () => {
   jwksServer = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(jwks.stdout))
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
   jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
-})
+}, 300_000)
 afterAll(async () => {
   await new Promise((resolve) => jwksServer.close(resolve))
   await remove()

@@ -27,7 +27,6 @@ Examples:
 /** `keyhole inspect`: shows a token's header and, with keys, its masked claims. */
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: "show a token's public header and, with --keys, its claims with credentials masked",
   help,
   async run(argv, io) {
     const parsed = parseCommand(

@@ -20,7 +20,6 @@ Example:
 /** `keyhole jwks`: prints the public half of a key set. */
 export const jwksCommand: Command = {
   name: 'jwks',
-  summary: 'print the public JWKS of a key set',
   help,
   async run(argv, io) {
     const parsed = parseCommand({ command: 'jwks', options: { keys: { type: 'string' } } }, argv)

@@ -29,7 +29,6 @@ Examples:
 /** `keyhole keygen`: writes a new private key set. */
 export const keygenCommand: Command = {
   name: 'keygen',
-  summary: 'generate a private key set for the proxy (mode 0600); prints the kid',
   help,
   async run(argv, io) {
     const parsed = parseCommand(
@@ -57,11 +56,11 @@ export const keygenCommand: Command = {
 
     const key = await generateKey({ curve: curve as KeyCurve })
     if (values.add) {
-      const existing = await readKeyFile(path)
-      await writeKeyFile(path, [...existing, key], { force: true })
+      const existing = await readKeyFile(path, { shown: out })
+      await writeKeyFile(path, [...existing, key], { force: true, shown: out })
       io.stderr(`added ${curve} key to ${out} (${existing.length + 1} keys; the new one mints)\n`)
     } else {
-      await writeKeyFile(path, [key], { force: values.force === true })
+      await writeKeyFile(path, [key], { force: values.force === true, shown: out })
       io.stderr(`wrote ${curve} private key set to ${out} (mode 0600); keep it secret\n`)
     }
     io.stdout(`${key.kid}\n`)

@@ -3,6 +3,7 @@ import { type Injection, isKeyholeError, mint, type PublicJwks } from '@keyhole/
 import { CliError, EXIT_OK, EXIT_USAGE, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { expandEnv } from '../expand-env.js'
+import { networkReason } from '../network-reason.js'
 import { many, parseCommand, required, single } from '../parse.js'
 import { readJsonFile } from '../read-json-file.js'
 
@@ -44,7 +45,6 @@ Example:
 /** `keyhole mint`: prints a token carrying a credential and its policy. */
 export const mintCommand: Command = {
   name: 'mint',
-  summary: 'mint a token that carries a credential, locked to hosts, paths and methods',
   help,
   async run(argv, io) {
     const parsed = parseCommand(
@@ -103,8 +103,10 @@ export const mintCommand: Command = {
       )
     } catch (error) {
       // Core names only the JWKS URL's origin: its path or query may carry an access token.
-      if (isKeyholeError(error, 'jwks_unavailable'))
-        throw new CliError(`${error.message}${networkReason(error)}`, undefined, { cause: error })
+      if (isKeyholeError(error, 'jwks_unavailable')) {
+        const reason = networkReason(error)
+        throw new CliError(`${error.message}${reason ? ` (${reason})` : ''}`, undefined, { cause: error })
+      }
       if (isKeyholeError(error, 'invalid_grant') || isKeyholeError(error, 'bad_request'))
         throw new CliError(error.message, EXIT_USAGE, { cause: error })
       throw error
@@ -165,15 +167,4 @@ async function jwksTarget(source: string, cwd: string): Promise<string | PublicJ
     return json as PublicJwks
   }
   throw new CliError(`JWKS file ${source} must hold a key set: {"keys": [ ...public keys... ]}`)
-}
-
-// The system error code under a failed fetch (ECONNREFUSED, ENOTFOUND, ...), which says what to fix.
-function networkReason(error: Error): string {
-  let cause: unknown = error.cause
-  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
-    const code = (cause as { code?: unknown }).code
-    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return ` (${code})`
-    cause = cause.cause
-  }
-  return ''
 }

@@ -1,0 +1,167 @@
+import { assertJti } from '@keyhole/core'
+import { adminTokenFromEnv } from '../admin-token.js'
+import { CliError, EXIT_OK, usageError } from '../cli-error.js'
+import type { Command } from '../command.js'
+import { networkReason } from '../network-reason.js'
+import { parseCommand, single } from '../parse.js'
+import { parseExpiry } from '../parse-time.js'
+
+// The opener's default maximum token lifetime: a token cannot outlive this, so neither need its revocation.
+const DEFAULT_KEEP_SECONDS = 24 * 3600
+
+const help = `Usage: keyhole revoke <jti> --url <proxy> --admin-token-env <VAR> [--exp <when>]
+       keyhole revoke <jti> --store <redis://...|postgres://...> [--exp <when>]
+
+Revokes a token by its id (jti): the proxy refuses it from then on, also from its cache. Find a
+token's jti with 'keyhole inspect <token> --keys keys.json', or in the proxy's request log.
+
+Either ask a running proxy (its POST /revoke route, enabled by 'keyhole serve --admin-token-env'),
+or write straight into the revocation store the proxies share.
+
+Options:
+  --url <proxy>            the proxy's base URL, e.g. http://127.0.0.1:8787
+  --admin-token-env <VAR>  the NAME of the environment variable holding the proxy's admin token
+  --store <url>            a shared revocation store: redis://[user:pass@]host:6379[/db] or
+                           postgres://user@host:5432/db
+  --exp <when>             the token's expiry ("exp" from inspect: seconds since the epoch, or an
+                           ISO date); the revocation is kept until then. Default: 24 hours from
+                           now, the proxy's default maximum token lifetime
+  -h, --help               show this help
+
+Examples:
+  KEYHOLE_ADMIN_TOKEN=... keyhole revoke Qm9v... --url http://127.0.0.1:8787 --admin-token-env KEYHOLE_ADMIN_TOKEN
+  keyhole revoke Qm9v... --store redis://127.0.0.1:6379 --exp 1767225600
+`
+
+/** `keyhole revoke`: revokes a token id through a proxy's admin route or a shared store. */
+export const revokeCommand: Command = {
+  name: 'revoke',
+  help,
+  async run(argv, io) {
+    const parsed = parseCommand(
+      {
+        command: 'revoke',
+        options: {
+          url: { type: 'string' },
+          'admin-token-env': { type: 'string' },
+          store: { type: 'string' },
+          exp: { type: 'string' },
+        },
+        positionals: ['jti'],
+        dashPositionals: true,
+      },
+      argv,
+    )
+    if (parsed.help) {
+      io.stdout(help)
+      return EXIT_OK
+    }
+    const jti = parsed.positionals[0] as string
+    try {
+      assertJti(jti)
+    } catch (error) {
+      throw usageError(`<jti>: ${(error as Error).message}`)
+    }
+    const { values } = parsed
+    const url = single(values.url)
+    const store = single(values.store)
+    const envName = single(values['admin-token-env'])
+    const exp = single(values.exp)
+    const expiresAt =
+      exp === undefined ? new Date(Date.now() + DEFAULT_KEEP_SECONDS * 1000) : parseExpiry(exp, '--exp')
+    if (expiresAt.getTime() <= Date.now()) {
+      io.stderr(`that token has already expired (${expiresAt.toISOString()}); nothing to revoke\n`)
+      return EXIT_OK
+    }
+
+    if ((url === undefined) === (store === undefined))
+      throw usageError('give either --url <proxy> (with --admin-token-env) or --store <url>')
+    if (store !== undefined) {
+      if (envName !== undefined) throw usageError('--admin-token-env goes with --url, not with --store')
+      await revokeInStore(store, jti, expiresAt)
+    } else {
+      if (envName === undefined)
+        throw usageError(
+          "--admin-token-env is required with --url: the NAME of the variable holding the proxy's admin token",
+        )
+      await revokeThroughProxy(url as string, adminTokenFromEnv(envName, io.env), envName, jti, expiresAt)
+    }
+    io.stderr(`revoked ${jti} (kept until ${expiresAt.toISOString()})\n`)
+    return EXIT_OK
+  },
+}
+
+async function revokeInStore(url: string, jti: string, expiresAt: Date): Promise<void> {
+  // Loaded only here: the Redis and Postgres clients are large and most commands never need them.
+  const { openStore } = await import('../open-store.js')
+  const store = await openStore(url)
+  try {
+    await store.ready()
+    await store.store.revoke(jti, expiresAt)
+  } catch (error) {
+    if (error instanceof CliError) throw error
+    throw new CliError(`the revocation store at ${store.display} did not record the revocation`, undefined, {
+      cause: error,
+    })
+  } finally {
+    await store.close()
+  }
+}
+
+async function revokeThroughProxy(
+  base: string,
+  adminToken: string,
+  envName: string,
+  jti: string,
+  expiresAt: Date,
+): Promise<void> {
+  let target: URL
+  try {
+    target = new URL(base)
+  } catch {
+    throw usageError('--url must be the proxy base URL, e.g. http://127.0.0.1:8787')
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:')
+    throw usageError('--url must be an http(s) URL')
+  if (target.username || target.password) throw usageError('--url must not contain a user name or password')
+  if (!target.pathname.endsWith('/revoke')) target.pathname = `${target.pathname.replace(/\/+$/, '')}/revoke`
+  let response: Response
+  try {
+    response = await fetch(target, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jti, exp: Math.ceil(expiresAt.getTime() / 1000) }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(10_000),
+    })
+  } catch (error) {
+    const reason =
+      networkReason(error) ??
+      (error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'network error')
+    throw new CliError(
+      `cannot reach the proxy at ${target.origin} (${reason}); is 'keyhole serve' running there?`,
+    )
+  }
+  if (response.ok) {
+    await response.body?.cancel()
+    return
+  }
+  const detail = await errorDetail(response)
+  if (response.status === 401 || response.status === 403)
+    throw new CliError(`the proxy refused the admin token from ${envName} (${response.status}${detail})`)
+  if (response.status === 404)
+    throw new CliError(
+      `no revoke route at ${target.href} (404); start the proxy with --admin-token-env, or revoke with --store`,
+    )
+  throw new CliError(`the proxy did not revoke ${jti} (${response.status}${detail})`)
+}
+
+// The proxy's own error body is designed to be shown (no secrets); anything else is not echoed.
+async function errorDetail(response: Response): Promise<string> {
+  const code = response.headers.get('x-keyhole-error')
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } }
+    if (code && typeof body.error?.message === 'string') return `, ${code}: ${body.error.message}`
+  } catch {}
+  return code ? `, ${code}` : ''
+}

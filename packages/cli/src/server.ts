@@ -1,0 +1,184 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import {
+  createMemoryStore,
+  createOpener,
+  type Keyring,
+  type ProxyEvent,
+  type RevocationStore,
+} from '@keyhole/core'
+import { createNodeForwarder } from '@keyhole/core/node'
+import { health, jwks, keyhole, mint, revoke } from '@keyhole/hono'
+import { Hono } from 'hono'
+import { CliError } from './cli-error.js'
+import { loadKeyring } from './load-keyring.js'
+import { formatEvent } from './log-line.js'
+
+/** Options of {@link startServer}. */
+export interface ServerOptions {
+  /** Path of the private key set (`keyhole keygen` output). Read at start and on every `reload()`. */
+  keys: string
+  /** How the key file is named in messages. Default: `keys`. */
+  keysShown?: string
+  /** Port to listen on. Default `8787`; `0` picks a free one. */
+  port?: number
+  /** Address to listen on. Default `'127.0.0.1'` (this machine only). */
+  hostname?: string
+  /** Enables `POST /revoke` and `POST /mint`, guarded by `Authorization: Bearer <adminToken>`. Default: off. */
+  adminToken?: string
+  /** Where revocations live. Default: a new in-memory store (this process only). */
+  revocations?: RevocationStore
+  /** More headers that may carry the token (e.g. `x-api-key`), besides X-Keyhole-Token and Authorization. */
+  tokenHeaders?: readonly string[]
+  /** Receives one line per proxied request and per admin action (never a secret). Default: ignore. */
+  log?: (line: string) => void
+  /** Receives warnings about the key file (such as its mode). Default: ignore. */
+  warn?: (line: string) => void
+}
+
+/** A running standalone proxy. */
+export interface KeyholeServer {
+  /** The base URL, e.g. `http://127.0.0.1:8787`. */
+  readonly url: string
+  /** Key ids currently loaded, oldest first (the last one is current). */
+  kids(): readonly string[]
+  /**
+   * Reads the key file again and swaps in a new keyring. Requests already being handled finish
+   * with the keys they started with; if the file cannot be read or a key is broken, the old
+   * keys stay and the promise rejects. Resolves to the new key ids.
+   */
+  reload(): Promise<readonly string[]>
+  /** Stops accepting connections, waits up to `graceMs` (default 10 s) for requests in flight, then closes. */
+  close(graceMs?: number): Promise<void>
+}
+
+// Admin paths: reserved even when the admin token is off, so a caller learns that the routes are
+// disabled instead of having its admin token read as a (broken) keyhole token by the proxy.
+const ADMIN_PATHS = ['/revoke', '/mint'] as const
+
+/**
+ * Starts the standalone keyhole proxy on Node: open mode at `/`
+ * (`/{scheme}/{host[:port]}/{path}`), `GET /.well-known/jwks.json`, `GET /healthz`, and with an
+ * admin token `POST /revoke` and `POST /mint`. Built from `@keyhole/hono` on
+ * `@hono/node-server` with the keep-alive node forwarder from `@keyhole/core/node`.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from '@keyhole/cli'
+ *
+ * const server = await startServer({ keys: 'keys.json', port: 8787, log: console.log })
+ * process.on('SIGHUP', () => server.reload())
+ * ```
+ */
+export async function startServer(options: ServerOptions): Promise<KeyholeServer> {
+  const log = options.log ?? (() => {})
+  const revocations = options.revocations ?? createMemoryStore()
+  const ownsRevocations = options.revocations === undefined
+  const forward = createNodeForwarder()
+  const onEvent = (event: ProxyEvent) => log(formatEvent(event, new Date()))
+
+  const build = (keyring: Keyring): Hono => {
+    const opener = createOpener({ keyring, revocations })
+    const app = new Hono()
+    app.get('/.well-known/jwks.json', jwks(keyring))
+    app.get('/healthz', health())
+    if (options.adminToken !== undefined) {
+      const revokeRoute = revoke({ store: revocations, adminToken: options.adminToken })
+      app.post('/revoke', async (c, next) => {
+        const response = (await revokeRoute(c, next)) as Response
+        if (response.ok) {
+          const { jti } = (await response.clone().json()) as { jti: string }
+          log(`${new Date().toISOString()} revoked jti=${JSON.stringify(jti)}`)
+        }
+        return response
+      })
+      app.post('/mint', mint({ keyring, adminToken: options.adminToken }))
+    } else {
+      for (const path of ADMIN_PATHS) app.post(path, adminRoutesOff)
+    }
+    app.all(
+      '/*',
+      keyhole({
+        opener,
+        forward,
+        onEvent,
+        ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
+      }),
+    )
+    return app
+  }
+
+  let keyring = await loadKeyring(options.keys, options.keysShown ?? options.keys, options.warn)
+  let app = build(keyring)
+  // Each request is handed to the app current when it arrives; a reload swaps `app` in one
+  // assignment, so a request never sees half of an old and half of a new configuration.
+  const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
+  const hostname = options.hostname ?? '127.0.0.1'
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE')
+        reject(
+          new CliError(`port ${options.port ?? 8787} on ${hostname} is in use; choose another with --port`),
+        )
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+        reject(new CliError(`cannot listen on ${hostname}: no such local address`))
+      else if (error.code === 'EACCES')
+        reject(new CliError(`not allowed to listen on port ${options.port ?? 8787}; use a port above 1023`))
+      else
+        reject(
+          new CliError(`cannot listen on ${hostname}:${options.port ?? 8787} (${error.code ?? 'error'})`),
+        )
+    })
+    server.listen(options.port ?? 8787, hostname, () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+
+  let reloading: Promise<readonly string[]> | undefined
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://${host}:${address.port}`,
+    kids: () => keyring.kids(),
+    reload() {
+      // Reloads run one at a time; a SIGHUP during a reload waits for it, then reads the file again.
+      const previous = reloading ?? Promise.resolve([])
+      const next = previous
+        .catch(() => [])
+        .then(async () => {
+          const fresh = await loadKeyring(options.keys, options.keysShown ?? options.keys, options.warn)
+          keyring = fresh
+          app = build(fresh)
+          return fresh.kids()
+        })
+      reloading = next
+      return next
+    },
+    close(graceMs = 10_000) {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+        timer.unref()
+        server.close(() => {
+          clearTimeout(timer)
+          forward.destroy()
+          if (ownsRevocations) (revocations as ReturnType<typeof createMemoryStore>).close()
+          resolve()
+        })
+        server.closeIdleConnections()
+      })
+      return closing
+    },
+  }
+}
+
+function adminRoutesOff(): Response {
+  return Response.json(
+    {
+      error: {
+        code: 'not_found',
+        message: 'admin routes are off; start keyhole serve with --admin-token-env <VAR> to enable them',
+      },
+    },
+    { status: 404, headers: { 'cache-control': 'no-store' } },
+  )
+}

@@ -1,0 +1,199 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
+import { type AddressInfo, createServer } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+import { startUpstream, type Upstream } from './upstream.js'
+
+// The real Redis and Postgres on 127.0.0.1 (.ci/run starts them). The CLI uses the stores'
+// default key prefix / table; the jtis are random, so parallel test files cannot collide.
+const REDIS = 'redis://127.0.0.1:6379'
+const POSTGRES = 'postgres://postgres@127.0.0.1:5432/test'
+const CREDENTIAL = 'sk-revoke-test-credential-a81f'
+const ADMIN = 'admin-token-revoke-test-fedcba9876543210'
+
+let dir: string
+let remove: () => Promise<void>
+let upstream: Upstream
+const running: Served[] = []
+
+beforeAll(async () => {
+  buildCli()
+  ;({ dir, remove } = await tempDir())
+  upstream = await startUpstream()
+  await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
+}, 300_000)
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((served) => served.stop()))
+})
+afterAll(async () => {
+  await upstream.close()
+  await remove()
+})
+
+async function start(args: string[]): Promise<Served> {
+  const served = await serve(['--keys', 'keys.json', ...args], { cwd: dir, env: { ADMIN_TOKEN: ADMIN } })
+  running.push(served)
+  return served
+}
+
+async function mintFor(url: string): Promise<{ token: string; jti: string; exp: number }> {
+  const minted = await keyhole(
+    [
+      'mint',
+      '--jwks',
+      `${url}/.well-known/jwks.json`,
+      '--host',
+      upstream.origin,
+      '--header',
+      'X-Api-Key: ${K}',
+      '--ttl',
+      '10m',
+    ],
+    { env: { K: CREDENTIAL } },
+  )
+  const token = minted.stdout.trim()
+  const inspected = await keyhole(['inspect', '-', '--keys', 'keys.json'], { cwd: dir, input: token })
+  const { jti, exp } = JSON.parse(inspected.stdout).claims
+  return { token, jti, exp }
+}
+
+const status = async (url: string, token: string) => {
+  const response = await fetch(`${url}/http/${upstream.hostPort}/x`, {
+    headers: { 'x-keyhole-token': token },
+  })
+  await response.body?.cancel()
+  return { status: response.status, code: response.headers.get('x-keyhole-error') }
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+describe('keyhole revoke', () => {
+  it('revokes through one replica and the other refuses the token (shared Redis)', async () => {
+    const a = await start(['--store', REDIS, '--admin-token-env', 'ADMIN_TOKEN'])
+    const b = await start(['--store', REDIS])
+    expect(a.output().stdout).toContain(`revocation  ${REDIS}`)
+    const { token, jti, exp } = await mintFor(a.url)
+    expect((await status(b.url, token)).status).toBe(200)
+
+    const result = await keyhole(
+      ['revoke', jti, '--url', a.url, '--admin-token-env', 'ADMIN_TOKEN', '--exp', String(exp)],
+      { env: { ADMIN_TOKEN: ADMIN } },
+    )
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain(`kept until ${new Date(exp * 1000).toISOString()}`)
+    // B learns of it through Redis pub/sub; no restart, no waiting for a cache TTL.
+    await eventually(async () => (await status(b.url, token)).code === 'token_revoked')
+    expect(await status(a.url, token)).toEqual({ status: 403, code: 'token_revoked' })
+  })
+
+  it('writes straight into Redis with --store, and a running proxy on it refuses the token', async () => {
+    const served = await start(['--store', REDIS])
+    const { token, jti } = await mintFor(served.url)
+    expect((await status(served.url, token)).status).toBe(200)
+    const result = await keyhole(['revoke', jti, '--store', REDIS])
+    expect(result.code).toBe(0)
+    await eventually(async () => (await status(served.url, token)).code === 'token_revoked')
+  })
+
+  it('writes straight into Postgres with --store, and a running proxy on it refuses the token', async () => {
+    const served = await start(['--store', POSTGRES])
+    const { token, jti, exp } = await mintFor(served.url)
+    expect((await status(served.url, token)).status).toBe(200)
+    const result = await keyhole([
+      'revoke',
+      jti,
+      '--store',
+      POSTGRES,
+      '--exp',
+      new Date(exp * 1000).toISOString(),
+    ])
+    expect(result.stderr).toContain(`revoked ${jti}`)
+    expect(result.code).toBe(0)
+    await eventually(async () => (await status(served.url, token)).code === 'token_revoked')
+  })
+
+  it('takes a jti that starts with a dash as the jti, not as an option', async () => {
+    const result = await keyhole(['revoke', '-4S8NO4H8XdKc3U2i7kwFw', '--store', REDIS])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain('revoked -4S8NO4H8XdKc3U2i7kwFw')
+  })
+
+  it('explains an unreachable store or proxy without showing a password', async () => {
+    const redis = await keyhole(['revoke', 'some-jti', '--store', 'redis://:hunter2-secret@127.0.0.1:1'])
+    expect(redis.code).toBe(1)
+    expect(redis.stderr).toContain('cannot reach the Redis revocation store at redis://:***@127.0.0.1:1')
+    expect(redis.stderr).not.toContain('hunter2-secret')
+    const pg = await keyhole([
+      'revoke',
+      'some-jti',
+      '--store',
+      'postgres://postgres:pg-secret@127.0.0.1:1/test',
+    ])
+    expect(pg.code).toBe(1)
+    expect(pg.stderr).toContain(
+      'cannot reach the Postgres revocation store at postgres://postgres:***@127.0.0.1:1/test',
+    )
+    expect(pg.stderr).not.toContain('pg-secret')
+    const closed = await closedPort()
+    const proxy = await keyhole(
+      ['revoke', 'some-jti', '--url', `http://127.0.0.1:${closed}`, '--admin-token-env', 'A'],
+      {
+        env: { A: ADMIN },
+      },
+    )
+    expect(proxy.code).toBe(1)
+    expect(proxy.stderr).toContain(`cannot reach the proxy at http://127.0.0.1:${closed} (ECONNREFUSED)`)
+    expect(proxy.stderr).not.toContain(ADMIN)
+  })
+
+  it('fails serve at startup when its store is unreachable', async () => {
+    const result = await keyhole(
+      ['serve', '--keys', 'keys.json', '--port', '0', '--store', 'redis://127.0.0.1:1'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('cannot reach the Redis revocation store at redis://127.0.0.1:1')
+  })
+
+  it('checks its command line (exit 2)', async () => {
+    const neither = await keyhole(['revoke', 'abc'])
+    expect(neither.code).toBe(2)
+    expect(neither.stderr).toContain('give either --url <proxy> (with --admin-token-env) or --store <url>')
+    const both = await keyhole(['revoke', 'abc', '--url', 'http://127.0.0.1:1', '--store', REDIS])
+    expect(both.code).toBe(2)
+    const noEnv = await keyhole(['revoke', 'abc', '--url', 'http://127.0.0.1:1'])
+    expect(noEnv.code).toBe(2)
+    expect(noEnv.stderr).toContain('--admin-token-env is required with --url')
+    const unset = await keyhole(['revoke', 'abc', '--url', 'http://127.0.0.1:1', '--admin-token-env', 'NOPE'])
+    expect(unset.code).toBe(2)
+    expect(unset.stderr).toContain('environment variable NOPE is not set')
+    const exp = await keyhole(['revoke', 'abc', '--store', REDIS, '--exp', 'tomorrow'])
+    expect(exp.code).toBe(2)
+    expect(exp.stderr).toContain('--exp must be seconds since the epoch')
+    const missing = await keyhole(['revoke', '--store', REDIS])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('missing <jti>')
+    const expired = await keyhole(['revoke', 'abc', '--store', REDIS, '--exp', '1000'])
+    expect(expired.code).toBe(0)
+    expect(expired.stderr).toContain('already expired')
+    const help = await keyhole(['revoke', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('Usage: keyhole revoke <jti> --url <proxy> --admin-token-env <VAR>')
+  })
+})

@@ -1,0 +1,314 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+import { startUpstream, type Upstream } from './upstream.js'
+
+const CREDENTIAL = 'sk-live-serve-test-credential-5e9c'
+const ADMIN = 'admin-token-serve-test-0123456789abcdef'
+let dir: string
+let remove: () => Promise<void>
+let upstream: Upstream
+const running: Served[] = []
+
+beforeAll(async () => {
+  buildCli()
+  ;({ dir, remove } = await tempDir())
+  upstream = await startUpstream()
+  await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
+}, 300_000)
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((served) => served.stop()))
+})
+afterAll(async () => {
+  await upstream.close()
+  await remove()
+})
+
+async function start(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const served = await serve(args, { cwd: dir, env })
+  running.push(served)
+  return served
+}
+
+async function mintFor(url: string, extra: string[] = []): Promise<string> {
+  const result = await keyhole(
+    [
+      'mint',
+      '--jwks',
+      `${url}/.well-known/jwks.json`,
+      '--host',
+      upstream.origin,
+      '--header',
+      'Authorization: Bearer ${API_KEY}',
+      '--ttl',
+      '10m',
+      '--sub',
+      'serve-test',
+      ...extra,
+    ],
+    { env: { API_KEY: CREDENTIAL } },
+  )
+  expect(result.stderr).toBe('')
+  expect(result.code).toBe(0)
+  return result.stdout.trim()
+}
+
+async function jtiOf(token: string): Promise<string> {
+  const result = await keyhole(['inspect', '-', '--keys', 'keys.json'], { cwd: dir, input: token })
+  return JSON.parse(result.stdout).claims.jti
+}
+
+const call = (url: string, token: string, path = '/hello', headers: Record<string, string> = {}) =>
+  fetch(`${url}/http/${upstream.hostPort}${path}`, { headers: { 'x-keyhole-token': token, ...headers } })
+
+function expectNoSecrets(served: Served, ...secrets: string[]) {
+  const { stdout, stderr } = served.output()
+  for (const secret of [CREDENTIAL, ADMIN, ...secrets]) {
+    expect(stdout).not.toContain(secret)
+    expect(stderr).not.toContain(secret)
+  }
+}
+
+describe('keyhole serve', () => {
+  it('serves its JWKS and health, and proxies with the real credential injected', async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const health = await fetch(`${served.url}/healthz`)
+    expect(health.status).toBe(200)
+    const jwks = (await (await fetch(`${served.url}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string; d?: string }>
+    }
+    const { keys } = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8'))
+    expect(jwks.keys.map((key) => key.kid)).toEqual([keys[0].kid])
+    expect(jwks.keys[0]).not.toHaveProperty('d')
+
+    const token = await mintFor(served.url)
+    const before = upstream.received.length
+    const response = await call(served.url, token, '/hello?x=1')
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ ok: true, path: '/hello?x=1' })
+    const seen = upstream.received[before]
+    expect(seen?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(seen?.headers['x-keyhole-token']).toBeUndefined()
+
+    const line = await served.waitFor(/ 200 ok GET http:\/\/127\.0\.0\.1:\d+\/hello /)
+    expect(line).toContain('sub=serve-test')
+    expect(line).toContain(`jti=${await jtiOf(token)}`)
+    expect(line).not.toContain('x=1')
+    expectNoSecrets(served, token)
+  })
+
+  it('refuses other hosts and missing tokens with keyhole error codes, and logs them', async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const token = await mintFor(served.url)
+    const other = await fetch(`${served.url}/https/evil.example/collect`, {
+      headers: { 'x-keyhole-token': token },
+    })
+    expect(other.status).toBe(403)
+    expect(other.headers.get('x-keyhole-error')).toBe('host_not_allowed')
+    const missing = await fetch(`${served.url}/http/${upstream.hostPort}/hello`)
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('x-keyhole-error')).toBe('missing_token')
+    await served.waitFor(/ 403 host_not_allowed GET https:\/\/evil\.example:443\/collect /)
+    await served.waitFor(/ 401 missing_token GET /)
+    expectNoSecrets(served, token)
+  })
+
+  it('revokes through its admin route with keyhole revoke --url', async () => {
+    const served = await start(['--keys', 'keys.json', '--admin-token-env', 'ADMIN_TOKEN'], {
+      ADMIN_TOKEN: ADMIN,
+    })
+    const token = await mintFor(served.url)
+    expect((await call(served.url, token)).status).toBe(200)
+    const jti = await jtiOf(token)
+
+    const wrong = await keyhole(['revoke', jti, '--url', served.url, '--admin-token-env', 'WRONG'], {
+      env: { WRONG: 'not-the-admin-token' },
+    })
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toContain('refused the admin token from WRONG')
+    expect(wrong.stderr).not.toContain('not-the-admin-token')
+    expect((await call(served.url, token)).status).toBe(200)
+
+    const revoked = await keyhole(['revoke', jti, '--url', served.url, '--admin-token-env', 'ADMIN_TOKEN'], {
+      env: { ADMIN_TOKEN: ADMIN },
+    })
+    expect(revoked.stderr).toContain(`revoked ${jti}`)
+    expect(revoked.code).toBe(0)
+    const refused = await call(served.url, token)
+    expect(refused.status).toBe(403)
+    expect(refused.headers.get('x-keyhole-error')).toBe('token_revoked')
+    await served.waitFor(new RegExp(`revoked jti="${jti.replace(/[-]/g, '\\-')}"`))
+    await served.waitFor(/ 403 token_revoked GET /)
+    expectNoSecrets(served, token)
+  })
+
+  it('mints through POST /mint with the admin token', async () => {
+    const served = await start(['--keys', 'keys.json', '--admin-token-env', 'ADMIN_TOKEN'], {
+      ADMIN_TOKEN: ADMIN,
+    })
+    const grant = {
+      hosts: [upstream.origin],
+      inject: [{ in: 'header', name: 'X-Api-Key', value: CREDENTIAL }],
+      ttl: '5m',
+    }
+    const unauthorized = await fetch(`${served.url}/mint`, { method: 'POST', body: JSON.stringify(grant) })
+    expect(unauthorized.status).toBe(401)
+    const minted = await fetch(`${served.url}/mint`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(grant),
+    })
+    expect(minted.status).toBe(200)
+    const { token } = (await minted.json()) as { token: string }
+    const before = upstream.received.length
+    expect((await call(served.url, token)).status).toBe(200)
+    expect(upstream.received[before]?.headers['x-api-key']).toBe(CREDENTIAL)
+    expectNoSecrets(served, token)
+  })
+
+  it('says the admin routes are off when no admin token is configured', async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const result = await keyhole(
+      ['revoke', 'some-jti', '--url', served.url, '--admin-token-env', 'ADMIN_TOKEN'],
+      {
+        env: { ADMIN_TOKEN: ADMIN },
+      },
+    )
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('no revoke route')
+  })
+
+  it('reads the token from --token-header names, as an unmodified SDK would send it', async () => {
+    const served = await start(['--keys', 'keys.json', '--token-header', 'x-api-key'])
+    const token = await mintFor(served.url)
+    const before = upstream.received.length
+    const response = await fetch(`${served.url}/http/${upstream.hostPort}/sdk`, {
+      headers: { 'x-api-key': token },
+    })
+    expect(response.status).toBe(200)
+    const seen = upstream.received[before]
+    expect(seen?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(seen?.headers['x-api-key']).toBeUndefined()
+  })
+
+  it('reloads its keys on SIGHUP without dropping a request in flight', async () => {
+    const { dir: own, remove: cleanup } = await tempDir()
+    try {
+      await keyhole(['keygen', '--out', 'keys.json'], { cwd: own })
+      const served = await serve(['--keys', 'keys.json'], { cwd: own })
+      running.push(served)
+      const oldToken = await mintFor(served.url)
+
+      // A request the upstream holds open: it is inside the proxy while the keys change.
+      const slowArrived = upstream.slowArrived()
+      const inFlight = call(served.url, oldToken, '/slow')
+      const release = await slowArrived
+
+      const added = await keyhole(['keygen', '--out', 'keys.json', '--add', '--curve', 'X25519'], {
+        cwd: own,
+      })
+      served.child.kill('SIGHUP')
+      await served.waitFor(/reloaded keys\.json: 2 keys, current kid /)
+      expect((await (await fetch(`${served.url}/.well-known/jwks.json`)).json()).keys.at(-1).kid).toBe(
+        added.stdout.trim(),
+      )
+      const newToken = await mintFor(served.url)
+      expect(newToken).not.toBe(oldToken)
+      expect((await call(served.url, newToken)).status).toBe(200)
+      expect((await call(served.url, oldToken)).status).toBe(200)
+
+      release()
+      const slow = await inFlight
+      expect(slow.status).toBe(200)
+      expect(await slow.text()).toBe('slow answer')
+
+      // A key file that no longer holds the old key: its tokens stop opening.
+      await keyhole(['keygen', '--out', 'keys.json', '--force'], { cwd: own })
+      served.child.kill('SIGHUP')
+      await served.waitFor(/reloaded keys\.json: 1 key, current kid /)
+      const refused = await call(served.url, oldToken)
+      expect(refused.status).toBe(401)
+      expect(refused.headers.get('x-keyhole-error')).toBe('invalid_token')
+
+      // A broken file is reported and the keys in use stay.
+      const current = await readFile(join(own, 'keys.json'), 'utf8')
+      await writeFile(join(own, 'keys.json'), '{"keys": [')
+      served.child.kill('SIGHUP')
+      await waitForStderr(
+        served,
+        /reload failed, still using the previous keys: key file keys\.json is not valid JSON/,
+      )
+      const stillServing = await mintFor(served.url)
+      expect((await call(served.url, stillServing)).status).toBe(200)
+      await writeFile(join(own, 'keys.json'), current)
+      expectNoSecrets(served, oldToken, newToken)
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('stops on SIGTERM with exit code 0', async () => {
+    const served = await serve(['--keys', 'keys.json'], { cwd: dir })
+    const result = await served.stop()
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('SIGTERM: finishing requests in flight, then stopping')
+  })
+
+  it('fails to start with a message a person can act on', async () => {
+    const missing = await keyhole(['serve', '--keys', 'nope.json', '--port', '0'], { cwd: dir })
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain(
+      'key file nope.json does not exist; create it with `keyhole keygen --out nope.json`',
+    )
+
+    const port = await keyhole(['serve', '--keys', 'keys.json', '--port', 'eighty'], { cwd: dir })
+    expect(port.code).toBe(2)
+    expect(port.stderr).toContain('--port must be a number')
+
+    const env = await keyhole(
+      ['serve', '--keys', 'keys.json', '--port', '0', '--admin-token-env', 'UNSET_VAR'],
+      { cwd: dir },
+    )
+    expect(env.code).toBe(2)
+    expect(env.stderr).toContain('environment variable UNSET_VAR is not set')
+
+    const pasted = await keyhole(
+      ['serve', '--keys', 'keys.json', '--admin-token-env', 'sk-pasted-the-token-itself'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(pasted.code).toBe(2)
+    expect(pasted.stderr).not.toContain('sk-pasted-the-token-itself')
+
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const busy = (blocker.address() as { port: number }).port
+    const inUse = await keyhole(['serve', '--keys', 'keys.json', '--port', String(busy)], { cwd: dir })
+    await new Promise((resolve) => blocker.close(resolve))
+    expect(inUse.code).toBe(1)
+    expect(inUse.stderr).toContain(`port ${busy} on 127.0.0.1 is in use`)
+
+    const store = await keyhole(['serve', '--keys', 'keys.json', '--port', '0', '--store', 'mysql://db'], {
+      cwd: dir,
+    })
+    expect(store.code).toBe(2)
+    expect(store.stderr).toContain('--store must start with redis://')
+
+    const help = await keyhole(['serve', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('Usage: keyhole serve --keys keys.json')
+  })
+})
+
+async function waitForStderr(served: Served, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!pattern.test(served.output().stderr)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${pattern}; stderr:\n${served.output().stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
