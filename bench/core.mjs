@@ -10,6 +10,7 @@ import { importJWK, jwtDecrypt } from 'jose'
 
 const loadAtStart = os.loadavg()
 const SAMPLES = Number(process.env.KEYHOLE_BENCH_SAMPLES ?? 3000)
+const CPU_SAMPLES = Math.round(SAMPLES / 3)
 const ROUNDS = Number(process.env.KEYHOLE_BENCH_ROUNDS ?? 9)
 const JOSE_OPTIONS = { keyManagementAlgorithms: ['ECDH-ES+A256KW'], contentEncryptionAlgorithms: ['A256GCM'] }
 
@@ -95,11 +96,17 @@ async function curve(curve) {
   const jose = { fn: () => jwtDecrypt(token, cryptoKey, JOSE_OPTIONS), batch: 1 }
   const open = { fn: () => uncached.open(token), batch: 1 }
   const hit = { fn: () => cached.open(token), batch: 100 }
-  // CPU time over longer runs, as a cross-check that is less sensitive to scheduling.
+  // CPU time per call, alternating single calls, as a cross-check less sensitive to scheduling.
+  const cpuOf = async (fn) => {
+    const before = process.cpuUsage()
+    await fn()
+    const used = process.cpuUsage(before)
+    return (used.user + used.system) / 1000
+  }
   const cpu = { jose: [], open: [] }
-  for (let r = 0; r < 5; r++) {
-    cpu.jose.push((await timeFor(jose.fn, 200)).cpu)
-    cpu.open.push((await timeFor(open.fn, 200)).cpu)
+  for (let i = 0; i < CPU_SAMPLES; i++) {
+    cpu.jose.push(await cpuOf(jose.fn))
+    cpu.open.push(await cpuOf(open.fn))
   }
   return {
     token,
@@ -175,7 +182,7 @@ for (const [name, t] of [
 }
 
 const table = [
-  '| case | ops/s | µs/op (median) | µs/op (q1) | ratio (medians) | CPU µs/op (ratio), 5×200 runs |',
+  '| case | ops/s | µs/op (median) | µs/op (q1) | ratio (medians) | CPU µs/op, median (ratio) |',
   '|---|---:|---:|---:|---|---|',
   ...rows.map(
     ([name, median, q1, ratio, cpu]) =>
@@ -215,8 +222,9 @@ ${loadAtStart.map((l) => l.toFixed(1)).join(', ')} at the start on ${nproc} CPUs
 dominated by preemption. Each comparison therefore alternates the two sides sample by sample (${SAMPLES} samples
 of one open each for jose vs uncached; ${Math.round(SAMPLES / 2)} samples of one uncached open vs 100 cache hits) and
 reports the median sample, which is what an undisturbed call costs; q1 is the first quartile. The last
-column is a cross-check in CPU time (\`process.cpuUsage()\`, all threads, so WebCrypto work on the libuv pool
-counts) over 5 runs of 200 calls each. authorize and isRevoked: median of ${ROUNDS} runs of 20,000 calls.
+column is a cross-check in CPU time per call (\`process.cpuUsage()\` around single calls, alternating,
+${CPU_SAMPLES} each; all threads count, so WebCrypto work on the libuv pool is included). authorize and
+isRevoked: median of ${ROUNDS} runs of 20,000 calls.
 "jose jwtDecrypt" is \`jwtDecrypt(token, cryptoKey, { keyManagementAlgorithms, contentEncryptionAlgorithms })\`
 with the private key imported once — the floor for anyone opening this token with jose. "uncached" is
 \`createOpener({ keyring, cacheSize: 0 })\`: size check, header checks, jose \`compactDecrypt\`, claims and

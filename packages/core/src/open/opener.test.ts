@@ -215,6 +215,23 @@ describe('revocation', () => {
     await expect(open.open(token)).resolves.toBeTruthy()
   })
 
+  it('waits for a store that answers later than a few microtasks but within the timeout', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    for (const delay of ['microtasks', 'timer'] as const) {
+      const late: RevocationStore = {
+        isRevoked: async () => {
+          if (delay === 'timer') await new Promise((resolve) => setTimeout(resolve, 20))
+          else for (let i = 0; i < 50; i++) await undefined
+          return true
+        },
+        revoke: async () => {},
+      }
+      const opener = createOpener({ keyring, revocations: late, revocationTimeout: '1s' })
+      expect((await failure(opener.open(token))).code).toBe('token_revoked')
+    }
+  })
+
   it('consults the store on every open, cache hits included', async () => {
     const keyring = createKeyring([await generateKey()])
     let asked = 0

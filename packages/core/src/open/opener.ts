@@ -84,6 +84,8 @@ export interface Opener {
 }
 
 const REVOCATION_TIMEOUT = Symbol('revocation timeout')
+// How many microtask turns a store gets to answer before a timeout timer is armed for it.
+const FAST_STORE_TICKS = 4
 
 function listOf(value: string | readonly string[] | undefined): readonly string[] | undefined {
   if (value === undefined) return undefined
@@ -203,6 +205,25 @@ export function createOpener(options: OpenerOptions): Opener {
     try {
       const answer = revocations.isRevoked(jti)
       if (revocationTimeoutMs <= 0) return await answer
+      // In-memory stores and caching-store hits answer within a few microtasks; only a store
+      // that has not answered by then gets a timer. Arming and clearing one on every call would
+      // cost more than the rest of a cache hit.
+      let settled = 0
+      let value = false
+      let failure: unknown
+      Promise.resolve(answer).then(
+        (v) => {
+          settled = 1
+          value = v
+        },
+        (e) => {
+          settled = 2
+          failure = e
+        },
+      )
+      for (let tick = 0; tick < FAST_STORE_TICKS && settled === 0; tick++) await undefined
+      if (settled === 1) return value
+      if (settled === 2) throw failure
       let timer: ReturnType<typeof setTimeout> | undefined
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(REVOCATION_TIMEOUT), revocationTimeoutMs)
