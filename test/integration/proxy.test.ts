@@ -2,9 +2,10 @@
 // 127.0.0.1. The last test checks everything the suite's proxies logged, emitted or answered
 // themselves for tokens and credential values.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { adapters } from './harness/adapters.js'
+import { adapters, honoWithFetch } from './harness/adapters.js'
 import { createSuite } from './harness/fixtures.js'
 import { captureConsole, findLeaks, leaks } from './harness/leaks.js'
+import { fetchForwarderScenarios } from './scenarios/fetch-forwarder.js'
 import { injectionScenarios } from './scenarios/injection.js'
 import { modeScenarios } from './scenarios/modes.js'
 import { policyScenarios } from './scenarios/policy.js'
@@ -23,6 +24,13 @@ describe.each(adapters)('$name adapter', (adapter) => {
   describe('streaming', () => streamingScenarios(suite))
   describe('upstream errors', () => upstreamScenarios(suite))
   describe('modes and routes', () => modeScenarios(suite))
+})
+
+describe('hono adapter with the default fetch forwarder', () => {
+  const { suite, setup, teardown } = createSuite(honoWithFetch)
+  beforeAll(setup)
+  afterAll(teardown)
+  fetchForwarderScenarios(suite)
 })
 
 describe('across the whole suite', () => {

@@ -1,4 +1,3 @@
-import './express-interop.js'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
@@ -73,48 +72,57 @@ function listening(server: Server): Promise<ProxyApp> {
 /** Hono on @hono/node-server, with the node forwarder plugged in as the README advises on Node. */
 export const hono: Adapter = {
   name: 'hono',
-  async start(spec) {
-    const forwarder = createNodeForwarder(spec.forwarder)
-    const app = new Hono<keyholeHono.KeyholeEnv>()
-    app.all('/proxy/*', keyholeHono.keyhole(engineOptions(spec, { forward: forwarder, ...spec.proxy })))
-    if (spec.gateway) {
-      app.all('/gw/*', keyholeHono.keyhole(engineOptions(spec, { forward: forwarder, ...spec.gateway })))
-    }
-    if (spec.auth) {
-      app.use('/auth/*', keyholeHono.keyholeAuth({ opener: spec.opener, ...spec.auth }))
-      app.all('/auth/*', async (c) => {
-        const url = new URL(c.var.keyhole.target)
-        const headers = new Headers(c.req.raw.headers)
-        c.var.keyhole.inject(headers, url)
-        const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD'
-        const upstream = await fetch(url, {
-          method: c.req.method,
-          headers,
-          body: hasBody ? c.req.raw.body : null,
-          redirect: 'manual',
-          ...(hasBody && { duplex: 'half' }),
-        } as RequestInit)
-        return new Response(upstream.body, upstream)
-      })
-    }
-    if (spec.jwks) app.get('/.well-known/jwks.json', keyholeHono.jwks(spec.jwks))
-    app.get('/healthz', keyholeHono.health())
-    if (spec.admin) {
-      const { adminToken, store, keyring, maxTtl } = spec.admin
-      if (store) app.post('/revoke', keyholeHono.revoke({ store, adminToken }))
-      else app.post('/revoke', keyholeHono.revoke({ opener: spec.opener as never, adminToken }))
-      if (keyring) app.post('/mint', keyholeHono.mint({ keyring, adminToken, ...(maxTtl && { maxTtl }) }))
-    }
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
-    const running = await listening(server)
-    return {
-      origin: running.origin,
-      close: async () => {
-        await running.close()
-        forwarder.destroy()
-      },
-    }
-  },
+  start: (spec) => startHono(spec, true),
+}
+
+/** Hono with the engine's default forwarder (web fetch), as on runtimes other than Node. */
+export const honoWithFetch: Adapter = {
+  name: 'hono',
+  start: (spec) => startHono(spec, false),
+}
+
+async function startHono(spec: AppSpec, nodeForwarder: boolean): Promise<ProxyApp> {
+  const forwarder = nodeForwarder ? createNodeForwarder(spec.forwarder) : undefined
+  const forward = forwarder && { forward: forwarder }
+  const app = new Hono<keyholeHono.KeyholeEnv>()
+  app.all('/proxy/*', keyholeHono.keyhole(engineOptions(spec, { ...forward, ...spec.proxy })))
+  if (spec.gateway) {
+    app.all('/gw/*', keyholeHono.keyhole(engineOptions(spec, { ...forward, ...spec.gateway })))
+  }
+  if (spec.auth) {
+    app.use('/auth/*', keyholeHono.keyholeAuth({ opener: spec.opener, ...spec.auth }))
+    app.all('/auth/*', async (c) => {
+      const url = new URL(c.var.keyhole.target)
+      const headers = new Headers(c.req.raw.headers)
+      c.var.keyhole.inject(headers, url)
+      const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD'
+      const upstream = await fetch(url, {
+        method: c.req.method,
+        headers,
+        body: hasBody ? c.req.raw.body : null,
+        redirect: 'manual',
+        ...(hasBody && { duplex: 'half' }),
+      } as RequestInit)
+      return new Response(upstream.body, upstream)
+    })
+  }
+  if (spec.jwks) app.get('/.well-known/jwks.json', keyholeHono.jwks(spec.jwks))
+  app.get('/healthz', keyholeHono.health())
+  if (spec.admin) {
+    const { adminToken, store, keyring, maxTtl } = spec.admin
+    if (store) app.post('/revoke', keyholeHono.revoke({ store, adminToken }))
+    else app.post('/revoke', keyholeHono.revoke({ opener: spec.opener as never, adminToken }))
+    if (keyring) app.post('/mint', keyholeHono.mint({ keyring, adminToken, ...(maxTtl && { maxTtl }) }))
+  }
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  const running = await listening(server)
+  return {
+    origin: running.origin,
+    close: async () => {
+      await running.close()
+      forwarder?.destroy()
+    },
+  }
 }
 
 /** Express 5 with the adapter's own defaults (its node forwarder, Node streams end to end). */

@@ -31,8 +31,11 @@ export interface Upstream {
   readonly authority: string
   readonly port: number
   readonly requests: RecordedRequest[]
-  /** Resolves with the next recorded request whose client went away (for abort tests). */
-  nextAbort(): Promise<RecordedRequest>
+  /**
+   * Resolves with the next recorded request whose client went away (for abort tests); rejects
+   * after `timeoutMs` (default 5 s) so a proxy that never aborts fails the test quickly.
+   */
+  nextAbort(timeoutMs?: number): Promise<RecordedRequest>
   /** Requests whose url path starts with `prefix` are answered by `route`. */
   route(prefix: string, route: UpstreamRoute): void
   close(): Promise<void>
@@ -105,7 +108,17 @@ export async function startUpstream(): Promise<Upstream> {
     authority: `127.0.0.1:${port}`,
     port,
     requests,
-    nextAbort: () => new Promise((resolve) => abortWaiters.push(resolve)),
+    nextAbort: (timeoutMs = 5000) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no aborted upstream request within ${timeoutMs} ms`)),
+          timeoutMs,
+        )
+        abortWaiters.push((record) => {
+          clearTimeout(timer)
+          resolve(record)
+        })
+      }),
     route(prefix, route) {
       routes.push([prefix, route])
       routes.sort((a, b) => b[0].length - a[0].length)
