@@ -1,7 +1,7 @@
 // Benchmark of @keyhole/core's hot path, against raw jose measured in the same run.
 //   npm run build -w @keyhole/core && node bench/core.mjs
 // Writes bench/results/core.md. Options: KEYHOLE_BENCH_SAMPLES (alternating samples per side for
-// jose vs open, default 3000), KEYHOLE_BENCH_ROUNDS (runs of the single cases, default 9).
+// jose vs open, default 3000), KEYHOLE_BENCH_ROUNDS (samples of the single cases, default 2000).
 import { execSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -11,21 +11,10 @@ import { importJWK, jwtDecrypt } from 'jose'
 const loadAtStart = os.loadavg()
 const SAMPLES = Number(process.env.KEYHOLE_BENCH_SAMPLES ?? 3000)
 const CPU_SAMPLES = Math.round(SAMPLES / 3)
-const ROUNDS = Number(process.env.KEYHOLE_BENCH_ROUNDS ?? 9)
+const ROUNDS = Number(process.env.KEYHOLE_BENCH_ROUNDS ?? 2000)
 const JOSE_OPTIONS = { keyManagementAlgorithms: ['ECDH-ES+A256KW'], contentEncryptionAlgorithms: ['A256GCM'] }
 
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
-
-/** Wall and CPU milliseconds per call of `fn`, over `n` sequential calls. */
-async function timeFor(fn, n) {
-  const cpu = process.cpuUsage()
-  const start = performance.now()
-  for (let i = 0; i < n; i++) await fn()
-  const wall = (performance.now() - start) / n
-  // process.cpuUsage counts every thread of the process, so WebCrypto work on the libuv pool is in.
-  const used = process.cpuUsage(cpu)
-  return { wall, cpu: (used.user + used.system) / 1000 / n }
-}
 
 /**
  * Compares `b` with `a` by alternating them sample by sample (A B B A ...), each sample being
@@ -67,12 +56,16 @@ async function alternating(a, b, samples) {
   return { a: qa, b: qb, ratio: qb.median / qa.median, ratioQ1: qb.q1 / qa.q1 }
 }
 
-/** Median wall and CPU milliseconds per call over ROUNDS runs of `n` calls. */
-async function single(fn, n) {
-  await timeFor(fn, n)
-  const runs = []
-  for (let r = 0; r < ROUNDS; r++) runs.push(await timeFor(fn, n))
-  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)) }
+/** Median and first quartile of ROUNDS samples of `batch` calls each, in milliseconds per call. */
+async function single(fn, batch) {
+  const samples = []
+  for (let r = 0; r < ROUNDS + 20; r++) {
+    const start = performance.now()
+    for (let i = 0; i < batch; i++) await fn()
+    if (r >= 20) samples.push((performance.now() - start) / batch)
+  }
+  samples.sort((x, y) => x - y)
+  return { median: samples[Math.floor(samples.length / 2)], q1: samples[Math.floor(samples.length / 4)] }
 }
 
 const grantTemplate = {
@@ -105,8 +98,9 @@ async function curve(curve) {
   }
   const cpu = { jose: [], open: [] }
   for (let i = 0; i < CPU_SAMPLES; i++) {
-    cpu.jose.push(await cpuOf(jose.fn))
+    if (i % 2 === 0) cpu.jose.push(await cpuOf(jose.fn))
     cpu.open.push(await cpuOf(open.fn))
+    if (i % 2 === 1) cpu.jose.push(await cpuOf(jose.fn))
   }
   return {
     token,
@@ -130,15 +124,23 @@ const fillStart = performance.now()
 for (let i = 0; i < 1_000_000; i++) await store.revoke(`revoked-${i.toString(36).padStart(8, '0')}`, expires)
 const fillSeconds = (performance.now() - fillStart) / 1000
 if (store.size !== 1_000_000) throw new Error(`store holds ${store.size} entries, expected 1000000`)
+// Ids are built beforehand, spread over the whole store, so only the lookup is measured.
+const presentIds = Array.from(
+  { length: 65_536 },
+  (_, i) => `revoked-${((i * 7919) % 1_000_000).toString(36).padStart(8, '0')}`,
+)
+const absentIds = Array.from(
+  { length: 65_536 },
+  (_, i) => `missing-${(i * 7919).toString(36).padStart(8, '0')}`,
+)
 let probe = 0
-const present = () =>
-  store.isRevoked(`revoked-${((probe++ * 7919) % 1_000_000).toString(36).padStart(8, '0')}`)
-const absent = () => store.isRevoked(`missing-${(probe++ % 1_000_000).toString(36).padStart(8, '0')}`)
+const present = () => store.isRevoked(presentIds[probe++ & 65_535])
+const absent = () => store.isRevoked(absentIds[probe++ & 65_535])
 if (!(await present()) || (await absent())) throw new Error('memory store answers wrongly')
 
-const authorizeMs = await single(() => authorize(grant, request), 20_000)
-const presentMs = await single(present, 20_000)
-const absentMs = await single(absent, 20_000)
+const authorizeMs = await single(() => authorize(grant, request), 50)
+const presentMs = await single(present, 50)
+const absentMs = await single(absent, 50)
 store.close()
 
 const fmt = (n, digits) =>
@@ -178,7 +180,7 @@ for (const [name, t] of [
   ['memory store isRevoked, 1M entries, hit', presentMs],
   ['memory store isRevoked, 1M entries, miss', absentMs],
 ]) {
-  rows.push([name, t.wall, undefined, `${fraction(t.wall / p256.vsJose.a.median)} of P-256 jose`, ''])
+  rows.push([name, t.median, t.q1, `${fraction(t.median / p256.vsJose.a.median)} of P-256 jose`, ''])
 }
 
 const table = [
@@ -224,7 +226,7 @@ of one open each for jose vs uncached; ${Math.round(SAMPLES / 2)} samples of one
 reports the median sample, which is what an undisturbed call costs; q1 is the first quartile. The last
 column is a cross-check in CPU time per call (\`process.cpuUsage()\` around single calls, alternating,
 ${CPU_SAMPLES} each; all threads count, so WebCrypto work on the libuv pool is included). authorize and
-isRevoked: median of ${ROUNDS} runs of 20,000 calls.
+isRevoked: median of ${ROUNDS} samples of 50 calls (\`await\`ed, as the opener does).
 "jose jwtDecrypt" is \`jwtDecrypt(token, cryptoKey, { keyManagementAlgorithms, contentEncryptionAlgorithms })\`
 with the private key imported once — the floor for anyone opening this token with jose. "uncached" is
 \`createOpener({ keyring, cacheSize: 0 })\`: size check, header checks, jose \`compactDecrypt\`, claims and
