@@ -69,7 +69,8 @@ function webBody(state: BodyState): ReadableStream<Uint8Array> {
 /**
  * Builds the web Response for an upstream `IncomingMessage` in one pass over its raw headers:
  * hop-by-hop headers and those named in `Connection` are dropped, repeated headers are combined
- * (except `Set-Cookie`, which stays separate), and the body streams the message.
+ * (except `Set-Cookie`, which stays separate), and the body streams the message, or, when the
+ * message is already complete, is the bytes already received.
  */
 export function toWebResponse(incoming: IncomingMessage, method: string): Response {
   const raw = incoming.rawHeaders
@@ -105,8 +106,22 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
   const status = incoming.statusCode as number
   const hasBody = method !== 'HEAD' && !isNullBodyStatus(status)
   let state: BodyState | undefined
-  let body: ReadableStream<Uint8Array> | null = null
-  if (hasBody) {
+  let body: ReadableStream<Uint8Array> | Uint8Array | null = null
+  if (hasBody && incoming.complete) {
+    // The whole body already arrived with the headers (typical for small API responses): hand
+    // it on as bytes, which lets the server write headers and body at once, instead of setting
+    // up a stream for data that is already here. Nothing is waited for.
+    const chunks: Buffer[] = []
+    for (
+      let chunk = incoming.read() as Buffer | null;
+      chunk !== null;
+      chunk = incoming.read() as Buffer | null
+    ) {
+      chunks.push(chunk)
+    }
+    incoming.resume()
+    body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+  } else if (hasBody) {
     state = { incoming, started: false, taken: false }
     body = webBody(state)
   } else {
@@ -126,8 +141,9 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
 /**
  * The upstream `IncomingMessage` behind a response from the node forwarder, for Node adapters
  * that can pipe it straight into their own response instead of going through web streams.
- * Returns `undefined` when the response did not come from the node forwarder, has no body, or
- * its web body has already been read; once taken, the web body must not be read.
+ * Returns `undefined` when the response did not come from the node forwarder, has no body, had
+ * its whole body in memory already (then `response.body` is cheap), or its web body has already
+ * been read; once taken, the web body must not be read.
  *
  * @example
  * ```ts

@@ -22,6 +22,17 @@ beforeAll(async () => {
       req.socket.destroy()
       return
     }
+    if (req.url === '/node-body') {
+      // Headers first, body a little later: the response is still streaming when it is handed on.
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.flushHeaders()
+      setTimeout(() => res.end(`hello ${req.url}`), 20)
+      return
+    }
+    if (req.url === '/delay') {
+      setTimeout(() => res.end('delayed'), 30)
+      return
+    }
     if (req.url === '/redirect') {
       res.writeHead(301, { location: 'https://elsewhere.test/' })
       res.end()
@@ -86,6 +97,8 @@ describe('createNodeForwarder', () => {
     const forward = createNodeForwarder()
     const first = await forward('', init({ keyhole: target('/flaky') }))
     expect(await first.text()).toBe('hello /flaky')
+    // Let the connection go back to the pool (that happens a tick after the body was read).
+    await new Promise((resolve) => setImmediate(resolve))
     const second = await forward('', init({ keyhole: target('/flaky') }))
     expect(await second.text()).toBe('hello /flaky')
     // First request, the reset one on the reused connection, and the retry on a fresh one.
@@ -102,6 +115,19 @@ describe('createNodeForwarder', () => {
     forward.destroy()
   })
 
+  it('an abort after the response is over does not touch the pooled connection', async () => {
+    const forward = createNodeForwarder()
+    const first = new AbortController()
+    expect(await (await forward('', init({ keyhole: target('/x'), signal: first.signal }))).text()).toBe(
+      'hello /x',
+    )
+    await new Promise((resolve) => setImmediate(resolve))
+    const pending = forward('', init({ keyhole: target('/delay') }))
+    first.abort()
+    expect(await (await pending).text()).toBe('delayed')
+    forward.destroy()
+  })
+
   it('lets a Node adapter take the upstream message instead of the web body', async () => {
     const forward = createNodeForwarder()
     const response = await forward('', init({ keyhole: target('/node-body') }))
@@ -113,9 +139,13 @@ describe('createNodeForwarder', () => {
     expect(text).toBe('hello /node-body')
     await expect(response.text()).rejects.toThrow()
 
-    const read = await forward('', init({ keyhole: target('/web-body') }))
-    expect(await read.text()).toBe('hello /web-body')
+    const read = await forward('', init({ keyhole: target('/node-body') }))
+    expect(await read.text()).toBe('hello /node-body')
     expect(nodeBody(read)).toBeUndefined()
+    // A body that came complete with the headers is handed on as bytes, not as a Node stream.
+    const small = await forward('', init({ keyhole: target('/small') }))
+    expect(nodeBody(small)).toBeUndefined()
+    expect(await small.text()).toBe('hello /small')
     expect(nodeBody(new Response('x'))).toBeUndefined()
     forward.destroy()
   })

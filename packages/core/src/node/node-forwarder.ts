@@ -136,18 +136,25 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
       signal?.addEventListener('abort', onAbort, { once: true })
       request.on('response', (incoming: IncomingMessage) => {
         responded = true
+        // Once the response is over, a late abort must not reach a connection that is back in
+        // the pool (and may be carrying someone else's request by then).
+        incoming.once('close', () => signal?.removeEventListener('abort', onAbort))
         const status = incoming.statusCode ?? 0
         if (status < 200 || status > 599) {
           request.destroy()
           reject(new KeyholeError('upstream_unreachable', `the upstream answered with status ${status}`))
           return
         }
-        try {
-          resolve(toWebResponse(incoming, method))
-        } catch (error) {
-          request.destroy()
-          reject(error)
-        }
+        // One microtask later the parser has finished with the packet that carried the headers,
+        // so a small body that came with them is complete and can go on as bytes.
+        queueMicrotask(() => {
+          try {
+            resolve(toWebResponse(incoming, method))
+          } catch (error) {
+            request.destroy()
+            reject(error)
+          }
+        })
       })
       request.on('error', (error: NodeJS.ErrnoException) => {
         if (responded) return // the response body stream reports it

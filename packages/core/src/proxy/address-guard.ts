@@ -229,9 +229,20 @@ function hostPart(pattern: string): string {
 export function grantNamesAddress(policy: Policy, host: string): boolean {
   const key = addressKey(host)
   if (key === undefined) return false
-  for (const pattern of policy.hosts) if (addressKey(hostPart(pattern)) === key) return true
-  return false
+  let named = namedAddresses.get(policy)
+  if (!named) {
+    named = new Set()
+    for (const pattern of policy.hosts) {
+      const literal = addressKey(hostPart(pattern))
+      if (literal !== undefined) named.add(literal)
+    }
+    namedAddresses.set(policy, named)
+  }
+  return named.has(key)
 }
+
+// The IP literals each grant names, computed once per (frozen, cached) grant object.
+const namedAddresses = new WeakMap<Policy, Set<string>>()
 
 /**
  * Checks the host of an authorized target before anything is dialed. IP literals that are
