@@ -50,20 +50,26 @@ export function concatKdf(z: Uint8Array, options: ConcatKdfOptions = {}): Buffer
       : otherInfo(algorithmId, keyBits, apu, apv)
   const keyBytes = keyBits >> 3
   const rounds = Math.ceil(keyBytes / 32)
-  // allocUnsafeSlow: a private buffer, not a slice of Node's shared pool, so zeroing it is meaningful.
-  const input = Buffer.allocUnsafeSlow(4 + z.length + info.length)
+  const input = Buffer.allocUnsafe(4 + z.length + info.length)
   input.set(z, 4)
   input.set(info, 4 + z.length)
-  const out = Buffer.allocUnsafeSlow(rounds * 32)
-  for (let round = 1; round <= rounds; round++) {
-    input.writeUInt32BE(round, 0)
-    const digest = hash('sha256', input, 'buffer')
-    out.set(digest, (round - 1) * 32)
-    digest.fill(0)
+  let key: Buffer
+  if (rounds === 1) {
+    input.writeUInt32BE(1, 0)
+    key = hash('sha256', input, 'buffer')
+  } else {
+    key = Buffer.allocUnsafeSlow(rounds * 32)
+    for (let round = 1; round <= rounds; round++) {
+      input.writeUInt32BE(round, 0)
+      const digest = hash('sha256', input, 'buffer')
+      key.set(digest, (round - 1) * 32)
+      digest.fill(0)
+    }
   }
+  // The input holds Z; it may sit in Node's shared buffer pool, so only our bytes are cleared.
   input.fill(0)
-  if (out.length === keyBytes) return out
-  const key = Buffer.from(out.subarray(0, keyBytes))
-  out.fill(0)
-  return key
+  if (key.length === keyBytes) return key
+  const cut = Buffer.from(key.subarray(0, keyBytes))
+  key.fill(0)
+  return cut
 }
