@@ -105,6 +105,21 @@ describe('mint', () => {
     expect(claims.inject).toEqual([{ in: 'header', name: 'X-Api-Key', value: 'v' }])
   })
 
+  it('encrypts exactly what it validated, even if a getter changes its answer', async () => {
+    let reads = 0
+    const sneaky = {
+      in: 'header' as const,
+      name: 'X-Api-Key',
+      get value() {
+        reads++
+        return reads === 1 ? 'validated' : 'evil\r\nHost: attacker.example'
+      },
+    }
+    const claims = await decrypt(await mint({ ...grant, inject: [sneaky] }, { to: toPublicJwk(key) }), key)
+    expect(claims.inject).toEqual([{ in: 'header', name: 'X-Api-Key', value: 'validated' }])
+    expect(reads).toBe(1)
+  })
+
   it('encrypts to the newest key with use "enc" of a JWKS (the last one)', async () => {
     const older = toPublicJwk(await generateKey())
     const newest = toPublicJwk(await generateKey({ curve: 'X25519' }))

@@ -50,6 +50,10 @@ function invalidGrant(message: string): KeyholeError {
   return new KeyholeError('invalid_grant', message)
 }
 
+function copyList<T>(value: T): T {
+  return (Array.isArray(value) ? [...value] : value) as T
+}
+
 function checkText(value: unknown, name: string): void {
   if (
     value !== undefined &&
@@ -66,7 +70,22 @@ function buildClaims(grant: MintGrant, options: MintOptions): Record<string, unk
     // A misspelt field ("method" for "methods") would otherwise silently widen the grant.
     if (!GRANT_FIELDS.has(field)) throw invalidGrant(`unknown grant field "${field}"`)
   }
-  assertValidPolicy({ hosts: grant.hosts, paths: grant.paths, methods: grant.methods, inject: grant.inject })
+  // Validated and encrypted from one snapshot, so a getter or a caller mutating the grant
+  // concurrently cannot slip a value past validation.
+  const policy = {
+    hosts: copyList(grant.hosts),
+    paths: copyList(grant.paths),
+    methods: copyList(grant.methods),
+    // Copied member by member so nothing but in/name/value ever lands in the token.
+    inject: Array.isArray(grant.inject)
+      ? grant.inject.map((i: unknown) =>
+          typeof i === 'object' && i !== null
+            ? { in: (i as Injection).in, name: (i as Injection).name, value: (i as Injection).value }
+            : i,
+        )
+      : grant.inject,
+  }
+  assertValidPolicy(policy)
 
   let ttl: number
   let maxTtl: number
@@ -107,11 +126,10 @@ function buildClaims(grant: MintGrant, options: MintOptions): Record<string, unk
     ...(grant.iss !== undefined && { iss: grant.iss }),
     ...(grant.aud !== undefined && { aud: Array.isArray(grant.aud) ? [...grant.aud] : grant.aud }),
     ...(grant.sub !== undefined && { sub: grant.sub }),
-    hosts: [...grant.hosts],
-    ...(grant.paths !== undefined && { paths: [...grant.paths] }),
-    ...(grant.methods !== undefined && { methods: [...grant.methods] }),
-    // Copied member by member so nothing but in/name/value ever lands in the token.
-    inject: grant.inject.map((i) => ({ in: i.in, name: i.name, value: i.value })),
+    hosts: policy.hosts,
+    ...(policy.paths !== undefined && { paths: policy.paths }),
+    ...(policy.methods !== undefined && { methods: policy.methods }),
+    inject: policy.inject,
   }
 }
 
