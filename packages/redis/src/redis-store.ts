@@ -206,18 +206,22 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       checkOpen()
       const ms = toSeconds(timeout) * 1000
       let timer: ReturnType<typeof setTimeout> | undefined
+      let onReady: (() => void) | undefined
       const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(unavailable(`Redis was not ready within ${ms} ms`)), ms)
       })
       const up = new Promise<void>((resolve) => {
         if (client.status === 'ready') return resolve()
         if (client.status === 'wait') client.connect().catch(() => undefined)
-        client.once('ready', () => resolve())
+        onReady = resolve
+        client.once('ready', onReady)
       })
       try {
         await Promise.race([up.then(() => (subscriber ? subscribed : undefined)), expired])
       } finally {
         clearTimeout(timer)
+        // a ready() that timed out must not leave a listener behind
+        if (onReady) client.off('ready', onReady)
       }
     },
 
