@@ -106,7 +106,7 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
   const status = incoming.statusCode as number
   const hasBody = method !== 'HEAD' && !isNullBodyStatus(status)
   let state: BodyState | undefined
-  let body: ReadableStream<Uint8Array> | Uint8Array | null = null
+  let body: BodyInit | null = null
   if (hasBody && incoming.complete) {
     // The whole body already arrived with the headers (typical for small API responses): hand
     // it on as bytes, which lets the server write headers and body at once, instead of setting
@@ -120,7 +120,8 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
       chunks.push(chunk)
     }
     incoming.resume()
-    body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+    // A Buffer is a Uint8Array over an ArrayBuffer (never a SharedArrayBuffer) here.
+    body = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) as Uint8Array<ArrayBuffer>
   } else if (hasBody) {
     state = { incoming, started: false, taken: false }
     body = webBody(state)
