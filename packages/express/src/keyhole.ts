@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { createProxy, type ProxyOptions } from '@keyhole/core'
+import { createProxy, KeyholeError, type ProxyOptions } from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarderOptions } from '@keyhole/core/node'
 import type { NextFunction, Request, RequestHandler } from 'express'
 import { toWebRequest } from './node-request.js'
@@ -49,6 +49,17 @@ export function keyhole(options: KeyholeOptions): KeyholeMiddleware {
   const own = engineOptions.forward === undefined ? createNodeForwarder(forwarderOptions) : undefined
   const handle = createProxy({ ...engineOptions, forward: own ?? engineOptions.forward })
   const middleware = (req: Request, res: ServerResponse, next: NextFunction) => {
+    if (req.readableEnded && declaresBody(req)) {
+      // Something in front (express.json(), a logger) read the body: forwarding would send an
+      // empty body under the original Content-Length and hang until the upstream times out.
+      next(
+        new KeyholeError(
+          'bad_request',
+          'the request body was consumed before keyhole(); mount keyhole() before any body parser',
+        ),
+      )
+      return
+    }
     const controller = new AbortController()
     res.once('close', () => {
       if (!res.writableFinished) controller.abort()
@@ -61,4 +72,9 @@ export function keyhole(options: KeyholeOptions): KeyholeMiddleware {
       .catch(next)
   }
   return Object.assign(middleware, { close: () => own?.destroy() })
+}
+
+function declaresBody(req: Request): boolean {
+  const length = req.headers['content-length']
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined
 }

@@ -11,13 +11,11 @@
 export function pathBelowMount(url: string, routePattern: string): string {
   let start = 0
   if (url.charCodeAt(0) !== 47 /* / */) {
-    // An absolute URL: the path starts at the first '/' after the authority.
+    // An absolute URL: the path starts where the authority ends.
     const schemeEnd = url.indexOf('://')
-    start = url.indexOf('/', schemeEnd === -1 ? 0 : schemeEnd + 3)
-    if (start === -1) {
-      const queryAt = url.indexOf('?')
-      return queryAt === -1 ? '/' : `/${url.slice(queryAt)}`
-    }
+    start = schemeEnd === -1 ? 0 : schemeEnd + 3
+    while (start < url.length && url[start] !== '/' && url[start] !== '?') start++
+    if (start === url.length || url[start] === '?') return `/${url.slice(start)}`
   }
   const queryAt = url.indexOf('?', start)
   const pathEnd = queryAt === -1 ? url.length : queryAt

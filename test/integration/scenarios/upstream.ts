@@ -14,7 +14,7 @@ async function freePort(): Promise<number> {
 
 /** Upstream errors pass through; the proxy's own 502 and 504. */
 export function upstreamScenarios(s: Suite): void {
-  test('upstream 404, 429 and 500 bodies and headers are passed through untouched', async () => {
+  test('upstream 404, 429 and 500 bodies and headers (each Set-Cookie too) are passed through untouched', async () => {
     const token = await mintToken(s.keys.keyring, {
       hosts: [s.up.origin],
       inject: [{ in: 'header', name: 'Authorization', value: secret('Bearer sk-live-errors') }],
@@ -34,7 +34,7 @@ export function upstreamScenarios(s: Suite): void {
     ]
     for (const c of cases) {
       s.up.route(`/status/${c.status}`, (_req, res) => {
-        res.writeHead(c.status, c.headers)
+        res.writeHead(c.status, { ...c.headers, 'set-cookie': ['a=1; Path=/', 'b=2; HttpOnly'] })
         res.end(c.body)
       })
       const response = await send(via(s.app, s.up, `/status/${c.status}`), {
@@ -44,6 +44,7 @@ export function upstreamScenarios(s: Suite): void {
       expect(response.text()).toBe(c.body)
       expect(response.headers['x-keyhole-error']).toBeUndefined()
       for (const [name, value] of Object.entries(c.headers)) expect(response.headers[name]).toBe(value)
+      expect(response.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; HttpOnly'])
     }
   })
 

@@ -1,0 +1,167 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  createKeyring,
+  createMemoryStore,
+  createOpener,
+  generateKey,
+  type Keyring,
+  mint,
+  type Opener,
+} from '@keyhole/core'
+import express from 'express'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { keyhole, keyholeAuth, revoke } from '../src/index.js'
+
+// Mounting, body parsers in front, and req.keyhole, on real servers.
+
+let upstream: Server
+let origin: string
+let keyring: Keyring
+let opener: Opener
+let token: string
+const servers: Server[] = []
+const middlewares: Array<{ close(): void }> = []
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    let length = 0
+    req.on('data', (c: Buffer) => {
+      length += c.length
+    })
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ url: req.url, auth: req.headers.authorization ?? null, length }))
+    })
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  keyring = createKeyring([await generateKey()])
+  opener = createOpener({ keyring })
+  token = await mint(
+    {
+      hosts: [origin],
+      inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
+      ttl: '5m',
+      sub: 'agent',
+    },
+    { to: keyring.publicJwks() },
+  )
+})
+
+afterAll(async () => {
+  for (const m of middlewares) m.close()
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+  upstream.closeAllConnections()
+  await new Promise((resolve) => upstream.close(resolve))
+})
+
+async function listen(app: express.Express): Promise<string> {
+  const server = app.listen(0, '127.0.0.1')
+  servers.push(server)
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+function proxy() {
+  const middleware = keyhole({ opener })
+  middlewares.push(middleware)
+  return middleware
+}
+
+const host = () => origin.slice('http://'.length)
+
+describe('keyhole() mounted with app.use', () => {
+  test('under a prefix, in a nested router, and at the root', async () => {
+    const app = express()
+    app.use('/proxy', proxy())
+    const router = express.Router()
+    router.use('/inner', proxy())
+    app.use('/outer', router)
+    const root = express()
+    root.use(proxy())
+    const [base, rootBase] = await Promise.all([listen(app), listen(root)])
+    for (const url of [
+      `${base}/proxy/http/${host()}/a%2Fb?x=1`,
+      `${base}/outer/inner/http/${host()}/a%2Fb?x=1`,
+      `${rootBase}/http/${host()}/a%2Fb?x=1`,
+    ]) {
+      const response = await fetch(url, { headers: { 'x-keyhole-token': token } })
+      expect(response.status, url).toBe(200)
+      expect(await response.json()).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1', length: 0 })
+    }
+  })
+
+  test('a body parser in front: bodiless requests still work, consumed bodies fail fast instead of hanging', async () => {
+    const app = express()
+    app.use(express.json())
+    app.use('/proxy', proxy())
+    const base = await listen(app)
+    const get = await fetch(`${base}/proxy/http/${host()}/ok`, { headers: { 'x-keyhole-token': token } })
+    expect(get.status).toBe(200)
+    const text = await fetch(`${base}/proxy/http/${host()}/text`, {
+      method: 'POST',
+      headers: { 'x-keyhole-token': token, 'content-type': 'text/plain' },
+      body: 'not parsed by express.json()',
+    })
+    expect(text.status).toBe(200)
+    expect((await text.json()).length).toBe(28)
+    const json = await fetch(`${base}/proxy/http/${host()}/json`, {
+      method: 'POST',
+      headers: { 'x-keyhole-token': token, 'content-type': 'application/json' },
+      body: '{"a":1}',
+    })
+    expect(json.status).toBe(400)
+  })
+})
+
+describe('keyholeAuth()', () => {
+  test('sets req.keyhole and refuses in the engine error shape', async () => {
+    const app = express()
+    let reached = 0
+    app.use('/gw', keyholeAuth({ opener, upstream: origin }), (req, res) => {
+      reached++
+      const headers = new Headers({ authorization: 'Bearer sandbox', 'x-keep': '1' })
+      const url = new URL(req.keyhole!.target)
+      req.keyhole!.inject(headers, url)
+      res.json({
+        sub: req.keyhole!.grant.sub,
+        target: req.keyhole!.target,
+        headers: Object.fromEntries(headers),
+      })
+    })
+    const base = await listen(app)
+    const ok = await fetch(`${base}/gw/items?y=%2F`, { headers: { authorization: `Bearer ${token}` } })
+    expect(await ok.json()).toEqual({
+      sub: 'agent',
+      target: `${origin}/items?y=%2F`,
+      headers: { authorization: 'Bearer up-1', 'x-keep': '1' },
+    })
+    const missing = await fetch(`${base}/gw/items`)
+    expect(missing.status).toBe(401)
+    expect(missing.headers.get('x-keyhole-error')).toBe('missing_token')
+    expect(await missing.json()).toEqual({ error: { code: 'missing_token', message: expect.any(String) } })
+    expect(reached).toBe(1)
+  })
+})
+
+describe('admin routes', () => {
+  test('revoke() also works behind express.json() (uses req.body)', async () => {
+    const store = createMemoryStore({ sweepInterval: false })
+    const app = express()
+    app.use(express.json())
+    app.post('/revoke', revoke({ store, adminToken: 'admin-secret-123' }))
+    const base = await listen(app)
+    const response = await fetch(`${base}/revoke`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin-secret-123', 'content-type': 'application/json' },
+      body: JSON.stringify({ jti: 'jti-1', exp: Math.floor(Date.now() / 1000) + 60 }),
+    })
+    expect(response.status).toBe(200)
+    expect(await store.isRevoked('jti-1')).toBe(true)
+    store.close()
+  })
+})

@@ -1,0 +1,179 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { createKeyring, createOpener, generateKey, type Keyring, mint, type Opener } from '@keyhole/core'
+import { createNodeForwarder } from '@keyhole/core/node'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { type KeyholeEnv, keyhole, keyholeAuth } from '../src/index.js'
+
+// Mounting and context: where the adapter finds the path below the mount point, on
+// @hono/node-server and through app.request() (no Node bindings, as on other runtimes).
+
+let upstream: Server
+let origin: string
+let keyring: Keyring
+let opener: Opener
+let token: string
+let queryToken: string
+const servers: Server[] = []
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ url: req.url, auth: req.headers.authorization ?? null }))
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  keyring = createKeyring([await generateKey()])
+  opener = createOpener({ keyring })
+  token = await mint(
+    {
+      hosts: [origin],
+      inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
+      ttl: '5m',
+      sub: 'agent',
+    },
+    { to: keyring.publicJwks() },
+  )
+  queryToken = await mint(
+    { hosts: [origin], inject: [{ in: 'query', name: 'key', value: 'q-1' }], ttl: '5m' },
+    { to: keyring.publicJwks() },
+  )
+})
+
+afterAll(async () => {
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+  upstream.closeAllConnections()
+  await new Promise((resolve) => upstream.close(resolve))
+})
+
+async function listen(app: Hono<KeyholeEnv>): Promise<string> {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  servers.push(server)
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const host = () => origin.slice('http://'.length)
+
+describe('keyhole() finds the path below its mount point', () => {
+  test.each([
+    ['/proxy/*', '/proxy'],
+    ['/t/:tenant/proxy/*', '/t/acme/proxy'],
+    ['/*', ''],
+  ])('app.all(%j)', async (route, prefix) => {
+    const app = new Hono<KeyholeEnv>()
+    app.all(route, keyhole({ opener, forward: createNodeForwarder() }))
+    const base = await listen(app)
+    const response = await fetch(`${base}${prefix}/http/${host()}/a%2Fb?x=1`, {
+      headers: { 'x-keyhole-token': token },
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1' })
+  })
+
+  test('inside a sub-app mounted with app.route() and under basePath()', async () => {
+    const sub = new Hono<KeyholeEnv>()
+    sub.all('/proxy/*', keyhole({ opener }))
+    const app = new Hono<KeyholeEnv>().basePath('/v2')
+    app.route('/api', sub)
+    const base = await listen(app)
+    const response = await fetch(`${base}/v2/api/proxy/http/${host()}/deep/path`, {
+      headers: { 'x-keyhole-token': token },
+    })
+    expect(response.status).toBe(200)
+    expect((await response.json()).url).toBe('/deep/path')
+  })
+
+  test('through app.request(), without Node bindings (the fetch forwarder)', async () => {
+    const app = new Hono<KeyholeEnv>()
+    app.all('/proxy/*', keyhole({ opener }))
+    const response = await app.request(`/proxy/http/${host()}/plain?y=2`, {
+      headers: { 'x-keyhole-token': token },
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ url: '/plain?y=2', auth: 'Bearer up-1' })
+    const refused = await app.request(`/proxy/http/${host()}/plain`)
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('x-keyhole-error')).toBe('missing_token')
+  })
+})
+
+describe('keyholeAuth()', () => {
+  test('puts grant, target and inject on c.var.keyhole', async () => {
+    const app = new Hono<KeyholeEnv>()
+    app.use('/gw/*', keyholeAuth({ opener, upstream: `${origin}/base` }))
+    app.get('/gw/*', (c) => {
+      const { grant, target } = c.var.keyhole
+      const headers = new Headers({
+        authorization: 'Bearer sandbox',
+        'x-keyhole-token': 'x',
+        'x-other': 'kept',
+      })
+      const url = new URL(target)
+      c.var.keyhole.inject(headers, url)
+      return c.json({ sub: grant.sub ?? null, target, url: url.href, headers: Object.fromEntries(headers) })
+    })
+    const response = await app.request('/gw/items/1?z=%20', { headers: { authorization: `Bearer ${token}` } })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({
+      sub: 'agent',
+      target: `${origin}/base/items/1?z=%20`,
+      url: `${origin}/base/items/1?z=%20`,
+      headers: { authorization: 'Bearer up-1', 'x-other': 'kept' },
+    })
+  })
+
+  test('inject() checks the URL against the grant and needs it for query credentials', async () => {
+    const app = new Hono<KeyholeEnv>()
+    app.use('/gw/*', keyholeAuth({ opener, upstream: origin }))
+    app.get('/gw/*', (c) => {
+      const attempt = (fn: () => void) => {
+        try {
+          fn()
+          return 'ok'
+        } catch (error) {
+          return (error as { code?: string }).code ?? 'unknown'
+        }
+      }
+      const url = new URL(c.var.keyhole.target)
+      return c.json({
+        withoutUrl: attempt(() => c.var.keyhole.inject(new Headers())),
+        elsewhere: attempt(() => c.var.keyhole.inject(new Headers(), new URL('http://127.0.0.1:1/x'))),
+        right: attempt(() => c.var.keyhole.inject(new Headers(), url)),
+        url: url.href,
+      })
+    })
+    const response = await app.request('/gw/q', { headers: { 'x-keyhole-token': queryToken } })
+    expect(await response.json()).toEqual({
+      withoutUrl: 'bad_request',
+      elsewhere: 'host_not_allowed',
+      right: 'ok',
+      url: `${origin}/q?key=q-1`,
+    })
+  })
+
+  test('refuses with the engine error shape and never runs the next handler', async () => {
+    let reached = false
+    const app = new Hono<KeyholeEnv>()
+    app.use('/gw/*', keyholeAuth({ opener, upstream: 'http://127.0.0.1:9' }))
+    app.get('/gw/*', (c) => {
+      reached = true
+      return c.text('no')
+    })
+    const missing = await app.request('/gw/x')
+    expect(missing.status).toBe(401)
+    expect(await missing.json()).toEqual({ error: { code: 'missing_token', message: expect.any(String) } })
+    const wrongHost = await app.request('/gw/x', { headers: { 'x-keyhole-token': token } })
+    expect(wrongHost.status).toBe(403)
+    expect(wrongHost.headers.get('x-keyhole-error')).toBe('host_not_allowed')
+    const garbage = await app.request('/gw/x', { headers: { 'x-keyhole-token': 'a.b.c.d.e' } })
+    expect(garbage.status).toBe(401)
+    expect(garbage.headers.get('x-keyhole-error')).toBe('invalid_token')
+    expect(reached).toBe(false)
+  })
+})
