@@ -101,3 +101,34 @@ export function rawExchange(port: number, raw: string | Buffer, quietMs = 1500):
 export function statuses(raw: string): number[] {
   return [...raw.matchAll(/HTTP\/1\.[01] (\d{3})/g)].map((m) => Number(m[1]))
 }
+
+export interface RawReply {
+  /** Status of the first response, or 0 when the connection closed without one. */
+  status: number
+  code: string | undefined
+  body: string
+  raw: string
+}
+
+/**
+ * Sends one request written by hand (request line and header bytes exactly as given, UTF-8 for
+ * anything non-ASCII) and parses the first response: for targets and headers no HTTP client
+ * library would send.
+ */
+export async function rawRequest(
+  port: number,
+  request: { method?: string; target: string; headers?: [string, string][]; body?: string },
+): Promise<RawReply> {
+  const headers = request.headers ?? [['Host', `127.0.0.1:${port}`]]
+  const lines = [
+    `${request.method ?? 'GET'} ${request.target} HTTP/1.1`,
+    ...headers.map(([n, v]) => `${n}: ${v}`),
+  ]
+  if (request.body !== undefined) lines.push(`Content-Length: ${Buffer.byteLength(request.body)}`)
+  lines.push('Connection: close', '', request.body ?? '')
+  const raw = await rawExchange(port, Buffer.from(lines.join('\r\n'), 'utf8'))
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1] ?? 0)
+  const code = /\r\nx-keyhole-error: ([a-z_]+)/i.exec(raw)?.[1]
+  const bodyStart = raw.indexOf('\r\n\r\n')
+  return { status, code, body: bodyStart === -1 ? '' : raw.slice(bodyStart + 4), raw }
+}
