@@ -1,0 +1,12 @@
+import type { Keyring, RevocationStore } from '@keyhole/core'
+import type { Express } from 'express'
+
+export interface AppOptions {
+  keyring: Keyring
+  upstream: string
+  adminToken?: string
+  revocations?: RevocationStore
+  log?: (line: string) => void
+}
+
+export declare function createApp(options: AppOptions): { app: Express; close(): void }

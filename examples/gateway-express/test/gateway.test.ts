@@ -1,0 +1,115 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createKeyring, generateKey, type Keyring, mint } from '@keyhole/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../src/app.mjs'
+
+const CREDENTIAL = 'ghp_example-express-credential-91c2'
+const ADMIN = 'example-admin-token-0f1e2d3c4b5a'
+let keyring: Keyring
+let upstream: Server
+let upstreamOrigin: string
+const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = []
+let gateway: Server
+let base: string
+let closeApp: () => void
+const logged: string[] = []
+
+const listen = (server: Server) =>
+  new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  )
+
+beforeAll(async () => {
+  keyring = createKeyring([await generateKey()])
+  upstream = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers })
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ login: 'octocat', path: req.url }))
+  })
+  upstreamOrigin = await listen(upstream)
+  const built = createApp({
+    keyring,
+    upstream: upstreamOrigin,
+    adminToken: ADMIN,
+    log: (line) => logged.push(line),
+  })
+  closeApp = built.close
+  gateway = createServer(built.app)
+  base = await listen(gateway)
+})
+afterAll(async () => {
+  closeApp()
+  await Promise.all([gateway, upstream].map((server) => new Promise((resolve) => server.close(resolve))))
+})
+
+const tokenFor = (grant: Partial<Parameters<typeof mint>[0]> = {}) =>
+  mint(
+    {
+      hosts: [upstreamOrigin],
+      inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${CREDENTIAL}` }],
+      ttl: '5m',
+      sub: 'example',
+      ...grant,
+    },
+    { to: keyring.publicJwks() },
+  )
+
+describe('examples/gateway-express', () => {
+  it("keeps the API's own routes working, body parser included", async () => {
+    expect(await (await fetch(`${base}/api/status`)).json()).toEqual({ service: 'notes', ok: true })
+    const created = await fetch(`${base}/api/notes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'hello' }),
+    })
+    expect(created.status).toBe(201)
+  })
+
+  it('forwards /github/* to the upstream with the real credential (gateway mode)', async () => {
+    const token = await tokenFor({ paths: ['/user', '/repos/acme/**'] })
+    const response = await fetch(`${base}/github/user?per_page=5`, { headers: { 'x-keyhole-token': token } })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ login: 'octocat', path: '/user?per_page=5' })
+    const request = seen.at(-1)
+    expect(request?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(request?.headers['x-keyhole-token']).toBeUndefined()
+
+    const outside = await fetch(`${base}/github/admin`, { headers: { 'x-keyhole-token': token } })
+    expect(outside.status).toBe(403)
+    expect(outside.headers.get('x-keyhole-error')).toBe('path_not_allowed')
+  })
+
+  it('also proxies in open mode under /proxy, and refuses hosts the token does not name', async () => {
+    const token = await tokenFor()
+    const hostPort = new URL(upstreamOrigin).host
+    const ok = await fetch(`${base}/proxy/http/${hostPort}/user`, { headers: { 'x-keyhole-token': token } })
+    expect(ok.status).toBe(200)
+    const other = await fetch(`${base}/proxy/https/example.com/`, { headers: { 'x-keyhole-token': token } })
+    expect(other.status).toBe(403)
+    expect(other.headers.get('x-keyhole-error')).toBe('host_not_allowed')
+  })
+
+  it('serves its JWKS, and revokes through its admin route', async () => {
+    const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string }>
+    }
+    expect(jwks.keys.map((key) => key.kid)).toEqual(keyring.kids())
+
+    const token = await tokenFor()
+    expect((await fetch(`${base}/github/user`, { headers: { 'x-keyhole-token': token } })).status).toBe(200)
+    const jti = logged.at(-1)?.match(/jti=(\S+)/)?.[1] as string
+    const revoked = await fetch(`${base}/keyhole/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jti, exp: Math.floor(Date.now() / 1000) + 600 }),
+    })
+    expect(revoked.status).toBe(200)
+    const refused = await fetch(`${base}/github/user`, { headers: { 'x-keyhole-token': token } })
+    expect(refused.status).toBe(403)
+    expect(refused.headers.get('x-keyhole-error')).toBe('token_revoked')
+    for (const line of logged) expect(line).not.toContain(CREDENTIAL)
+  })
+})

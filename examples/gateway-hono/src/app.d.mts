@@ -1,0 +1,12 @@
+import type { Keyring, RevocationStore } from '@keyhole/core'
+import type { Hono } from 'hono'
+
+export interface AppOptions {
+  keyring: Keyring
+  upstream: string
+  adminToken?: string
+  revocations?: RevocationStore
+  log?: (line: string) => void
+}
+
+export declare function createApp(options: AppOptions): { app: Hono; close(): void }
