@@ -6,8 +6,8 @@
 //
 //   node --expose-gc bench/fastcrypto.mjs            (or: npm run bench -- fastcrypto)
 //
-// Imports the built package when @keyhole/core/node exports decryptCompact; otherwise bundles
-// the TypeScript sources with esbuild into a temporary directory first.
+// Imports the built package when @keyhole/core/node exports decryptCompact; otherwise (or with
+// FASTCRYPTO_FROM_SOURCE=1) bundles the TypeScript sources with esbuild into a temporary directory.
 import crypto from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -36,11 +36,14 @@ async function bundle(entry, dir, name) {
 }
 
 async function loadKeyhole() {
-  try {
-    const node = await import('@keyhole/core/node')
-    const core = await import('@keyhole/core')
-    if (typeof node.decryptCompact === 'function') return { node, core, source: '@keyhole/core/node (built)' }
-  } catch {}
+  // FASTCRYPTO_FROM_SOURCE=1 measures the working tree even when a (possibly older) build exists.
+  if (!process.env.FASTCRYPTO_FROM_SOURCE)
+    try {
+      const node = await import('@keyhole/core/node')
+      const core = await import('@keyhole/core')
+      if (typeof node.decryptCompact === 'function')
+        return { node, core, source: '@keyhole/core/node (built)' }
+    } catch {}
   const dir = mkdtempSync(join(os.tmpdir(), 'keyhole-fastcrypto-'))
   try {
     const node = await bundle('packages/core/src/node/crypto/index.ts', dir, 'fastcrypto')
