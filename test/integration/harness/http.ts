@@ -1,4 +1,9 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http'
 import type { Readable } from 'node:stream'
 
 export interface RawRequestOptions {
@@ -7,6 +12,8 @@ export interface RawRequestOptions {
   headers?: Array<[string, string]> | Record<string, string | undefined>
   body?: string | Buffer | Readable
   signal?: AbortSignal
+  /** Receives the ClientRequest (to destroy it mid-upload). */
+  onRequest?: (request: ClientRequest) => void
 }
 
 export interface RawResponse {
@@ -70,6 +77,7 @@ function openRequest(url: string, options: RawRequestOptions, onResponse: (res: 
     { hostname, port, path, method: options.method ?? 'GET', headers, agent: false, signal: options.signal },
     onResponse,
   )
+  options.onRequest?.(req)
   if (body === undefined) req.end()
   else if (typeof body === 'string' || Buffer.isBuffer(body)) req.end(body)
   else body.pipe(req)

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { Readable } from 'node:stream'
+import type { ClientRequest } from 'node:http'
+import { PassThrough, Readable } from 'node:stream'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { expect, test } from 'vitest'
@@ -21,7 +22,7 @@ function settledMemory() {
   return { live: m.heapUsed + m.arrayBuffers, rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers }
 }
 
-const mib = (bytes: number) => `${(bytes / MB).toFixed(1)} MiB`
+const mib = (bytes: number) => `${bytes < 0 ? '-' : '+'}${(Math.abs(bytes) / MB).toFixed(1)} MiB`
 
 /** Measurements printed at the end of the suite and quoted in the report. */
 export const measurements: string[] = []
@@ -136,11 +137,12 @@ export function streamingScenarios(s: Suite): void {
     expect(received).toBe(total)
     expect(hash.digest('hex')).toBe(expectedDigest)
     const line =
-      `[${s.adapter.name}] 20 MiB download: upstream had sent ${mib(sentWhilePaused)} when it stalled on a paused client` +
-      ` (the rest waits in kernel socket buffers); live JS memory (heap+ArrayBuffers after GC) while paused` +
-      ` +${mib(paused.live - baseline.live)}; during the transfer peak live (no GC) +${mib(peakLive - baseline.live)},` +
-      ` peak RSS +${mib(peakRss - baseline.rss)}; after: live +${mib(after.live - baseline.live)},` +
-      ` RSS +${mib(after.rss - baseline.rss)}`
+      `[${s.adapter.name}] 20 MiB download (proxy, upstream and client share this process): the upstream had` +
+      ` written ${mib(sentWhilePaused).slice(1)} when it stalled on a client that read nothing (the rest of that is in` +
+      ` kernel socket buffers); live JS memory after GC while stalled ${mib(paused.live - baseline.live)};` +
+      ` while flowing, peak heap+ArrayBuffers without GC ${mib(peakLive - baseline.live)} (uncollected garbage` +
+      ` of all three), peak RSS ${mib(peakRss - baseline.rss)}; afterwards live ${mib(after.live - baseline.live)},` +
+      ` RSS ${mib(after.rss - baseline.rss)}; sha256 identical`
     measurements.push(line)
     console.log(line)
     // The client's process also hosts the proxy and the upstream, so this is an upper bound for
@@ -218,7 +220,7 @@ export function streamingScenarios(s: Suite): void {
     console.log(line)
   })
 
-  test('a client abort reaches the upstream (mid-body and before the response headers)', async () => {
+  test('a client abort reaches the upstream (mid-response, before the response headers, mid-upload)', async () => {
     const token = await grantFor('abort')
     s.up.route('/abort/body', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' })
@@ -249,5 +251,32 @@ export function streamingScenarios(s: Suite): void {
     expect(await pending).toBeInstanceOf(Error)
     const early = await abortedEarly
     expect(early.url).toBe('/abort/headers')
+
+    // Mid-upload: the upstream has part of the body when the client disappears.
+    let received = 0
+    s.up.route('/abort/upload', (req) => {
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length
+      })
+    })
+    const abortedUpload = s.up.nextAbort()
+    const upload = new PassThrough()
+    let clientRequest: ClientRequest | undefined
+    const uploading = streamRequest(via(s.app, s.up, '/abort/upload'), {
+      method: 'POST',
+      headers: { 'x-keyhole-token': token, 'content-type': 'application/octet-stream' },
+      body: upload,
+      onRequest: (r) => {
+        clientRequest = r
+      },
+    }).catch((error: Error) => error)
+    upload.write(Buffer.alloc(256 * 1024, 1))
+    for (let i = 0; i < 100 && received === 0; i++) await sleep(20)
+    expect(received).toBeGreaterThan(0)
+    clientRequest!.destroy()
+    expect(await uploading).toBeInstanceOf(Error)
+    const gone = await abortedUpload
+    expect(gone.url).toBe('/abort/upload')
+    expect(received).toBeLessThanOrEqual(256 * 1024)
   })
 }
