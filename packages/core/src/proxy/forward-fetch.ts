@@ -1,3 +1,4 @@
+import { KeyholeError } from '../errors.js'
 import { toPassableResponse } from './sanitize-headers.js'
 
 /** Where the engine is sending a request, for forwarders that dial themselves. */
@@ -93,6 +94,11 @@ export function createFetchForwarder(options: FetchForwarderOptions = {}): Forwa
     const accept = init.headers['accept-encoding']
     if (accept !== undefined) init.headers['accept-encoding'] = limitAcceptEncoding(accept)
     const response = await (custom ? custom(url, init) : fetch(url, init))
+    // As the node forwarder does: a status outside 200-599 is not HTTP a client can rely on.
+    if (response.status < 200 || response.status > 599) {
+      await response.body?.cancel().catch(() => {})
+      throw new KeyholeError('upstream_unreachable', `the upstream answered with status ${response.status}`)
+    }
     const drop = decodedByFetch(response, init.method) ? ['content-encoding', 'content-length'] : undefined
     return toPassableResponse(response, drop)
   }
