@@ -1,9 +1,17 @@
 import type { ProxyEvent } from '@keyhole/core'
 
-// Printable ASCII without spaces goes out as is; anything else is JSON-quoted, so a path or a
-// subject can never forge a second log line or split a field.
-function field(value: string): string {
-  return /^[\x21-\x7e]+$/.test(value) ? value : JSON.stringify(value)
+/**
+ * A log field: printable ASCII without spaces or quotes goes out as is; anything else is JSON-quoted, so a
+ * path or a subject can never forge a second log line or split a field.
+ *
+ * @example
+ * ```ts
+ * field('ci-job') // ci-job
+ * field('a b\n') // "a b\n"
+ * ```
+ */
+export function field(value: string): string {
+  return /^[\x21\x23-\x7e]+$/.test(value) ? value : JSON.stringify(value)
 }
 
 /**

@@ -92,10 +92,11 @@ function moveDashPositionals(argv: readonly string[], options: Options): string[
       moved.push(arg)
       continue
     }
-    flags.push(arg)
     const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2) : undefined
+    // An option's value is attached with `=`, so parseArgs takes it even when it starts with a dash.
     if (name !== undefined && options[name]?.type === 'string' && i + 1 < argv.length)
-      flags.push(argv[++i] as string)
+      flags.push(`${arg}=${argv[++i]}`)
+    else flags.push(arg)
   }
   return moved.length > 0 ? [...flags, '--', ...moved] : flags
 }

@@ -13,7 +13,7 @@ import { health, jwks, keyhole, mint, revoke } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { loadKeyring } from './load-keyring.js'
-import { formatEvent } from './log-line.js'
+import { field, formatEvent } from './log-line.js'
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -89,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         const response = (await revokeRoute(c, next)) as Response
         if (response.ok) {
           const { jti } = (await response.clone().json()) as { jti: string }
-          log(`${new Date().toISOString()} revoked jti=${JSON.stringify(jti)}`)
+          log(`${new Date().toISOString()} revoked jti=${field(jti)}`)
         }
         return response
       })
