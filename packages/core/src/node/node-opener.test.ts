@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { generateKey } from '../keys/generate-key.js'
+import { createKeyring } from '../keys/keyring.js'
+import { mint } from '../mint.js'
+import { createOpener } from '../open/opener.js'
+import { createNodeOpener } from './node-opener.js'
+
+const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const grant = {
+  hosts: ['api.example.com'],
+  inject: [{ in: 'header' as const, name: 'Authorization', value: 'Bearer secret-value' }],
+  ttl: '1h',
+}
+
+/**
+ * The same token with the tag's last character changed in its four unused bits only: jose
+ * decodes it to the same bytes and opens it, nodeDecrypt refuses non-canonical base64url. So
+ * which of the two an opener uses shows in whether it opens this.
+ */
+function nonCanonical(token: string): string {
+  const parts = token.split('.')
+  const tag = parts[4] as string
+  const last = B64U.indexOf(tag.at(-1) as string)
+  parts[4] = tag.slice(0, -1) + B64U[last ^ 1]
+  return parts.join('.')
+}
+
+describe('createNodeOpener', () => {
+  it('decrypts with nodeDecrypt unless told otherwise', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    const odd = nonCanonical(token)
+
+    expect((await createNodeOpener({ keyring }).open(token)).hosts).toEqual(['api.example.com'])
+    // jose (core's default) opens the non-canonical spelling; the node opener does not.
+    expect((await createOpener({ keyring }).open(odd)).hosts).toEqual(['api.example.com'])
+    await expect(createNodeOpener({ keyring }).open(odd)).rejects.toMatchObject({ code: 'invalid_token' })
+  })
+
+  it('takes the decrypt option over its default', async () => {
+    const keyring = createKeyring([await generateKey({ curve: 'X25519' })])
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    let calls = 0
+    const opener = createNodeOpener({
+      keyring,
+      decrypt: () => {
+        calls++
+        throw new Error('refused')
+      },
+    })
+    await expect(opener.open(token)).rejects.toMatchObject({ code: 'invalid_token' })
+    expect(calls).toBe(1)
+  })
+})
