@@ -45,6 +45,8 @@ export function createListIssuesTool(options) {
       } catch (error) {
         // Refused locally: no token covers this URL. The model gets a reason it can act on.
         if (error instanceof KeyholeClientError) return { ok: false, error: `not permitted: ${error.code}` }
+        // The proxy itself is down or unreachable: a transient failure the agent may retry.
+        if (error instanceof TypeError) return { ok: false, error: 'the keyhole proxy could not be reached' }
         throw error
       }
       if (isKeyholeError(response)) {
