@@ -1,0 +1,213 @@
+// One proxy under test, in a process of its own (forked by bench/proxy.mjs, which talks to it
+// over the IPC channel only, so no bench route sits in the request path).
+//
+//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, decrypt?: 'node' | 'jose', cacheSize? }
+//
+// Every server answers GET|POST /proxy/<anything>: the keyhole ones read the target from it
+// (open mode, `/proxy/http/127.0.0.1:PORT/...`), the baselines forward everything after the
+// fixed `/proxy/http/127.0.0.1:PORT` prefix to the upstream.
+//
+// kinds:
+//   keyhole-hono     @keyhole/hono `keyhole()` on @hono/node-server, node forwarder (as the README
+//                    advises on Node), the opener's decryptor per `decrypt`
+//   keyhole-express  @keyhole/express `keyhole()` on Express 5 with its defaults
+//   bare-node        node:http server + node:http keep-alive Agent, piping both ways
+//   bare-express     Express 5, global fetch + pipeline(Readable.fromWeb(res.body), res)
+//   jose-node        bare-node plus jose `jwtDecrypt` of the X-Keyhole-Token on every request and
+//                    the decrypted credential injected (a proxy without a grant cache)
+//
+// IPC: { op: 'stats' } -> { opener stats, memory }, { op: 'gc' } -> memory after two gc() runs,
+// { op: 'clear' } empties the grant cache, { op: 'exit' } exits (writes --cpu-prof profiles).
+import { readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { pipeline, Readable } from 'node:stream'
+
+const config = JSON.parse(process.argv[2])
+const upstream = new URL(config.upstream)
+const PREFIX = `/proxy/http/${upstream.host}`
+let opener
+
+async function keyholeOpener() {
+  const { createKeyring, createOpener } = await import('@keyhole/core')
+  const key = JSON.parse(readFileSync(config.keyFile, 'utf8'))
+  const options = { keyring: createKeyring([key]) }
+  if (config.cacheSize !== undefined) options.cacheSize = config.cacheSize
+  // 'node': what Node entry points use (createNodeOpener = createOpener + nodeDecrypt);
+  // 'jose': core's runtime-neutral default.
+  if (config.decrypt === 'node') return (await import('@keyhole/core/node')).createNodeOpener(options)
+  return createOpener(options)
+}
+
+function bareNode(agent, prepare) {
+  return (req, res) => {
+    const headers = prepare ? prepare(req, res) : req.headers
+    if (!headers) return
+    const out = http.request(
+      {
+        agent,
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url.slice(PREFIX.length) || '/',
+        headers,
+      },
+      (incoming) => {
+        res.writeHead(incoming.statusCode, incoming.headers)
+        pipeline(incoming, res, () => {})
+      },
+    )
+    out.on('error', () => {
+      if (!res.headersSent) res.writeHead(502)
+      res.end()
+    })
+    pipeline(req, out, () => {})
+  }
+}
+
+async function start() {
+  switch (config.kind) {
+    case 'keyhole-hono': {
+      const { Hono } = await import('hono')
+      const { serve } = await import('@hono/node-server')
+      const { keyhole } = await import('@keyhole/hono')
+      const { createNodeForwarder } = await import('@keyhole/core/node')
+      opener = await keyholeOpener()
+      const app = new Hono()
+      app.all('/proxy/*', keyhole({ opener, forward: createNodeForwarder() }))
+      return serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+    }
+    case 'keyhole-express': {
+      const { default: express } = await import('express')
+      const { keyhole } = await import('@keyhole/express')
+      opener = await keyholeOpener()
+      const app = express()
+      app.use('/proxy', keyhole({ opener }))
+      return app.listen(0, '127.0.0.1')
+    }
+    case 'bare-node': {
+      const agent = new http.Agent({ keepAlive: true })
+      return http.createServer(bareNode(agent)).listen(0, '127.0.0.1')
+    }
+    case 'jose-node': {
+      const { importJWK, jwtDecrypt } = await import('jose')
+      const jwk = JSON.parse(readFileSync(config.keyFile, 'utf8'))
+      const key = await importJWK(jwk, 'ECDH-ES+A256KW')
+      const options = {
+        keyManagementAlgorithms: ['ECDH-ES+A256KW'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      }
+      const agent = new http.Agent({ keepAlive: true })
+      const forward = bareNode(agent, (req) => req.headers)
+      return http
+        .createServer((req, res) => {
+          const headers = { ...req.headers }
+          const token = headers['x-keyhole-token']
+          delete headers['x-keyhole-token']
+          jwtDecrypt(String(token), key, options).then(
+            ({ payload }) => {
+              for (const i of payload.inject) if (i.in === 'header') headers[i.name.toLowerCase()] = i.value
+              req.headers = headers
+              forward(req, res)
+            },
+            () => {
+              res.writeHead(401)
+              res.end()
+            },
+          )
+        })
+        .listen(0, '127.0.0.1')
+    }
+    case 'bare-express': {
+      const { default: express } = await import('express')
+      const hop = new Set([
+        'host',
+        'connection',
+        'keep-alive',
+        'transfer-encoding',
+        'upgrade',
+        'expect',
+        'te',
+        'trailer',
+      ])
+      const app = express()
+      app.use('/proxy', async (req, res, next) => {
+        try {
+          const headers = new Headers()
+          for (const [name, value] of Object.entries(req.headers))
+            if (!hop.has(name)) headers.set(name, String(value))
+          const hasBody = req.method !== 'GET' && req.method !== 'HEAD'
+          const response = await fetch(`${upstream.origin}${req.url.slice(PREFIX.length - 6) || '/'}`, {
+            method: req.method,
+            headers,
+            body: hasBody ? Readable.toWeb(req) : undefined,
+            duplex: 'half',
+            redirect: 'manual',
+          })
+          res.status(response.status)
+          response.headers.forEach((value, name) => {
+            if (name !== 'content-encoding' && name !== 'content-length' && name !== 'transfer-encoding') {
+              res.setHeader(name, value)
+            }
+          })
+          if (response.body)
+            await new Promise((resolve) => pipeline(Readable.fromWeb(response.body), res, resolve))
+          else res.end()
+        } catch (error) {
+          next(error)
+        }
+      })
+      return app.listen(0, '127.0.0.1')
+    }
+    default:
+      throw new Error(`unknown kind ${config.kind}`)
+  }
+}
+
+function memory() {
+  const m = process.memoryUsage()
+  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers }
+}
+
+const server = await start()
+server.keepAliveTimeout = 60_000
+server.on('listening', () => process.send({ port: server.address().port }))
+if (server.listening) process.send({ port: server.address().port })
+
+// A CPU profile of a window of the run (the same V8 sampling profiler as `node --cpu-prof`,
+// started and stopped over IPC so server start-up and warm-up stay out of it).
+let session
+async function profile(op, file) {
+  const { Session } = await import('node:inspector')
+  const post = (method, params) =>
+    new Promise((resolve, reject) => session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))))
+  if (op === 'profile-start') {
+    session = new Session()
+    session.connect()
+    await post('Profiler.enable')
+    await post('Profiler.setSamplingInterval', { interval: 1000 })
+    await post('Profiler.start')
+  } else {
+    const { profile } = await post('Profiler.stop')
+    session.disconnect()
+    writeFileSync(file, JSON.stringify(profile))
+  }
+}
+
+process.on('message', async (message) => {
+  if (message.op === 'exit') {
+    server.closeAllConnections?.()
+    process.exit(0)
+  }
+  if (message.op === 'clear') opener?.clear()
+  if (message.op === 'gc' && globalThis.gc) {
+    globalThis.gc()
+    globalThis.gc()
+  }
+  if (message.op === 'profile-start' || message.op === 'profile-stop') await profile(message.op, message.file)
+  process.send({
+    id: message.id,
+    stats: opener ? opener.stats : undefined,
+    memory: memory(),
+    cpu: process.cpuUsage(),
+  })
+})

@@ -1,0 +1,71 @@
+// Bench-only token factory: keyhole tokens (compact JWE, ECDH-ES+A256KW / A256GCM to a P-256
+// key, the same protected header and claims as core's `mint`) made with node:crypto, because
+// `mint` (jose, WebCrypto) costs 1–2 ms of CPU per token on this machine and rows 3, 4 and 6
+// need tens of thousands of distinct tokens. Every token has its own CEK, IV and jti and, by
+// default, its own ephemeral key, so opening one costs the proxy exactly what opening a minted
+// token costs (the decryptors do the full ECDH for every token whatever its epk).
+// `ephemeralEvery: n` reuses one ephemeral key for n tokens in a row, which only makes minting
+// cheaper (row 6 needs 100,000 tokens). bench/proxy.mjs opens a sample of them with core's
+// default (jose) opener before using them.
+import crypto from 'node:crypto'
+
+const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
+const u32 = (n) => {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n)
+  return b
+}
+const ALG = Buffer.from('ECDH-ES+A256KW')
+// Concat KDF OtherInfo with empty apu/apv and a 256-bit key (RFC 7518 §4.6.2).
+const OTHER_INFO = Buffer.concat([u32(ALG.length), ALG, u32(0), u32(0), u32(256)])
+const WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
+
+/**
+ * Makes `count` tokens to the P-256 public JWK `publicJwk` (with `kid`) for the grant
+ * `{ hosts, inject }`, valid for `ttlSeconds`.
+ */
+export function makeTokens(publicJwk, grant, count, { ttlSeconds = 3600, ephemeralEvery = 1 } = {}) {
+  const recipient = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(publicJwk.x, 'base64url'),
+    Buffer.from(publicJwk.y, 'base64url'),
+  ])
+  const iat = Math.floor(Date.now() / 1000)
+  const out = new Array(count)
+  let point
+  let kek
+  for (let i = 0; i < count; i++) {
+    if (i % ephemeralEvery === 0) {
+      const ecdh = crypto.createECDH('prime256v1')
+      point = ecdh.generateKeys()
+      const z = ecdh.computeSecret(recipient)
+      kek = crypto.createHash('sha256').update(u32(1)).update(z).update(OTHER_INFO).digest()
+    }
+    const cek = crypto.randomBytes(32)
+    const wrap = crypto.createCipheriv('id-aes256-wrap', kek, WRAP_IV)
+    const wrapped = Buffer.concat([wrap.update(cek), wrap.final()])
+    const header = b64u(
+      JSON.stringify({
+        alg: 'ECDH-ES+A256KW',
+        enc: 'A256GCM',
+        kid: publicJwk.kid,
+        typ: 'keyhole+jwt',
+        hosts: grant.hosts,
+        epk: { kty: 'EC', crv: 'P-256', x: b64u(point.subarray(1, 33)), y: b64u(point.subarray(33)) },
+      }),
+    )
+    const claims = {
+      jti: b64u(crypto.randomBytes(16)),
+      iat,
+      exp: iat + ttlSeconds,
+      hosts: grant.hosts,
+      inject: grant.inject,
+    }
+    const iv = crypto.randomBytes(12)
+    const gcm = crypto.createCipheriv('aes-256-gcm', cek, iv)
+    gcm.setAAD(Buffer.from(header, 'latin1'))
+    const ciphertext = Buffer.concat([gcm.update(JSON.stringify(claims)), gcm.final()])
+    out[i] = `${header}.${b64u(wrapped)}.${b64u(iv)}.${b64u(ciphertext)}.${b64u(gcm.getAuthTag())}`
+  }
+  return out
+}
