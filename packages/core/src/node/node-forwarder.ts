@@ -118,14 +118,21 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
 
       let request: ClientRequest
       try {
+        // Checked first, so that a bad header fails before the request is handed to an agent.
+        for (const name in init.headers) {
+          http.validateHeaderName(name)
+          http.validateHeaderValue(name, init.headers[name] as string)
+        }
         request = (target.scheme === 'https' ? https : http).request({
           agent: agentFor(target.scheme, !mayDialPrivate),
           host,
           port: target.port,
           path: target.path,
           method,
-          headers: init.headers,
         })
+        // Set after construction, not in the options: the http.Agent prints its options (headers
+        // included) to NODE_DEBUG=http, and these headers hold the injected credentials.
+        for (const name in init.headers) request.setHeader(name, init.headers[name] as string)
       } catch (error) {
         reject(error)
         return
