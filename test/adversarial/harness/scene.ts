@@ -112,7 +112,7 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
 /** Mints a token for the scene's granted host (plus `extra` grant fields). */
 export function grantedToken(
   scene: Scene,
-  extra: Parameters<typeof mintFor>[1] | undefined = undefined,
+  extra: Partial<Parameters<typeof mintFor>[1]> = {},
 ): Promise<Minted> {
   return mintFor(scene.keys.key, { hosts: [scene.grantedHost], ...extra })
 }
