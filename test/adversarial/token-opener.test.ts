@@ -11,10 +11,10 @@ import {
   type Opener,
   toPublicJwk,
 } from '@keyhole/core'
+import { nodeDecrypt } from '@keyhole/core/node'
 import fc from 'fast-check'
 import { base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decryptCompact } from '../../packages/core/src/node/crypto/index.js'
 import { byteMutations, type Case, craftedCases, encodingVariants, shapedGarbage } from './harness/corpus.js'
 import { claimsFor, craft, keyholeHeader, seal } from './harness/craft.js'
 import { leaks, observe } from './harness/secrets.js'
@@ -62,7 +62,7 @@ async function failures(
 type Decrypt = ((token: string, key: KeyholePrivateJwk) => Uint8Array) | undefined
 const DECRYPTORS: [string, Decrypt][] = [
   ['jose', undefined],
-  ['node:crypto', (token, key) => decryptCompact(token, key).plaintext],
+  ['node:crypto (nodeDecrypt)', nodeDecrypt],
 ]
 
 for (const curve of ['P-256', 'X25519'] as const) {
