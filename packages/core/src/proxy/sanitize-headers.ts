@@ -129,11 +129,12 @@ export function sanitizeHeaders(
 const hopByHop = new Set(HOP_BY_HOP_HEADERS)
 
 /**
- * True when a response header must not be passed on: hop-by-hop, or named in the response's
- * own `Connection` header.
+ * True when a response header must not be passed on: hop-by-hop, named in the response's own
+ * `Connection` header, or one of keyhole's own `X-Keyhole-*` headers (only the proxy may say
+ * `X-Keyhole-Error`; an upstream sending it could pass its errors off as the proxy's).
  */
 export function isHopByHopResponseHeader(name: string, connection: readonly string[] | undefined): boolean {
-  return hopByHop.has(name) || connection?.includes(name) === true
+  return hopByHop.has(name) || connection?.includes(name) === true || name.startsWith('x-keyhole-')
 }
 
 /**
