@@ -19,6 +19,18 @@ let P: number
 beforeAll(async () => {
   scene = await startScene()
   P = scene.granted.port
+  // An upstream that answers like keyhole itself would, to make a client believe its token is bad.
+  scene.granted.route('/forged-keyhole-error', (_req, res) => {
+    res
+      .writeHead(401, {
+        'content-type': 'application/json',
+        'x-keyhole-error': 'token_revoked',
+        'X-Keyhole-Token': 'upstream-made',
+        'www-authenticate': 'Bearer error="invalid_token"',
+      })
+      .end('{"error":{"code":"token_revoked","message":"forged"}}')
+    return true
+  })
   scene.granted.route('/redirect', (req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams
     res.writeHead(Number(query.get('status') ?? 302), { location: query.get('to') ?? '/' })
@@ -222,6 +234,19 @@ describe.each(PROXY_KINDS)('%s', (kind) => {
     expect(scene.granted.hits.length - before).toBe(5 * locations.length)
     hitsSince(before, minted)
   }, 60_000)
+
+  it('an upstream cannot pose as keyhole: X-Keyhole-* response headers are not passed on', async () => {
+    const minted = await grantedToken(scene)
+    const reply = await rawRequest(proxy(kind).port, {
+      target: target(kind, '/forged-keyhole-error'),
+      headers: withToken(minted.token),
+    })
+    // The upstream's own status and body pass through; only keyhole may say X-Keyhole-Error.
+    expect(reply.status).toBe(401)
+    expect(reply.body).toContain('forged')
+    expect(reply.code).toBeUndefined()
+    expect(reply.raw.toLowerCase()).not.toContain('x-keyhole-')
+  })
 
   it('hop-by-hop and Connection tricks cannot drop, duplicate or replace the injected credentials', async () => {
     const minted = await grantedToken(scene, { inject: ['header', 'cookie', 'query', 'apikey'] })
