@@ -3,7 +3,16 @@
 // several processes) serialize on a lock directory so only one of them runs tsup.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -73,6 +82,16 @@ function isAlive(pid) {
 
 const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
 
+// Swaps a finished build in with two renames, so a binary starting meanwhile sees a complete dist
+// (the old or the new one), never a half-written or emptied one.
+function swapIn(staging) {
+  const dist = join(cliDir, 'dist')
+  const old = `${staging}.old`
+  if (existsSync(dist)) renameSync(dist, old)
+  renameSync(staging, dist)
+  rmSync(old, { recursive: true, force: true })
+}
+
 /**
  * Builds the CLI if needed. Returns the path of the binary. Throws if the build fails.
  * @param {{ quiet?: boolean }} [options]
@@ -88,17 +107,28 @@ export function ensureBuilt(options = {}) {
     if (isStale()) {
       if (!options.quiet)
         process.stderr.write('building the keyhole CLI (npm run build -w @keyhole/cli)...\n')
-      const result = spawnSync('npm', ['run', 'build', '-w', '@keyhole/cli', '--silent'], {
-        cwd: root,
-        // Only the binary is needed here; declarations come with a full `npm run build`.
-        env: { ...process.env, KEYHOLE_CLI_SKIP_DTS: '1' },
-        stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
-        encoding: 'utf8',
-      })
+      // Build beside dist (under node_modules, which git and biome ignore), then swap it in.
+      const stagingRoot = join(cliDir, 'node_modules', '.cache')
+      mkdirSync(stagingRoot, { recursive: true })
+      const staging = join(stagingRoot, `keyhole-cli-build-${process.pid}`)
+      rmSync(staging, { recursive: true, force: true })
+      const result = spawnSync(
+        'npm',
+        ['run', 'build', '-w', '@keyhole/cli', '--silent', '--', '--out-dir', staging],
+        {
+          cwd: root,
+          // Only the binary is needed here; declarations come with a full `npm run build`.
+          env: { ...process.env, KEYHOLE_CLI_SKIP_DTS: '1' },
+          stdio: options.quiet ? 'pipe' : ['ignore', 'inherit', 'inherit'],
+          encoding: 'utf8',
+        },
+      )
       if (result.status !== 0) {
+        rmSync(staging, { recursive: true, force: true })
         const output = options.quiet ? `\n${result.stdout ?? ''}${result.stderr ?? ''}` : ''
         throw new Error(`building the keyhole CLI failed (exit ${result.status})${output}`)
       }
+      swapIn(staging)
     }
   } finally {
     rmSync(lockDir, { recursive: true, force: true })
