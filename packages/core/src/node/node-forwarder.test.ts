@@ -115,6 +115,17 @@ describe('createNodeForwarder', () => {
     forward.destroy()
   })
 
+  it('applies the timeout the engine hands it to connect plus response headers', async () => {
+    const forward = createNodeForwarder()
+    const late = await forward('', init({ keyhole: { ...target('/delay'), timeout: 5 } })).catch(
+      (error) => error,
+    )
+    expect(isKeyholeError(late, 'upstream_timeout')).toBe(true)
+    const inTime = await forward('', init({ keyhole: { ...target('/delay'), timeout: 5000 } }))
+    expect(await inTime.text()).toBe('delayed')
+    forward.destroy()
+  })
+
   it('an abort after the response is over does not touch the pooled connection', async () => {
     const forward = createNodeForwarder()
     const first = new AbortController()

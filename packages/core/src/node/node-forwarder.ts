@@ -4,7 +4,12 @@ import { pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
 import { KeyholeError } from '../errors.js'
 import { addressKey, isPrivateAddress } from '../proxy/address-guard.js'
-import type { Forwarder, ForwardInit, ForwardTarget } from '../proxy/forward-fetch.js'
+import {
+  APPLIES_TIMEOUT,
+  type Forwarder,
+  type ForwardInit,
+  type ForwardTarget,
+} from '../proxy/forward-fetch.js'
 import { createGuardedLookup, type Lookup } from './guarded-lookup.js'
 import { toWebResponse } from './incoming-response.js'
 
@@ -49,6 +54,12 @@ function targetFromUrl(url: string): ForwardTarget {
   }
 }
 
+function destroyForTimeout(request: ClientRequest, ms: number): void {
+  request.destroy(
+    new KeyholeError('upstream_timeout', `the upstream sent no response headers within ${ms} ms`),
+  )
+}
+
 function isNodeReadable(body: unknown): body is Readable {
   return typeof (body as Readable | null)?.pipe === 'function'
 }
@@ -60,7 +71,8 @@ function isNodeReadable(body: unknown): body is Readable {
  * and checks the address it actually dials (a resolver answer that is private, loopback or
  * link-local fails with 403 `host_not_allowed`, so DNS rebinding cannot reach the proxy's
  * network). Connection failures reject (the engine answers 502 `upstream_unreachable`);
- * aborting `init.signal` destroys the upstream request. A bodyless request that fails on a
+ * aborting `init.signal` destroys the upstream request; `init.keyhole.timeout` (set by the
+ * engine) bounds connect plus response headers and rejects with `upstream_timeout`. A bodyless request that fails on a
  * reused keep-alive connection with `ECONNRESET` is retried once on a fresh one.
  *
  * @example
@@ -141,8 +153,11 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
       let responded = false
       const onAbort = () => request.destroy(signal?.reason)
       signal?.addEventListener('abort', onAbort, { once: true })
+      const timeout = target.timeout
+      const timer = timeout ? setTimeout(destroyForTimeout, timeout, request, timeout) : undefined
       request.on('response', (incoming: IncomingMessage) => {
         responded = true
+        clearTimeout(timer)
         // Once the response is over, a late abort must not reach a connection that is back in
         // the pool (and may be carrying someone else's request by then).
         incoming.once('close', () => signal?.removeEventListener('abort', onAbort))
@@ -165,6 +180,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
       })
       request.on('error', (error: NodeJS.ErrnoException) => {
         if (responded) return // the response body stream reports it
+        clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         const retryable =
           !retried && body == null && request.reusedSocket && error.code === 'ECONNRESET' && !signal?.aborted
@@ -188,6 +204,9 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
     })
 
   const forward = ((url: string, init: ForwardInit) => send(url, init, false)) as NodeForwarder
+  // The engine hands this forwarder its timeout and the client's signal instead of wrapping
+  // every request in an AbortController and a timer of its own.
+  Object.defineProperty(forward, APPLIES_TIMEOUT, { value: true })
   forward.destroy = () => {
     for (const agent of Object.values(agents)) agent?.destroy()
   }

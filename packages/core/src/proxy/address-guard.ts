@@ -258,6 +258,30 @@ const namedAddresses = new WeakMap<Policy, Set<string>>()
  */
 export function checkTargetAddress(host: string, policy: Policy, allowPrivateAddresses: boolean): boolean {
   if (allowPrivateAddresses) return true
+  let kind = hostKinds.get(host)
+  if (kind === undefined) {
+    kind = classifyHost(host)
+    // Hosts repeat from request to request; a bounded memo keeps the parsing off the hot path.
+    if (hostKinds.size >= MAX_HOST_KINDS) hostKinds.clear()
+    hostKinds.set(host, kind)
+  }
+  if (kind === 'public') return false
+  if (kind === 'local') {
+    throw new KeyholeError('host_not_allowed', 'the target host name only resolves to local addresses')
+  }
+  if (grantNamesAddress(policy, kind)) return true
+  throw new KeyholeError(
+    'host_not_allowed',
+    'the target is a private, loopback or link-local address that the token does not name literally',
+  )
+}
+
+const MAX_HOST_KINDS = 1024
+// 'public' (a public address or an ordinary name), 'local' (a local-only name), or the canonical
+// private address the host stands for.
+const hostKinds = new Map<string, string>()
+
+function classifyHost(host: string): string {
   let name = host
   const first = name.charCodeAt(0)
   // Only hosts that start with a digit, '[' or end in a number can be IP literals.
@@ -271,16 +295,6 @@ export function checkTargetAddress(host: string, policy: Policy, allowPrivateAdd
       throw new KeyholeError('bad_target', 'the target host is not a valid host name or address')
     }
   }
-  if (maybeLiteral && addressKey(name) !== undefined) {
-    if (!isPrivateAddress(name)) return false
-    if (grantNamesAddress(policy, name)) return true
-    throw new KeyholeError(
-      'host_not_allowed',
-      'the target is a private, loopback or link-local address that the token does not name literally',
-    )
-  }
-  if (isLocalHostname(name)) {
-    throw new KeyholeError('host_not_allowed', 'the target host name only resolves to local addresses')
-  }
-  return false
+  if (maybeLiteral && addressKey(name) !== undefined) return isPrivateAddress(name) ? name : 'public'
+  return isLocalHostname(name) ? 'local' : 'public'
 }

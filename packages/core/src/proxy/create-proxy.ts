@@ -6,7 +6,7 @@ import type { Grant, OpenInfo } from '../types.js'
 import { checkTargetAddress } from './address-guard.js'
 import { errorResponse, publicMessage } from './error-response.js'
 import { emitEvent, type ProxyEvent, type ProxyEventListener } from './events.js'
-import { createFetchForwarder, type Forwarder, type ForwardInit } from './forward-fetch.js'
+import { APPLIES_TIMEOUT, createFetchForwarder, type Forwarder, type ForwardInit } from './forward-fetch.js'
 import { compileInjection, injectQuery } from './inject-credentials.js'
 import { readToken } from './read-token.js'
 import { compileGatewayTarget, pathFromUrl, type RawTarget, resolveOpenTarget } from './resolve-target.js'
@@ -35,12 +35,16 @@ export interface ProxyOptions {
    */
   tokenHeaders?: readonly string[]
   /**
-   * Sends the request upstream; `fetch` itself fits. Default: {@link createFetchForwarder}
+   * Sends the request upstream and must reject once `init.signal` aborts (the timeout and the
+   * client going away are delivered that way); `fetch` itself fits. Default: {@link createFetchForwarder}
    * (global fetch, `redirect: 'manual'`, streamed body). On Node use `createNodeForwarder()` from
    * `@keyhole/core/node`: faster, sends the path byte for byte, and checks the address it dials.
    */
   forward?: Forwarder
-  /** Connect plus response-headers timeout; past it the answer is 504 `upstream_timeout`. Default `'30s'`; `0` waits forever. */
+  /**
+   * Connect plus response-headers timeout; past it the request's signal is aborted and the answer
+   * is 504 `upstream_timeout`. Default `'30s'`; `0` waits forever.
+   */
   timeout?: Duration
   /** Receives one event per request (outcome, token ids, target, timings; nothing secret). Errors it throws are ignored. */
   onEvent?: ProxyEventListener
@@ -99,55 +103,14 @@ function upstreamFailure(error: unknown): KeyholeError {
   )
 }
 
-/**
- * Waits for the forwarder's response headers, but no longer than `ms` and no longer than the
- * client stays: either aborts `controller` and rejects with its reason. A response that arrives
- * too late has its body cancelled so the upstream connection is released.
- */
-function withDeadline(
-  promise: Promise<Response>,
-  controller: AbortController,
-  ms: number,
-): Promise<Response> {
-  return new Promise((resolve, reject) => {
-    const signal = controller.signal
-    let settled = false
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const onAbort = () => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-    if (ms > 0 && Number.isFinite(ms)) {
-      timer = setTimeout(() => {
-        controller.abort(
-          new KeyholeError('upstream_timeout', `the upstream sent no response headers within ${ms} ms`),
-        )
-      }, ms)
-    }
-    promise.then(
-      (response) => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-        if (settled) {
-          response.body?.cancel().catch(() => {})
-          return
-        }
-        settled = true
-        resolve(response)
-      },
-      (error) => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-        if (settled) return
-        settled = true
-        reject(error)
-      },
-    )
-  })
+function abortForTimeout(controller: AbortController, ms: number): void {
+  controller.abort(
+    new KeyholeError('upstream_timeout', `the upstream sent no response headers within ${ms} ms`),
+  )
+}
+
+function abortForClient(this: AbortController): void {
+  this.abort(CLIENT_GONE)
 }
 
 /**
@@ -178,7 +141,9 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
     : resolveOpenTarget
   const gateway = options.upstream !== undefined
   const forward = options.forward ?? createFetchForwarder()
-  const timeoutMs = toSeconds(options.timeout ?? '30s') * 1000
+  const selfTimed = (forward as unknown as Record<symbol, unknown>)[APPLIES_TIMEOUT] === true
+  // setTimeout cannot wait longer than 2^31-1 ms; anything longer is as good as forever.
+  const timeoutMs = Math.min(toSeconds(options.timeout ?? '30s') * 1000, 2_147_483_647)
   const onEvent = options.onEvent
   const allowPrivate = options.allowPrivateAddresses === true
 
@@ -229,28 +194,53 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       const path = target.path + search
       const url = target.href.slice(0, target.href.length - target.search.length - target.path.length) + path
 
-      const controller = new AbortController()
       clientSignal = context?.signal ?? request.signal
-      if (clientSignal) {
-        if (clientSignal.aborted) controller.abort(CLIENT_GONE)
-        else clientSignal.addEventListener('abort', () => controller.abort(CLIENT_GONE), { once: true })
-      }
       const init: ForwardInit = {
         method,
         headers,
         body: bodyless ? null : request.body,
-        signal: controller.signal,
+        signal: clientSignal,
         redirect: 'manual',
         duplex: 'half',
-        keyhole: { scheme: target.scheme, host: target.host, port: target.port, path, privateAddressAllowed },
+        keyhole: selfTimed
+          ? {
+              scheme: target.scheme,
+              host: target.host,
+              port: target.port,
+              path,
+              privateAddressAllowed,
+              timeout: timeoutMs,
+            }
+          : { scheme: target.scheme, host: target.host, port: target.port, path, privateAddressAllowed },
       }
-      let forwarded: Promise<Response>
-      try {
-        forwarded = forward(url, init)
-      } catch (error) {
-        forwarded = Promise.reject(error)
+      let upstream: Response
+      if (selfTimed) {
+        // The forwarder applies the timeout and listens to the client's signal itself: no
+        // controller, timer or listener of the engine's own on the hot path.
+        upstream = await forward(url, init)
+      } else {
+        const controller = new AbortController()
+        if (clientSignal) {
+          if (clientSignal.aborted) controller.abort(CLIENT_GONE)
+          else clientSignal.addEventListener('abort', abortForClient.bind(controller), { once: true })
+        }
+        init.signal = controller.signal
+        // Forwarders reject as soon as the signal aborts (fetch does), so the deadline is just a
+        // timer that aborts it.
+        const timer =
+          timeoutMs > 0 ? setTimeout(abortForTimeout, timeoutMs, controller, timeoutMs) : undefined
+        try {
+          upstream = await forward(url, init)
+        } finally {
+          clearTimeout(timer)
+        }
+        if (controller.signal.aborted) {
+          // Headers arrived just as the deadline passed or the client left: too late to use them.
+          upstream.body?.cancel().catch(() => {})
+          throw controller.signal.reason
+        }
       }
-      response = toPassableResponse(await withDeadline(forwarded, controller, timeoutMs))
+      response = toPassableResponse(upstream)
       upstreamMs = performance.now() - phaseStart
     } catch (thrown) {
       let error = thrown

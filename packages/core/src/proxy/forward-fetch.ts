@@ -14,7 +14,19 @@ export interface ForwardTarget {
    * the address literally, or the proxy was created with `allowPrivateAddresses`.
    */
   readonly privateAddressAllowed: boolean
+  /**
+   * Connect plus response-headers timeout in ms, set only for forwarders that apply it themselves
+   * (marked with {@link APPLIES_TIMEOUT}); they then reject with `upstream_timeout`. Absent or 0:
+   * the engine times the request by aborting `signal`.
+   */
+  readonly timeout?: number
 }
+
+/**
+ * Marks a forwarder that applies `init.keyhole.timeout` itself: the engine then passes the
+ * client's own signal instead of creating an AbortController per request. Internal to core.
+ */
+export const APPLIES_TIMEOUT: unique symbol = Symbol.for('keyhole.forwarder.appliesTimeout')
 
 /**
  * What the engine hands a forwarder: a `RequestInit` that `fetch` accepts as it is, plus the
@@ -27,8 +39,8 @@ export interface ForwardInit {
   headers: Record<string, string>
   /** The request body, streamed; `null` for GET and HEAD. */
   body: ReadableStream<Uint8Array> | null
-  /** Aborted when the client goes away or the connect/headers timeout fires. */
-  signal: AbortSignal
+  /** Aborted when the client goes away or the connect/headers timeout fires (absent only when no one can abort). */
+  signal?: AbortSignal
   redirect: 'manual'
   duplex: 'half'
   keyhole?: ForwardTarget
@@ -36,7 +48,9 @@ export interface ForwardInit {
 
 /**
  * Sends one request upstream and resolves with the response as soon as its headers arrive,
- * never following redirects. `fetch` itself fits this type.
+ * never following redirects, and rejects as soon as `init.signal` aborts (the engine's timeout
+ * and the client going away arrive that way; aborting later must end the response body).
+ * `fetch` itself fits this type.
  */
 export type Forwarder = (url: string, init: ForwardInit) => Promise<Response>
 
