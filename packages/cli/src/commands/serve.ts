@@ -115,6 +115,12 @@ export const serveCommand: Command = {
       throw error
     }
 
+    // Signal handlers go in before the banner: whoever waits for "listening on" may send SIGHUP or
+    // SIGTERM at once, and without a handler Node would die of it instead of handling it.
+    const stopped = waitForSignals(io, server, keysFile, async () => {
+      closeCache()
+      await opened?.close()
+    })
     printBanner(io, server.url, {
       keysFile,
       kids: server.kids(),
@@ -123,10 +129,7 @@ export const serveCommand: Command = {
       tokenHeaders,
       hostname,
     })
-    return waitForSignals(io, server, keysFile, async () => {
-      closeCache()
-      await opened?.close()
-    })
+    return stopped
   },
 }
 
