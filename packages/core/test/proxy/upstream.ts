@@ -102,6 +102,7 @@ export async function startUpstream(): Promise<Upstream> {
         'x-up-secret': 'hop-only',
         'proxy-authenticate': 'Basic',
         'x-kept': 'yes',
+        'x-keyhole-error': 'forged_by_upstream',
       })
       res.end('hop')
       return
