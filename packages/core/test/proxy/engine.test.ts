@@ -250,7 +250,7 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
     expect(await res.json()).toEqual({ upstream: true, status })
   })
 
-  it('drops hop-by-hop response headers and those named in Connection; keeps Set-Cookie headers apart', async () => {
+  it('drops hop-by-hop response headers, those named in Connection and forged X-Keyhole-*; keeps Set-Cookie apart', async () => {
     const t = await token([a.origin], headerInjection)
     const hop = await call(handle, `/http/127.0.0.1:${a.port}/hop`, { headers: { 'x-keyhole-token': t } })
     expect(hop.headers.get('x-kept')).toBe('yes')
@@ -260,6 +260,7 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
       'connection',
       'proxy-authenticate',
       'transfer-encoding',
+      'x-keyhole-error',
     ]) {
       expect(hop.headers.get(gone), gone).toBeNull()
     }
