@@ -178,8 +178,20 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
           }
         })
       })
+      let failed = false
+      // A request can also end with neither 'response' nor 'error' (an unsolicited 101 Switching
+      // Protocols: node closes the socket silently), and a later destroy() is a no-op then.
+      request.on('close', () => {
+        if (responded || failed) return
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        reject(
+          new KeyholeError('upstream_unreachable', 'the upstream closed the connection without a response'),
+        )
+      })
       request.on('error', (error: NodeJS.ErrnoException) => {
         if (responded) return // the response body stream reports it
+        failed = true
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         const retryable =
