@@ -1,6 +1,7 @@
 import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError, type KeyholeErrorCode } from '../errors.js'
 import { authorize } from '../policy/authorize.js'
+import { isToken } from '../policy/header-rules.js'
 import { parseTarget, type Target } from '../policy/target.js'
 import type { Grant, OpenInfo } from '../types.js'
 import { checkTargetAddress } from './address-guard.js'
@@ -8,7 +9,7 @@ import { errorResponse, publicMessage } from './error-response.js'
 import { emitEvent, type ProxyEvent, type ProxyEventListener } from './events.js'
 import { APPLIES_TIMEOUT, createFetchForwarder, type Forwarder, type ForwardInit } from './forward-fetch.js'
 import { compileInjection, injectQuery } from './inject-credentials.js'
-import { readToken } from './read-token.js'
+import { readToken, TOKEN_HEADER } from './read-token.js'
 import { compileGatewayTarget, pathFromUrl, type RawTarget, resolveOpenTarget } from './resolve-target.js'
 import { compileStripRules, copyRequestHeaders, toPassableResponse } from './sanitize-headers.js'
 
@@ -31,7 +32,8 @@ export interface ProxyOptions {
   /**
    * More header names that may carry the token, after `X-Keyhole-Token` and
    * `Authorization: Bearer` (e.g. `['x-api-key']`, so an SDK works with only its base URL and
-   * API key changed). They are always stripped before forwarding. Default: none.
+   * API key changed). They are always stripped before forwarding. Listing `Authorization` or
+   * `X-Keyhole-Token` changes nothing (both are read anyway). Default: none.
    */
   tokenHeaders?: readonly string[]
   /**
@@ -134,7 +136,16 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
     throw new KeyholeError('bad_request', 'createProxy needs an opener (createOpener({ keyring }))')
   }
   const opener = options.opener
-  const tokenHeaders = (options.tokenHeaders ?? []).map((name) => name.toLowerCase())
+  const tokenHeaders: string[] = []
+  for (const name of options.tokenHeaders ?? []) {
+    if (typeof name !== 'string' || !isToken(name)) {
+      throw new KeyholeError('bad_request', 'tokenHeaders must be header names')
+    }
+    const lower = name.toLowerCase()
+    // X-Keyhole-Token and Authorization are read already (the latter as a Bearer credential).
+    if (lower !== TOKEN_HEADER && lower !== 'authorization' && !tokenHeaders.includes(lower))
+      tokenHeaders.push(lower)
+  }
   const rules = compileStripRules(tokenHeaders)
   const resolve: (rawPath: string) => RawTarget = options.upstream
     ? compileGatewayTarget(options.upstream)

@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest'
+import { isKeyholeError } from '../errors.js'
+import type { Grant } from '../types.js'
+import { createProxy } from './create-proxy.js'
+import type { ForwardInit } from './forward-fetch.js'
+
+// Engine behaviour that needs no network: the forwarder here records what it would have sent.
+// End-to-end behaviour against real servers lives in test/proxy/.
+const grant = Object.freeze({
+  jti: 'jti-1',
+  iat: 0,
+  exp: 4_000_000_000,
+  kid: 'kid-1',
+  hosts: ['api.example.com'],
+  inject: [{ in: 'header', name: 'Authorization', value: 'Bearer real' }],
+}) as Grant
+const TOKEN = 'eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9.a2V5.aXY.Y2lwaGVy.dGFn'
+const opener = {
+  async open(token: string) {
+    if (token !== TOKEN)
+      throw Object.assign(new Error('bad'), { name: 'KeyholeError', code: 'invalid_token' })
+    return grant
+  },
+}
+
+function recorder() {
+  const sent: { url: string; init: ForwardInit }[] = []
+  const forward = async (url: string, init: ForwardInit) => {
+    sent.push({ url, init })
+    return new Response('ok')
+  }
+  return { sent, forward }
+}
+
+describe('createProxy', () => {
+  it('needs an opener and valid token header names', () => {
+    expect(() => createProxy({} as never)).toThrow()
+    for (const tokenHeaders of [['bad name'], ['x-ok', '']]) {
+      try {
+        createProxy({ opener, tokenHeaders })
+        expect.unreachable()
+      } catch (error) {
+        expect(isKeyholeError(error, 'bad_request')).toBe(true)
+      }
+    }
+  })
+
+  it('ignores Authorization and X-Keyhole-Token in tokenHeaders (they are read already)', async () => {
+    const { sent, forward } = recorder()
+    const handle = createProxy({
+      opener,
+      forward,
+      tokenHeaders: ['Authorization', 'X-Keyhole-Token', 'x-api-key'],
+    })
+    const res = await handle(
+      new Request('http://p/https/api.example.com/v1', { headers: { authorization: `Bearer ${TOKEN}` } }),
+    )
+    expect(res.status).toBe(200)
+    expect(sent[0]?.url).toBe('https://api.example.com/v1')
+    expect(sent[0]?.init.headers.Authorization).toBe('Bearer real')
+  })
+
+  it('reads the target from request.url when no path is given, and times the request itself for plain forwarders', async () => {
+    const { sent, forward } = recorder()
+    const handle = createProxy({ opener, forward, timeout: '5s' })
+    const res = await handle(
+      new Request('http://p/https/api.example.com/a%2Fb?q=1', { headers: { 'x-keyhole-token': TOKEN } }),
+    )
+    expect(res.status).toBe(200)
+    expect(sent[0]?.url).toBe('https://api.example.com/a%2Fb?q=1')
+    expect(sent[0]?.init.signal).toBeInstanceOf(AbortSignal)
+    expect(sent[0]?.init.keyhole?.timeout).toBeUndefined()
+    expect(sent[0]?.init.redirect).toBe('manual')
+    expect(sent[0]?.init.body).toBeNull()
+  })
+
+  it('answers 504 when a forwarder does not answer within the timeout', async () => {
+    const handle = createProxy({
+      opener,
+      timeout: '20ms',
+      forward: (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        ),
+    })
+    const res = await handle(
+      new Request('http://p/https/api.example.com/', { headers: { 'x-keyhole-token': TOKEN } }),
+    )
+    expect(res.status).toBe(504)
+    expect(res.headers.get('x-keyhole-error')).toBe('upstream_timeout')
+  })
+
+  it('maps a forwarder that throws synchronously or rejects with anything to 502', async () => {
+    for (const forward of [
+      () => {
+        throw new TypeError('sync bug')
+      },
+      () => Promise.reject('not even an error'),
+    ]) {
+      const handle = createProxy({ opener, forward: forward as never })
+      const res = await handle(
+        new Request('http://p/https/api.example.com/', { headers: { 'x-keyhole-token': TOKEN } }),
+      )
+      expect(res.status).toBe(502)
+      expect(res.headers.get('x-keyhole-error')).toBe('upstream_unreachable')
+    }
+  })
+})
