@@ -214,6 +214,7 @@ describe('upstream faults', () => {
     for (const { proxy } of proxies) await proxy.close()
     for (const forward of forwarders) forward.destroy()
     await faults.close()
+    expect(leaks()).toEqual([])
   })
 
   async function exchange(proxy: RunningProxy, path: string, port = faults.port): Promise<Seen> {
@@ -284,10 +285,6 @@ describe('upstream faults', () => {
     )
     expect(grew).toBeLessThan(16)
   }, 300_000)
-
-  afterAll(() => {
-    expect(leaks()).toEqual([])
-  })
 })
 
 async function settle(): Promise<void> {
