@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { craftToken, SECRET, validClaims } from '../../test/helpers/craft.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
@@ -66,6 +67,65 @@ describe('createGrantCache', () => {
     cache.deleteWhere((g) => g.jti === 'a')
     expect(cache.get('a', 0)).toBeUndefined()
     expect(cache.get('b', 0)?.jti).toBe('b')
+  })
+
+  it('holds exactly what a reference LRU holds, through any mix of operations', () => {
+    // The reference: an array, least recently used first. Long runs with few distinct keys make
+    // the cache evict, re-insert and delete many times over, as a busy proxy's cache does.
+    const key = fc.integer({ min: 0, max: 12 })
+    const op = fc.oneof(
+      { arbitrary: fc.record({ kind: fc.constant('set' as const), key }), weight: 10 },
+      { arbitrary: fc.record({ kind: fc.constant('get' as const), key }), weight: 10 },
+      { arbitrary: fc.record({ kind: fc.constant('delete' as const), key }), weight: 3 },
+      { arbitrary: fc.record({ kind: fc.constant('deleteOdd' as const) }), weight: 1 },
+      { arbitrary: fc.record({ kind: fc.constant('clear' as const) }), weight: 1 },
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(op, { minLength: 20, maxLength: 300, size: 'max' }),
+        (max, ops) => {
+          const cache = createGrantCache(max)
+          let model: string[] = []
+          for (const o of ops) {
+            if (o.kind === 'clear') {
+              cache.clear()
+              model = []
+              continue
+            }
+            if (o.kind === 'deleteOdd') {
+              cache.deleteWhere((g) => Number(g.jti) % 2 === 1)
+              model = model.filter((k) => Number(k) % 2 === 0)
+              continue
+            }
+            const name = String(o.key)
+            const at = model.indexOf(name)
+            if (o.kind === 'set') {
+              cache.set(name, fakeGrant(name, 100))
+              if (at !== -1) model.splice(at, 1)
+              else if (model.length >= max) model.shift()
+              model.push(name)
+            } else if (o.kind === 'get') {
+              expect(cache.get(name, 0)?.jti).toBe(at === -1 ? undefined : name)
+              if (at !== -1) model.push(...model.splice(at, 1))
+            } else {
+              cache.delete(name)
+              if (at !== -1) model.splice(at, 1)
+            }
+            expect(cache.size).toBe(model.length)
+            // Same keys in the same recency order (deleteWhere visits in the Map's order and,
+            // refusing everything, changes nothing).
+            const listed: string[] = []
+            cache.deleteWhere((g) => {
+              listed.push(g.jti)
+              return false
+            })
+            expect(listed).toEqual(model)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })
 
