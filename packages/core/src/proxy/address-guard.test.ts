@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isKeyholeError } from '../errors.js'
+import { isKeyholeError, KeyholeError } from '../errors.js'
 import {
   addressKey,
   checkTargetAddress,
@@ -184,6 +184,15 @@ describe('checkTargetAddress', () => {
     expect(checkTargetAddress('[::1]', { hosts: ['http://[::1]:8080'] }, false)).toBe(true)
     expect(checkTargetAddress('[::ffff:7f00:1]', { hosts: ['[::ffff:127.0.0.1]'] }, false)).toBe(true)
     expect(checkTargetAddress('10.0.0.1', { hosts: ['api.example.com'] }, true)).toBe(true)
+  })
+
+  it('refuses private literals a grant names when the operator turns grant-named addresses off', () => {
+    const hosts = ['http://169.254.169.254', 'http://127.0.0.1:8080']
+    expect(checkTargetAddress('169.254.169.254', { hosts }, false, true)).toBe(true)
+    expect(() => checkTargetAddress('169.254.169.254', { hosts }, false, false)).toThrow(/does not name/)
+    expect(() => checkTargetAddress('127.0.0.1', { hosts }, false, false)).toThrow(KeyholeError)
+    expect(checkTargetAddress('127.0.0.1', { hosts }, true, false)).toBe(true)
+    expect(checkTargetAddress('140.82.112.3', { hosts: ['140.82.112.3'] }, false, false)).toBe(false)
   })
 
   it('refuses numeric host spellings a URL parser turns into private addresses', () => {

@@ -248,15 +248,22 @@ const namedAddresses = new WeakMap<Policy, Set<string>>()
  * Checks the host of an authorized target before anything is dialed. IP literals that are
  * private are refused unless the grant names that address literally or `allowPrivateAddresses`
  * is set; local-only names (`localhost`, `*.local`, ...) are refused unless
- * `allowPrivateAddresses` is set. Returns whether the forwarder may dial a private address for
- * this request (so a DNS-checking forwarder can apply the same decision).
+ * `allowPrivateAddresses` is set. With `grantsMayNamePrivateAddresses` false, a grant naming
+ * a private address literally no longer lets it through (anyone holding the public JWKS can
+ * mint such a grant). Returns whether the forwarder may dial a private address for this request
+ * (so a DNS-checking forwarder can apply the same decision).
  *
  * @example
  * ```ts
  * checkTargetAddress('127.0.0.1', grant, false) // throws host_not_allowed unless the grant names 127.0.0.1
  * ```
  */
-export function checkTargetAddress(host: string, policy: Policy, allowPrivateAddresses: boolean): boolean {
+export function checkTargetAddress(
+  host: string,
+  policy: Policy,
+  allowPrivateAddresses: boolean,
+  grantsMayNamePrivateAddresses = true,
+): boolean {
   if (allowPrivateAddresses) return true
   let kind = hostKinds.get(host)
   if (kind === undefined) {
@@ -269,7 +276,7 @@ export function checkTargetAddress(host: string, policy: Policy, allowPrivateAdd
   if (kind === 'local') {
     throw new KeyholeError('host_not_allowed', 'the target host name only resolves to local addresses')
   }
-  if (grantNamesAddress(policy, kind)) return true
+  if (grantsMayNamePrivateAddresses && grantNamesAddress(policy, kind)) return true
   throw new KeyholeError(
     'host_not_allowed',
     'the target is a private, loopback or link-local address that the token does not name literally',

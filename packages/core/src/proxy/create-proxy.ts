@@ -57,6 +57,14 @@ export interface ProxyOptions {
    * can mint a grant naming such an address.
    */
   allowPrivateAddresses?: boolean
+  /**
+   * Whether a grant that names a private address literally (`http://10.0.0.5:8080`) may reach
+   * it. Default `true`, the rule of the wire protocol. Tokens are encrypted, not signed: anyone
+   * holding the public JWKS can mint a grant naming, say, `http://169.254.169.254`. Set `false`
+   * on a proxy whose sandboxes can read its JWKS and whose network reaches internal services;
+   * then only `allowPrivateAddresses` or gateway mode reach private addresses.
+   */
+  grantsMayNamePrivateAddresses?: boolean
 }
 
 /** Per-request details an adapter may pass to the engine. */
@@ -157,6 +165,7 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
   const timeoutMs = Math.min(toSeconds(options.timeout ?? '30s') * 1000, 2_147_483_647)
   const onEvent = options.onEvent
   const allowPrivate = options.allowPrivateAddresses === true
+  const grantsMayNamePrivate = options.grantsMayNamePrivateAddresses !== false
 
   return async function keyholeProxy(request, context) {
     const started = performance.now()
@@ -189,7 +198,8 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       phase = 'policy'
       phaseStart = performance.now()
       target = authorize(grant, { method, url: raw.url })
-      const privateAddressAllowed = gateway || checkTargetAddress(target.host, grant, allowPrivate)
+      const privateAddressAllowed =
+        gateway || checkTargetAddress(target.host, grant, allowPrivate, grantsMayNamePrivate)
       const plan = compileInjection(grant)
       secrets = plan.secrets
       const now = performance.now()

@@ -223,6 +223,25 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
     expect(b.received.length).toBe(beforeB)
   })
 
+  it('with grantsMayNamePrivateAddresses off, a self-minted grant naming a private address is refused', async () => {
+    // Anyone holding the public JWKS can mint a grant naming an internal address literally.
+    const t = await token([a.origin], headerInjection)
+    const before = a.received.length
+    const strict = proxy({ grantsMayNamePrivateAddresses: false })
+    const refused = await call(strict, `/http/127.0.0.1:${a.port}/echo`, {
+      headers: { 'x-keyhole-token': t },
+    })
+    expect(refused.status).toBe(403)
+    expect(refused.headers.get('x-keyhole-error')).toBe('host_not_allowed')
+    expect(a.received.length).toBe(before)
+    const operatorAllowed = proxy({ grantsMayNamePrivateAddresses: false, allowPrivateAddresses: true })
+    const allowed = await call(operatorAllowed, `/http/127.0.0.1:${a.port}/echo`, {
+      headers: { 'x-keyhole-token': t },
+    })
+    expect(allowed.status).toBe(200)
+    expect(a.received.length).toBe(before + 1)
+  })
+
   it('hands a redirect back untouched and never follows it', async () => {
     const t = await token([a.origin], headerInjection)
     const beforeB = b.received.length
