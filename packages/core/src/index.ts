@@ -49,6 +49,12 @@ export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './
 export { type CachingStore, type CachingStoreOptions, createCachingStore } from './revocation/caching-store.js'
 
 // proxy engine
+export {
+  type AuthorizedRequest,
+  createRequestAuthorizer,
+  type IncomingRequestParts,
+  type RequestAuthorizerOptions,
+} from './proxy/authorize-request.js'
 export { checkTargetAddress, isLocalHostname, isPrivateAddress } from './proxy/address-guard.js'
 export {
   createProxy,

@@ -1,51 +1,14 @@
 import type { ServerResponse } from 'node:http'
-import {
-  authorize,
-  compileGatewayTarget,
-  errorResponse,
-  type Grant,
-  injectCredentials,
-  isKeyholeError,
-  KeyholeError,
-  type KeyholeErrorCode,
-  type ProxyOpener,
-  publicMessage,
-  readToken,
-  sanitizeHeaders,
-} from '@keyhole/core'
+import { type AuthorizedRequest, createRequestAuthorizer, type RequestAuthorizerOptions } from '@keyhole/core'
 import type { NextFunction, Request, RequestHandler } from 'express'
 import { headersFrom } from './node-request.js'
 import { sendResponse } from './send-response.js'
 
-/** Options of {@link keyholeAuth}. */
-export interface KeyholeAuthOptions {
-  /** Opens tokens and enforces expiry and revocation (`createOpener({ keyring, revocations })`). Required. */
-  opener: ProxyOpener
-  /**
-   * The upstream this gateway forwards to, `http(s)://host[:port][/base]`. The target the token
-   * is checked against is this plus the request path below the mount point (`req.url`). Required.
-   */
-  upstream: string | URL
-  /** More headers that may carry the token (e.g. `['x-api-key']`), as in the engine. Default: none. */
-  tokenHeaders?: readonly string[]
-}
+/** Options of {@link keyholeAuth}: `opener` and `upstream` (required), `tokenHeaders` (default none). */
+export type KeyholeAuthOptions = RequestAuthorizerOptions
 
-/** What {@link keyholeAuth} puts on the request as `req.keyhole`. */
-export interface KeyholeContext {
-  /** The opened, authorized grant (frozen). Its `inject` values are secrets: never log them. */
-  readonly grant: Grant
-  /** The authorized target: `upstream` + the path and query below the mount point, as received. */
-  readonly target: string
-  /**
-   * Prepares outgoing headers: removes everything the engine would strip (the token headers,
-   * `Authorization`, `Proxy-Authorization`, hop-by-hop headers and those named in `Connection`,
-   * `Host`, `Forwarded`, `X-Forwarded-*`, headers the grant injects, `Cookie` when it injects a
-   * cookie), then sets the grant's credentials. Pass `url` (the URL you will send to) when the
-   * grant injects a query parameter; it is checked against the grant first, so credentials never
-   * go anywhere the grant does not allow. Throws `KeyholeError`.
-   */
-  inject(headers: Headers, url?: URL): void
-}
+/** What {@link keyholeAuth} puts on the request as `req.keyhole`: `{ grant, target, inject(headers, url?) }`. */
+export type KeyholeContext = AuthorizedRequest
 
 declare global {
   namespace Express {
@@ -77,62 +40,15 @@ declare global {
  * ```
  */
 export function keyholeAuth(options: KeyholeAuthOptions): RequestHandler {
-  if (!options || typeof options.opener?.open !== 'function') {
-    throw new KeyholeError('bad_request', 'keyholeAuth needs an opener (createOpener({ keyring }))')
-  }
-  if (options.upstream === undefined) throw new KeyholeError('bad_request', 'keyholeAuth needs { upstream }')
-  const { opener } = options
-  const tokenHeaders = (options.tokenHeaders ?? []).map((name) => name.toLowerCase())
-  const resolve = compileGatewayTarget(options.upstream)
-
+  const authorizeRequest = createRequestAuthorizer(options)
   return (req: Request, res: ServerResponse, next: NextFunction) => {
-    let token: string | undefined
-    let grant: Grant | undefined
-    let target: string
-    let phase: KeyholeErrorCode = 'invalid_token'
-    const run = async () => {
-      token = readToken(headersFrom(req.rawHeaders), tokenHeaders)
-      phase = 'bad_target'
-      target = resolve(req.url).url
-      phase = 'invalid_token'
-      grant = await opener.open(token)
-      phase = 'bad_target'
-      authorize(grant, { method: req.method, url: target })
-      return authContext(grant, target, req.method, tokenHeaders)
-    }
-    run().then(
-      (context) => {
-        req.keyhole = context
+    authorizeRequest({ headers: headersFrom(req.rawHeaders), method: req.method, path: req.url }).then(
+      (result) => {
+        if (result instanceof Response) return sendResponse(res, result).catch(next)
+        req.keyhole = result
         next()
       },
-      (error: unknown) => {
-        const code = isKeyholeError(error) ? error.code : phase
-        const secrets = [...(token ? [token] : []), ...(grant?.inject.map((i) => i.value) ?? [])]
-        sendResponse(res, errorResponse(code, publicMessage(code, error, secrets))).catch(next)
-      },
+      next,
     )
   }
-}
-
-function authContext(grant: Grant, target: string, method: string, tokenHeaders: readonly string[]) {
-  const injectsQuery = grant.inject.some((rule) => rule.in === 'query')
-  return Object.freeze({
-    grant,
-    target,
-    inject(headers: Headers, url?: URL) {
-      if (url === undefined) {
-        if (injectsQuery) {
-          throw new KeyholeError(
-            'bad_request',
-            'this grant injects a query parameter: pass the URL you forward to, inject(headers, url)',
-          )
-        }
-      } else {
-        authorize(grant, { method, url })
-      }
-      const kept = sanitizeHeaders(headers, { grant, tokenHeaders })
-      for (const name of [...headers.keys()]) if (!kept.has(name)) headers.delete(name)
-      injectCredentials(grant, url ?? new URL(target), headers)
-    },
-  })
 }
