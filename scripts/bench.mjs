@@ -1,6 +1,7 @@
 // `npm run bench`: build what the benchmarks import, run every bench/*.mjs section in its own
 // process (one at a time, so sections do not compete for the two cores), then assemble
-// BENCHMARKS.md from the sections' bench/results/*.md. `npm run bench -- core stores` runs a subset.
+// BENCHMARKS.md from the sections' bench/results/*.md. `npm run bench -- core stores` runs a subset;
+// `npm run bench -- --report` only reassembles BENCHMARKS.md from the results already there.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -10,7 +11,8 @@ const root = new URL('..', import.meta.url).pathname
 const benchDir = join(root, 'bench')
 const resultsDir = join(benchDir, 'results')
 const order = ['core', 'stores', 'proxy']
-const wanted = process.argv.slice(2)
+const reportOnly = process.argv.includes('--report')
+const wanted = process.argv.slice(2).filter((arg) => arg !== '--report')
 
 function run(cmd, args) {
   const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
@@ -20,7 +22,7 @@ function run(cmd, args) {
   }
 }
 
-if (!process.env.KEYHOLE_BENCH_SKIP_BUILD) run('npm', ['run', 'build', '--silent'])
+if (!reportOnly && !process.env.KEYHOLE_BENCH_SKIP_BUILD) run('npm', ['run', 'build', '--silent'])
 
 const sections = readdirSync(benchDir)
   .filter((f) => f.endsWith('.mjs'))
@@ -28,7 +30,7 @@ const sections = readdirSync(benchDir)
   .filter((name) => wanted.length === 0 || wanted.includes(name))
   .sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b))
 
-for (const name of sections) {
+for (const name of reportOnly ? [] : sections) {
   console.log(`\n## bench/${name}.mjs\n`)
   run(process.execPath, ['--expose-gc', join(benchDir, `${name}.mjs`)])
 }
