@@ -1,7 +1,8 @@
 // The load generator, in a process of its own so its CPU never shares the proxy's event loop.
 //   node bench/proxy/load.mjs '<json>'
 // json: { url, connections, warmup (s), duration (s) | amount (requests), headers?,
-//         method?, tokensFile?, tokenOffset?, tokenMode?: 'cycle' | 'burst', tokenHeader? }
+//         method?, tokensFile?, tokenOffset?, tokenMode?: 'cycle' | 'burst', tokenHeader?,
+//         overallRate? (requests per second, all connections together) }
 // With tokensFile, each request carries the next token of the file in `tokenHeader`
 // (default x-keyhole-token): 'cycle' takes them in order; 'burst' sends each token on as many
 // requests in a row as there are connections (so they are in flight together).
@@ -45,6 +46,7 @@ function run(options, record) {
         headers: config.headers ?? {},
         requests: requests(),
         timeout: 30,
+        ...(config.overallRate && { overallRate: config.overallRate }),
         ...options,
       },
       (error, result) => (error ? reject(error) : resolve(result)),

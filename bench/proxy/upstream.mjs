@@ -45,6 +45,8 @@ const server = http.createServer((req, res) => {
 })
 server.keepAliveTimeout = 60_000
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
+// Exit with the bench (its IPC channel closes when it ends, even when it is killed).
+process.on('disconnect', () => process.exit(0))
 process.on('message', (message) => {
   if (message.op === 'exit') process.exit(0)
 })

@@ -1,0 +1,461 @@
+// The report of bench/proxy.mjs: bench/results/proxy.md and bench/results/proxy.svg from the
+// figures it measured. bench/proxy.mjs saves them as JSON first, so the report can be written
+// again without measuring again:  node bench/proxy/report.mjs <results.json>
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { renderChart } from './chart.mjs'
+
+const MB = 1024 * 1024
+const log = (...args) => console.log('[report]', ...args)
+const median = (list) => {
+  const s = [...list].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const int = (n) => Math.round(n).toLocaleString('en-US')
+const ms = (n) => (n < 10 ? n.toFixed(3) : n.toFixed(1))
+const x = (n) => `${n.toFixed(2)}×`
+const pct = (n) => `${(n * 100).toFixed(0)}%`
+
+/** Writes bench/results/proxy.md and proxy.svg under `data.root` from what bench/proxy.mjs measured. */
+export function writeReport(data) {
+  const { results, profiles, path, host, startedAt, finishedAt, loadAtStart, loadAtEnd, machine, root } = data
+  const { QUICK, PAIRS, SECONDS, WARM, CONNECTIONS, FRESH_TOKENS, LATENCY_RUN, SETTLE_MS, TRANSFERS } =
+    data.config
+
+  const rps = (runs) => median(runs.map((r) => r.rps))
+  const r1 = { kh: rps(results.row1[0]), base: rps(results.row1[1]) }
+  const r2 = { kh: rps(results.row2[0]), base: rps(results.row2[1]) }
+  const r3 = { kh: rps(results.row3[0]), base: rps(results.row3[1]), khJose: rps(results.row3[2]) }
+  const r3b = {
+    raw: median(results.row3b.raw),
+    open: median(results.row3b.open),
+    jose: median(results.row3b.jose),
+    // Each round's open and raw ran back to back; the median of their ratios pairs like with like.
+    pairedRatio: median(results.row3b.open.map((o, i) => o / results.row3b.raw[i])),
+  }
+  const lat = (c, side, key) => median(results.row5[c][side].map((r) => r[key]))
+  const added = (c, key) => lat(c, 0, key) - lat(c, 1, key)
+  const addedBare = (c, key) => lat(c, 2, key) - lat(c, 1, key)
+  const row4 = results.row4
+  const row6 = results.row6
+  const row6b = results.row6b
+  // Row 7 per server and direction: the median of its transfers (peak RSS depends on when the
+  // garbage collector happens to run, so one transfer is one draw); the row takes the worst median.
+  const row7groups = []
+  for (const r of results.row7) {
+    let g = row7groups.find((x) => x.kind === r.kind && x.direction === r.direction)
+    if (!g) {
+      g = { kind: r.kind, direction: r.direction, growths: [] }
+      row7groups.push(g)
+    }
+    g.growths.push(r.growth)
+  }
+  for (const g of row7groups) g.median = median(g.growths)
+  const row7keyhole = row7groups.filter((g) => g.kind !== 'bare-node')
+  const row7worst = Math.max(...row7keyhole.map((g) => g.median))
+  const row7max = Math.max(...row7keyhole.flatMap((g) => g.growths))
+  const freshDecryptions = results.row3[0].reduce((a, r) => a + (r.decryptions ?? 0), 0)
+  const freshRequests = results.row3[0].reduce((a, r) => a + r.requests, 0)
+  // CPU per request of each server, medians over its runs (the figure load disturbs least).
+  const cpu = (runs) => median(runs.map((r) => r.cpuPerRequest))
+  const cpuOf = {
+    hono: cpu(results.row1[0]),
+    bare: cpu(results.row1[1]),
+    express: cpu(results.row2[0]),
+    bareExpress: cpu(results.row2[1]),
+    fresh: cpu(results.row3[0]),
+    jose: cpu(results.row3[1]),
+    freshJose: cpu(results.row3[2]),
+  }
+  // In the servers, under load: what an open adds to a keyhole request, what jwtDecrypt adds to the
+  // bare pass-through.
+  const openInSitu = cpuOf.fresh - cpuOf.hono
+  const joseInSitu = cpuOf.jose - cpuOf.bare
+  const failures =
+    [...results.row1, ...results.row2, ...results.row3, ...results.row5[1], ...results.row5[CONNECTIONS]]
+      .flat()
+      .reduce((a, r) => a + r.failed, 0) +
+    row4.reduce((a, r) => a + r.failed, 0) +
+    row6.failed
+
+  const verdict = (ok) => (ok ? 'met' : 'not met')
+  const signedMB = (bytes) => `${bytes >= 0 ? '+' : ''}${(bytes / MB).toFixed(1)} MB`
+  const short = (ratio, target) =>
+    ratio >= target ? '' : ` (${((1 - ratio / target) * 100).toFixed(1)}% short)`
+  const rows = [
+    {
+      n: 1,
+      measure: 'req/s, Hono adapter on @hono/node-server, one reused token, 32 connections',
+      figure: `${int(r1.kh)} req/s`,
+      baseline: `${int(r1.base)} req/s (bare node:http + keep-alive Agent)`,
+      ratio: x(r1.kh / r1.base),
+      target: '≥ 0.85×',
+      met: r1.kh / r1.base >= 0.85,
+      note: short(r1.kh / r1.base, 0.85),
+    },
+    {
+      n: 2,
+      measure: 'req/s, Express adapter, one reused token, 32 connections',
+      figure: `${int(r2.kh)} req/s`,
+      baseline: `${int(r2.base)} req/s (Express 5 + fetch + pipeline(Readable.fromWeb))`,
+      ratio: x(r2.kh / r2.base),
+      target: '≥ 1.0×',
+      met: r2.kh / r2.base >= 1,
+      note: short(r2.kh / r2.base, 1),
+    },
+    {
+      n: 3,
+      measure: 'req/s, a fresh token on every request (Hono, nodeDecrypt), 32 connections',
+      figure: `${int(r3.kh)} req/s; open ${int(r3b.open)} µs CPU`,
+      baseline: `${int(r3.base)} req/s (node:http + jose jwtDecrypt per request); raw primitives ${int(r3b.raw)} µs CPU`,
+      ratio: `${x(r3.kh / r3.base)}; open ${x(r3b.open / r3b.raw)} raw`,
+      target: '≥ 2×; open ≤ 1.5× raw',
+      met: r3.kh / r3.base >= 2 && r3b.open / r3b.raw <= 1.5,
+      note:
+        (r3.kh / r3.base >= 2 ? '' : ` (req/s ${pct(1 - r3.kh / r3.base / 2)} short)`) +
+        (r3b.open / r3b.raw <= 1.5
+          ? ''
+          : ` (open ${((r3b.open / r3b.raw / 1.5 - 1) * 100).toFixed(1)}% over)`),
+    },
+    {
+      n: 4,
+      measure:
+        'cold cache: 50 distinct tokens, 32 connections (bursts of 32 concurrent requests per token; and cycled)',
+      figure: row4.map((r) => `${r.decryptions} decryptions (${r.mode})`).join('; '),
+      baseline: `${row4.map((r) => `${int(r.requests)}`).join(' / ')} requests`,
+      ratio: row4.map((r) => `${r.decryptions}/50`).join('; '),
+      target: 'exactly 50',
+      met: row4.every((r) => r.decryptions === 50),
+      note: '',
+    },
+    {
+      n: 5,
+      measure: 'added latency over direct-to-upstream (Hono, one token), p50 / p99',
+      figure: `c=1: +${ms(added(1, 'p50'))} / +${ms(added(1, 'p99'))} ms; c=32: +${ms(added(CONNECTIONS, 'p50'))} / +${ms(added(CONNECTIONS, 'p99'))} ms`,
+      baseline: `direct c=1: ${ms(lat(1, 1, 'p50'))} / ${ms(lat(1, 1, 'p99'))} ms; c=32: ${ms(lat(CONNECTIONS, 1, 'p50'))} / ${ms(lat(CONNECTIONS, 1, 'p99'))} ms. A bare node:http pass-through adds c=1: +${ms(addedBare(1, 'p50'))} / +${ms(addedBare(1, 'p99'))} ms; c=32: +${ms(addedBare(CONNECTIONS, 'p50'))} / +${ms(addedBare(CONNECTIONS, 'p99'))} ms`,
+      ratio: `p50 at c=1: +${ms(added(1, 'p50'))} ms`,
+      target: 'reported; p50 at c=1 ≤ +0.5 ms',
+      met: added(1, 'p50') <= 0.5,
+      note: added(1, 'p50') <= 0.5 ? '' : ` (${ms(added(1, 'p50') - 0.5)} ms over)`,
+    },
+    {
+      n: 6,
+      measure: `memory: ${int(row6.tokens)} distinct tokens through the proxy; ${int(row6b.count)} revoked jtis in the memory store`,
+      figure: `RSS after GC ${signedMB(row6.endRss - row6.startRss)} right after the run, ${signedMB(row6.settledRss - row6.startRss)} after ${SETTLE_MS / 1000} s idle; cache ${int(row6.cacheSize)} entries; revocations heap +${(row6b.heapDelta / MB).toFixed(0)} MB`,
+      baseline: `RSS after GC at the start, ${(row6.startRss / MB).toFixed(0)} MB; heap before the revocations`,
+      ratio: `cache ${int(row6.cacheSize)}/${int(row6.cacheBound)}; ${(row6b.heapDelta / MB).toFixed(0)}/150 MB`,
+      target: 'cache ≤ bound, RSS within 50 MB; revocations ≤ 150 MB',
+      met:
+        row6.cacheSize <= row6.cacheBound &&
+        row6.endRss - row6.startRss <= 50 * MB &&
+        row6b.heapDelta <= 150 * MB,
+      note:
+        row6.endRss - row6.startRss <= 50 * MB
+          ? ''
+          : ` (RSS right after the run ${((row6.endRss - row6.startRss) / MB - 50).toFixed(1)} MB over${row6.settledRss - row6.startRss <= 50 * MB ? '; within it once settled' : ''})`,
+    },
+    {
+      n: 7,
+      measure: '100 MB body through the proxy each way (Hono and Express adapters)',
+      figure: `peak RSS growth ${(row7worst / MB).toFixed(1)} MB (worst of the 4 medians; largest single transfer ${(row7max / MB).toFixed(1)} MB)`,
+      baseline: `RSS after GC before each transfer; bare node:http pass-through ${row7groups
+        .filter((g) => g.kind === 'bare-node')
+        .map((g) => `${g.direction} ${(g.median / MB).toFixed(1)} MB`)
+        .join(', ')}`,
+      ratio: `${(row7worst / MB).toFixed(1)} / 30 MB`,
+      target: '< 30 MB',
+      met: row7worst < 30 * MB,
+      note: row7worst < 30 * MB ? '' : ` (${((row7worst - 30 * MB) / MB).toFixed(1)} MB over)`,
+    },
+  ]
+
+  const fmtLoad = (l) => l.map((v) => v.toFixed(1)).join(', ')
+  const runTable = (label, sides, runs) => {
+    const head = `| ${label} | run | req/s | p50 ms | p99 ms | proxy CPU µs/req |\n|---|---:|---:|---:|---:|---:|`
+    const lines = []
+    for (let p = 0; p < PAIRS; p++) {
+      sides.forEach((side, i) => {
+        const r = runs[i][p]
+        lines.push(
+          `| ${side} | ${p + 1} | ${int(r.rps)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.cpuPerRequest ? int(r.cpuPerRequest) : '—'} |`,
+        )
+      })
+    }
+    sides.forEach((side, i) => {
+      const rs = runs[i]
+      lines.push(
+        `| **${side}, median** |  | **${int(rps(rs))}** | ${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${rs[0].cpuPerRequest ? int(median(rs.map((r) => r.cpuPerRequest))) : '—'} |`,
+      )
+    })
+    return `${head}\n${lines.join('\n')}`
+  }
+  const profileTable = (p) => {
+    const origins = p.origins
+      .slice(0, 8)
+      .map((o) => `${o.name} ${(o.share * 100).toFixed(1)}%`)
+      .join(' · ')
+    const perRequest = (msTotal) => ((msTotal * 1000) / Math.max(1, p.requests)).toFixed(1)
+    const frames = p.frames
+      .slice(0, 15)
+      .map(
+        (f, i) =>
+          `| ${i + 1} | ${(f.share * 100).toFixed(1)}% | ${perRequest(f.ms)} | \`${f.name.replace(/\|/g, '\\|')}\` |`,
+      )
+      .join('\n')
+    return `**${p.title}** — ${int(p.rps)} req/s while profiled; ${int(p.totalMs)} ms busy (${perRequest(p.totalMs)} µs per request), ${int(p.idleMs)} ms idle in the window.\nBy origin: ${origins}.\n\n| # | self | µs/request | frame |\n|---:|---:|---:|---|\n${frames}`
+  }
+  // Row 1 side by side: where the event loop's time goes per request, keyhole vs the bare pipe.
+  const comparison = (() => {
+    const [kh, bare] = [profiles[0], profiles[1]]
+    if (!kh || !bare) return ''
+    const per = (p, name) =>
+      ((p.origins.find((o) => o.name === name)?.ms ?? 0) * 1000) / Math.max(1, p.requests)
+    const names = [...new Set([...kh.origins, ...bare.origins].map((o) => o.name))].sort(
+      (a, b) => per(kh, b) - per(kh, a),
+    )
+    const total = (p) => (p.totalMs * 1000) / Math.max(1, p.requests)
+    const lines = names.map(
+      (n) =>
+        `| ${n} | ${per(kh, n).toFixed(1)} | ${per(bare, n).toFixed(1)} | ${(per(kh, n) - per(bare, n)).toFixed(1)} |`,
+    )
+    return `Row 1, event-loop time per request by where the code lives (from the two profiles below):
+
+| origin | keyhole (Hono) µs | bare node:http µs | difference |
+|---|---:|---:|---:|
+${lines.join('\n')}
+| **total** | **${total(kh).toFixed(1)}** | **${total(bare).toFixed(1)}** | **${(total(kh) - total(bare)).toFixed(1)}** |
+
+For keyhole to reach 0.85× of the bare pipe's req/s, its total could be at most about ${(total(bare) / 0.85).toFixed(0)} µs (if req/s scaled with
+event-loop time alone): ${(total(kh) - total(bare) / 0.85).toFixed(0)} µs less than now, against ${per(kh, 'keyhole core').toFixed(1)} µs of keyhole's own code in the engine, opener and
+forwarder and ${(per(kh, 'hono') + per(kh, '@hono/node-server') + per(kh, 'keyhole hono adapter') + per(kh, 'undici (fetch)')).toFixed(1)} µs of Hono, the Node adapter and the web Request/Response/Headers
+classes. The socket writes (\`writev\`, \`writeLatin1String\`, in "native") are the same system calls in both (see
+"System calls per request"); what they cost per request varies from run to run on this machine.`
+  })()
+
+  const md = `## proxy: keyhole against its baselines (bench/proxy.mjs)
+
+\`npm run bench -- proxy\` (or, after \`npm run build -w @keyhole/core -w @keyhole/hono -w @keyhole/express\`,
+\`node --expose-gc bench/proxy.mjs\`). Machine: ${machine}. Load average at the start ${fmtLoad(loadAtStart)},
+at the end ${fmtLoad(loadAtEnd)} (this machine is shared with other work; see "Reading these figures"). Total time ${((finishedAt - startedAt) / 1000).toFixed(0)} s.
+
+Setup: the upstream (a minimal \`node:http\` server answering a fixed 57-byte JSON body, keep-alive), each
+proxy, and the load generator (autocannon 8, programmatic, \`bench/proxy/load.mjs\`) run in processes of their
+own on 127.0.0.1. Every run is ${WARM} s of warm-up (its own load process) then ${SECONDS} s measured, at
+${CONNECTIONS} connections unless stated; the sides of a row alternate (A B A B A B) and the medians are compared.
+Requests are \`GET ${path.replace(host, '127.0.0.1:PORT')}\` with \`X-Keyhole-Token\` and three ordinary headers; the keyhole servers run
+open mode and authorize the target against a grant for \`http://127.0.0.1:PORT\`, strip the token and inject
+\`Authorization\`. Latencies are per response from autocannon's hrtime durations (its own histogram rounds to
+whole ms). "proxy CPU µs/req" is the proxy process's user+system CPU time over the measured window divided by the
+responses (read over IPC), a figure that load from other processes disturbs much less than req/s.
+Tokens: P-256 (the default). ${failures === 0 ? 'Every response in every run was a 2xx.' : `**${failures} requests failed** (non-2xx or socket errors) across the runs.`}
+
+| # | measure | figure | baseline | ratio | target | met? |
+|---|---|---|---|---|---|---|
+${rows.map((r) => `| ${r.n} | ${r.measure} | ${r.figure} | ${r.baseline} | ${r.ratio} | ${r.target} | ${verdict(r.met)}${r.note} |`).join('\n')}
+
+![keyhole proxy benchmark chart](bench/results/proxy.svg)
+
+### Reading these figures
+
+${[
+  `Proxy CPU per request, medians: keyhole Hono ${int(cpuOf.hono)} µs vs bare node:http ${int(cpuOf.bare)} µs (${x(cpuOf.bare / cpuOf.hono)} as efficient); keyhole Express ${int(cpuOf.express)} µs vs Express + fetch ${int(cpuOf.bareExpress)} µs (${x(cpuOf.bareExpress / cpuOf.express)}); fresh tokens: keyhole ${int(cpuOf.fresh)} µs vs jose per request ${int(cpuOf.jose)} µs (${x(cpuOf.jose / cpuOf.fresh)}), keyhole with jose decryption ${int(cpuOf.freshJose)} µs.`,
+  `Inside the servers an uncached open added ${int(openInSitu)} µs of CPU to a keyhole request (fresh-token runs minus one-token runs), and jose's \`jwtDecrypt\` added ${int(joseInSitu)} µs to the bare pass-through. The pass-through itself — HTTP parsing, two sockets, the writes — cost ${int(cpuOf.bare)} µs per request here.`,
+  rows[2].met
+    ? ''
+    : `Row 3 in req/s is bounded by that pass-through cost: with P the cost of proxying a request and D the cost of a decryption, the ratio is at most (P + D_jose) / (P + D_keyhole) = (${int(cpuOf.bare)} + ${int(joseInSitu)}) / (${int(cpuOf.hono)} + ${int(openInSitu)}) ≈ ${x((cpuOf.bare + joseInSitu) / (cpuOf.hono + openInSitu))} in CPU; 2× needs P + D_keyhole ≤ (P + D_jose) / 2, i.e. a request path that costs less than ${int(Math.max(0, joseInSitu - 2 * openInSitu))} µs. jose also runs part of its work on libuv's thread pool, so under contention its process gets more than one thread's share of the two CPUs, while the node:crypto decryption runs on the event loop.`,
+  `Row 5: through any proxy a request crosses two more sockets and one more process than direct: at concurrency 1 the bare node:http pass-through adds +${ms(addedBare(1, 'p50'))} ms at the median (p99 +${ms(addedBare(1, 'p99'))} ms), keyhole +${ms(added(1, 'p50'))} ms (p99 +${ms(added(1, 'p99'))} ms); keyhole's own share is the difference.`,
+  rows[6].met
+    ? ''
+    : `Row 7: nothing stays buffered — after each transfer and a GC, V8's heap and external memory are within ${Math.max(...results.row7.map((r) => Math.abs(r.heapDelta) / MB)).toFixed(1)} MB of where they started. The peak is memory the transfer churned through before the collector and the allocator gave it back; the bare node:http pass-through, which only pipes, peaks at ${row7groups
+        .filter((g) => g.kind === 'bare-node')
+        .map((g) => `${(g.median / MB).toFixed(1)} MB (${g.direction})`)
+        .join(
+          ' and ',
+        )} (medians) in the same test, the Express adapter (Node streams end to end) at ${row7groups
+        .filter((g) => g.kind === 'keyhole-express')
+        .map((g) => `${(g.median / MB).toFixed(1)} MB (${g.direction})`)
+        .join(
+          ' and ',
+        )}. On Hono the body crosses web streams (@hono/node-server turns the request into one, the engine hands back a web Response); what it would take to match Express there: on @hono/node-server, give the node forwarder the IncomingMessage and pipe the upstream message straight into the ServerResponse, as the Express adapter does.`,
+]
+  .filter(Boolean)
+  .map((line) => `- ${line}`)
+  .join('\n')}
+
+### Every run
+
+Row 1 — Hono adapter (\`keyhole({ opener, forward: createNodeForwarder() })\` on \`@hono/node-server\`) vs a
+\`node:http\` server that \`.pipe()\`s each request into \`http.request\` with a keep-alive \`Agent\` and the answer back
+(no header work at all; \`.pipe\` rather than \`stream.pipeline\`, which costs an AbortController and a DOMException per call):
+
+${runTable('side', ['keyhole (Hono)', 'bare node:http'], results.row1)}
+
+Row 2 — Express adapter (\`app.use('/proxy', keyhole({ opener }))\`, its defaults) vs Express 5 with
+\`fetch(upstream + req.url, { headers, body: Readable.toWeb(req), duplex: 'half' })\` and
+\`pipeline(Readable.fromWeb(response.body), res)\`:
+
+${runTable('side', ['keyhole (Express)', 'bare Express + fetch'], results.row2)}
+
+Row 3 — ${int(FRESH_TOKENS)} distinct tokens cycled in order (more than the opener's 10,000-entry cache, so every
+open misses: the keyhole server made ${int(freshDecryptions)} decryptions for ${int(freshRequests)} measured responses). Baseline: the
+\`node:http\` pass-through of row 1 plus \`jose.jwtDecrypt(token, key)\` (key imported once) on every request,
+injecting the decrypted credential. The third side is keyhole with the opener's default (jose) decryption, for
+reference:
+
+${runTable('side', ['keyhole, nodeDecrypt', 'node:http + jose per request', 'keyhole, jose decrypt'], results.row3)}
+
+Row 3, per open (in the bench process, ${QUICK ? 5 : 41} alternating rounds of ${QUICK ? 20 : 50} sequential calls each, CPU time of all
+threads): \`createOpener({ keyring, decrypt: nodeDecrypt, cacheSize: 0 }).open(token)\` — size, header,
+decryption, claims, time and revocation checks — ${int(r3b.open)} µs; the raw primitives on precomputed inputs
+(\`diffieHellman\` of two KeyObjects + SHA-256 + AES-256 key unwrap + AES-256-GCM decrypt of a plaintext of the
+same size) ${int(r3b.raw)} µs; jose \`jwtDecrypt\` ${int(r3b.jose)} µs. Open ÷ raw = ${x(r3b.open / r3b.raw)} (medians), ${x(r3b.pairedRatio)} (median of the rounds' own ratios); jose ÷ open = ${x(r3b.jose / r3b.open)}.
+Rounds (µs): open ${results.row3b.open.map(int).join(', ')}; raw ${results.row3b.raw.map(int).join(', ')}; jose ${results.row3b.jose.map(int).join(', ')}.
+
+Row 4 — a fresh Hono keyhole server per mode, 50 tokens, ${CONNECTIONS} connections, ${int(50 * CONNECTIONS * 2)} requests.
+"burst": each token on ${CONNECTIONS} consecutive requests, so they are in flight together; "cycle": tokens in turn.
+
+| mode | requests | decryptions | cache hits | failed |
+|---|---:|---:|---:|---:|
+${row4.map((r) => `| ${r.mode} | ${int(r.requests)} | ${r.decryptions} | ${int(r.cacheHits)} | ${r.failed} |`).join('\n')}
+
+Row 5 — latency through the Hono keyhole server vs straight to the upstream, and through the bare \`node:http\`
+pass-through of row 1 for scale (what any extra hop costs), same load generator, alternating, ${LATENCY_RUN.warm} s warm-up and
+${LATENCY_RUN.seconds} s measured per run:
+
+${[1, CONNECTIONS].map((c) => `c=${c}:\n\n${runTable('side', ['through keyhole', 'direct', 'through bare node:http'], results.row5[c])}`).join('\n\n')}
+
+Row 6 — ${int(row6.tokens)} distinct tokens (bench-made, one ephemeral key per 50 tokens to keep minting fast; each open
+still does the full ECDH) through a fresh Hono keyhole server with the default cache (10,000), ${CONNECTIONS} connections:
+${int(row6.requests)} responses in ${row6.seconds.toFixed(0)} s, ${int(row6.decryptions)} decryptions, cache ${int(row6.cacheSize)} entries at the end.
+RSS after GC: ${(row6.startRss / MB).toFixed(1)} MB at the start (after 1 s of warm-up), ${(row6.endRss / MB).toFixed(1)} MB right after the run
+(peak ${(row6.peakRss / MB).toFixed(1)} MB during it), ${(row6.settledRss / MB).toFixed(1)} MB after ${SETTLE_MS / 1000} s idle. V8 heap used ${(row6.startHeap / MB).toFixed(1)} → ${(row6.endHeap / MB).toFixed(1)} → ${(row6.settledHeap / MB).toFixed(1)} MB,
+heap committed ${(row6.startHeapTotal / MB).toFixed(1)} → ${(row6.endHeapTotal / MB).toFixed(1)} → ${(row6.settledHeapTotal / MB).toFixed(1)} MB: the live growth is the full cache
+(${int(row6.cacheSize)} grants, ${int((row6.endHeap - row6.startHeap) / Math.max(1, row6.cacheSize))} bytes each with the token string that keys it and the per-grant compiled policy,
+injection plan and address set the engine memoizes), and right after the burst V8 still holds the heap it grew for the garbage.
+Revocations: \`createMemoryStore()\` with ${int(row6b.count)} \`revoke(jti, exp)\` calls (22-character jtis as \`mint\` makes
+them), in a fresh process: heap +${(row6b.heapDelta / MB).toFixed(1)} MB after GC (RSS +${(row6b.rssDelta / MB).toFixed(1)} MB) — the id strings
+themselves about ${(row6b.idStrings / MB).toFixed(1)} MB, the store's map and expiry heap ${(row6b.storeOnly / MB).toFixed(1)} MB; filled in ${(row6b.fillMs / 1000).toFixed(1)} s; size ${int(row6b.size)}; a sample of 1 in 997 all revoked: ${row6b.sampledRevoked}.
+
+Row 7 — ${TRANSFERS} × 100 MiB streamed through each server in each direction, each transfer in a fresh server
+process after a 1 MiB transfer that loads the code paths (upload: \`POST\` with \`Content-Length\`, the upstream
+counts the bytes; download: the upstream streams 100 MiB). Growth = the server's peak RSS during the transfer (VmHWM,
+reset through \`/proc/PID/clear_refs\` just before) minus its RSS after GC just before. The bare \`node:http\`
+pass-through is there for scale. "Heap after" is V8's heap plus external memory after GC, against before.
+
+| server | direction | transfer | status | bytes arrived | seconds | RSS before | peak RSS growth | RSS after GC, vs before | heap after, vs before |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${results.row7.map((r) => `| ${r.kind} | ${r.direction} | ${r.trial} | ${r.status} | ${int(r.bytes)} | ${r.seconds.toFixed(2)} | ${(r.before / MB).toFixed(1)} MB | ${(r.growth / MB).toFixed(1)} MB | ${signedMB(r.after - r.before)} | ${signedMB(r.heapDelta)} |`).join('\n')}
+
+Medians: ${row7groups.map((g) => `${g.kind} ${g.direction} ${(g.median / MB).toFixed(1)} MB`).join('; ')}.
+
+### System calls per request
+
+${
+  results.syscalls.length === 0
+    ? 'strace is not installed here, so this was skipped.'
+    : `\`strace -c -f\` attached to each row-1 server for 3,000 requests (32 connections, one token): the calls made at
+least 0.05 times per request. keyhole makes the same socket calls as the bare pass-through (one read per inbound
+and per upstream message, one write to the upstream, one writev to the client); what it adds is JavaScript.
+
+| system call | ${results.syscalls.map((s) => s.label).join(' | ')} |
+|---|${results.syscalls.map(() => '---:').join('|')}|
+${[...new Set(results.syscalls.flatMap((s) => Object.keys(s.calls)))]
+  .filter((name) => results.syscalls.some((s) => (s.calls[name] ?? 0) >= 0.05))
+  .sort((a, b) => (results.syscalls[0].calls[b] ?? 0) - (results.syscalls[0].calls[a] ?? 0))
+  .map((name) => `| ${name} | ${results.syscalls.map((s) => (s.calls[name] ?? 0).toFixed(2)).join(' | ')} |`)
+  .join('\n')}`
+}
+
+### Profiles
+
+CPU profiles of the proxy process under the same load (V8's sampling profiler, 1 ms interval — what
+\`node --cpu-prof\` records — started and stopped over IPC around a ${SECONDS} s window after 1 s of warm-up, so start-up
+is not in it). Self time per function, the top 15, and the share by where the code lives. \`writev\` and
+\`writeLatin1String\` are the socket writes (the system call happens inside them).
+
+${comparison}
+
+${profiles.map(profileTable).join('\n\n')}
+`
+
+  writeFileSync(join(root, 'bench/results/proxy.md'), md)
+  writeFileSync(
+    join(root, 'bench/results/proxy.svg'),
+    renderChart({
+      subtitle: `${machine}; load average ${fmtLoad(loadAtStart)} at the start. ${PAIRS} alternating runs per side.`,
+      throughput: [
+        {
+          label: 'Row 1: Hono',
+          note: `${x(r1.kh / r1.base)} (target ≥ 0.85×)`,
+          met: rows[0].met,
+          bars: [
+            { label: 'keyhole', kind: 'keyhole', runs: results.row1[0].map((r) => r.rps) },
+            { label: 'node:http', kind: 'base', runs: results.row1[1].map((r) => r.rps) },
+          ],
+        },
+        {
+          label: 'Row 2: Express',
+          note: `${x(r2.kh / r2.base)} (target ≥ 1.0×)`,
+          met: rows[1].met,
+          bars: [
+            { label: 'keyhole', kind: 'keyhole', runs: results.row2[0].map((r) => r.rps) },
+            { label: 'fetch', kind: 'base', runs: results.row2[1].map((r) => r.rps) },
+          ],
+        },
+        {
+          label: 'Row 3: fresh token',
+          note: `${x(r3.kh / r3.base)} (target ≥ 2×)`,
+          met: r3.kh / r3.base >= 2,
+          bars: [
+            { label: 'keyhole', kind: 'keyhole', runs: results.row3[0].map((r) => r.rps) },
+            { label: 'jose/req', kind: 'base', runs: results.row3[1].map((r) => r.rps) },
+            { label: 'kh+jose', kind: 'extra', runs: results.row3[2].map((r) => r.rps) },
+          ],
+        },
+      ],
+      latency: [1, CONNECTIONS].flatMap((c) =>
+        ['p50', 'p99'].map((k) => ({
+          label: `c=${c} ${k}`,
+          bars: [
+            { label: 'kh', kind: 'keyhole', runs: results.row5[c][0].map((r) => r[k]) },
+            { label: 'direct', kind: 'direct', runs: results.row5[c][1].map((r) => r[k]) },
+            { label: 'bare', kind: 'extra', runs: results.row5[c][2].map((r) => r[k]) },
+          ],
+        })),
+      ),
+      budgets: [
+        {
+          label: `Row 6: RSS after ${int(row6.tokens)} tokens + GC`,
+          used: (row6.endRss - row6.startRss) / MB,
+          limit: 50,
+          unit: 'MB',
+        },
+        {
+          label: `Row 6: the same after ${SETTLE_MS / 1000} s idle + GC`,
+          used: (row6.settledRss - row6.startRss) / MB,
+          limit: 50,
+          unit: 'MB',
+        },
+        { label: `Row 6: cache entries (thousands)`, used: row6.cacheSize / 1000, limit: 10, unit: 'k' },
+        {
+          label: `Row 6: heap for ${int(row6b.count)} revocations`,
+          used: row6b.heapDelta / MB,
+          limit: 150,
+          unit: 'MB',
+        },
+        ...row7keyhole.map((g) => ({
+          label: `Row 7: ${g.kind.replace('keyhole-', '')} ${g.direction} 100 MiB (median)`,
+          used: g.median / MB,
+          limit: 30,
+          unit: 'MB',
+        })),
+      ],
+    }),
+  )
+  log('wrote bench/results/proxy.md and bench/results/proxy.svg')
+  return rows
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
+  writeReport(JSON.parse(readFileSync(process.argv[2], 'utf8')))
+}
