@@ -171,6 +171,7 @@ export function renderChart(data) {
   )
   const H = budgetY + data.budgets.length * 22 + 20
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
+<title>keyhole proxy benchmark: each row against its baseline</title>
 <rect width="${W}" height="${H}" fill="#ffffff"/>
 ${parts.join('\n')}
 </svg>
