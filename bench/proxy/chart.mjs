@@ -140,20 +140,20 @@ export function renderChart(data) {
     barPanel({
       x: 20,
       y: 86,
-      width: 560,
+      width: 480,
       height: 200,
-      title: 'Throughput at 32 connections (bar: median; dots: every run)',
+      title: 'req/s at 32 connections (bar: median, dots: runs)',
       unit: 'req/s',
       groups: data.throughput.map((g) => ({ ...g, bars: g.bars.map(color) })),
     }),
   )
   parts.push(
     barPanel({
-      x: 620,
+      x: 530,
       y: 86,
-      width: 340,
+      width: 430,
       height: 200,
-      title: 'Latency, direct vs through keyhole (log scale)',
+      title: 'Latency: kh(eyhole) / dir(ect) / bare pipe, log scale',
       unit: 'ms',
       log: true,
       groups: data.latency.map((g) => ({ ...g, bars: g.bars.map(color) })),
