@@ -8,7 +8,7 @@ export { type GenerateKeyOptions, generateKey } from './keys/generate-key.js'
 export { type ImportKeyOptions, importKey, type KeyInput } from './keys/import-key.js'
 export { toPublicJwk } from './keys/jwk.js'
 export { createKeyring, type Keyring } from './keys/keyring.js'
-export { type MintGrant, type MintOptions, mint } from './mint.js'
+export { type MintedToken, type MintGrant, type MintOptions, mint, mintDetailed } from './mint.js'
 export { createOpener, type Opener, type OpenerOptions, type OpenerStats } from './open/opener.js'
 export { authorize, type CompiledPolicy, compilePolicy, FORBIDDEN_METHODS } from './policy/authorize.js'
 export {

@@ -7,7 +7,7 @@ import { isKeyholeError, type KeyholeError } from './errors.js'
 import { clearJwksCache } from './fetch-jwks.js'
 import { generateKey } from './keys/generate-key.js'
 import { toPublicJwk } from './keys/jwk.js'
-import { type MintGrant, mint } from './mint.js'
+import { type MintGrant, mint, mintDetailed } from './mint.js'
 import type { KeyholePrivateJwk } from './types.js'
 
 const grant: MintGrant = {
@@ -204,5 +204,27 @@ describe('mint validates everything before encrypting or fetching', () => {
   it('needs a recipient', async () => {
     // biome-ignore lint/suspicious/noExplicitAny: missing option on purpose
     expect((await failure(mint(grant, {} as any))).code).toBe('bad_request')
+  })
+})
+
+describe('mintDetailed', () => {
+  it('returns the jti, iat and exp that the token itself carries', async () => {
+    const key = await generateKey()
+    const minted = await mintDetailed(
+      {
+        hosts: ['api.example.com'],
+        inject: [{ in: 'header', name: 'X-Api-Key', value: SECRET }],
+        ttl: '10m',
+      },
+      { to: toPublicJwk(key) },
+    )
+    const { plaintext } = await compactDecrypt(minted.token, await importJWK(key, 'ECDH-ES+A256KW'))
+    const claims = JSON.parse(new TextDecoder().decode(plaintext))
+    expect({ jti: minted.jti, iat: minted.iat, exp: minted.exp }).toEqual({
+      jti: claims.jti,
+      iat: claims.iat,
+      exp: claims.exp,
+    })
+    expect(minted.exp - minted.iat).toBe(600)
   })
 })

@@ -205,6 +205,28 @@ function publicCryptoKey(jwk: BareJwk, kid: string): Promise<CryptoKey> {
  * ```
  */
 export async function mint(grant: MintGrant, options: MintOptions): Promise<string> {
+  return (await mintDetailed(grant, options)).token
+}
+
+/** A freshly minted token with the public parts of its claims. */
+export interface MintedToken {
+  readonly token: string
+  readonly jti: string
+  readonly iat: number
+  readonly exp: number
+}
+
+/**
+ * {@link mint}, also returning the token's `jti`, `iat` and `exp`, so a caller that must record
+ * or report them (an admin route, an audit log) need not decrypt the token it just made.
+ *
+ * @example
+ * ```ts
+ * const { token, jti, exp } = await mintDetailed(grant, { to: keyring.publicJwks() })
+ * audit.log({ jti, exp })
+ * ```
+ */
+export async function mintDetailed(grant: MintGrant, options: MintOptions): Promise<MintedToken> {
   if (typeof options !== 'object' || options === null || options.to === undefined) {
     throw new KeyholeError('bad_request', 'mint needs { to }: a public JWK, a JWKS or a JWKS URL')
   }
@@ -214,9 +236,10 @@ export async function mint(grant: MintGrant, options: MintOptions): Promise<stri
   const key = await publicCryptoKey(jwk, kid)
   const plaintext = new TextEncoder().encode(JSON.stringify(claims))
   try {
-    return await new CompactEncrypt(plaintext)
+    const token = await new CompactEncrypt(plaintext)
       .setProtectedHeader({ alg: KEY_ALG, enc: 'A256GCM', kid, typ: 'keyhole+jwt', hosts: claims.hosts })
       .encrypt(key)
+    return { token, jti: claims.jti as string, iat: claims.iat as number, exp: claims.exp as number }
   } finally {
     plaintext.fill(0)
   }

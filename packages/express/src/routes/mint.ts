@@ -1,13 +1,4 @@
-import {
-  createOpener,
-  type Duration,
-  KeyholeError,
-  type Keyring,
-  type MintGrant,
-  mint as mintToken,
-  type RevocationStore,
-  toSeconds,
-} from '@keyhole/core'
+import { type Duration, KeyholeError, type Keyring, type MintGrant, mintDetailed } from '@keyhole/core'
 import type { RequestHandler } from 'express'
 import { adminRoute } from '../admin-route.js'
 import { readJson } from '../read-json.js'
@@ -21,9 +12,6 @@ export interface MintRouteOptions {
   /** Longest `ttl` a caller may ask for. Default `'1h'`. */
   maxTtl?: Duration
 }
-
-// The route only reads back its own fresh token; it never consults revocations.
-const noRevocations: RevocationStore = { isRevoked: async () => false, revoke: async () => {} }
 
 /**
  * `POST /mint` with a grant as JSON (`{hosts, paths?, methods?, inject, ttl, sub?, aud?, iss?, nbf?}`,
@@ -42,22 +30,12 @@ export function mint(options: MintRouteOptions): RequestHandler {
   const { keyring } = options ?? {}
   if (!keyring) throw new KeyholeError('bad_request', 'mint() needs { keyring }')
   const maxTtl = options.maxTtl ?? '1h'
-  // Reads jti and exp back out of the token just minted (mint returns only the string). The
-  // tolerance covers a grant's nbf, which can lie up to maxTtl ahead.
-  const reader = createOpener({
-    keyring,
-    revocations: noRevocations,
-    cacheSize: 0,
-    maxTtl,
-    clockTolerance: toSeconds(maxTtl),
-  })
   return adminRoute(options.adminToken, 'invalid_grant', async (req) => {
     const grant = await readJson(req)
     if (typeof grant !== 'object' || grant === null || Array.isArray(grant)) {
       throw new KeyholeError('bad_request', 'the body must be a grant object')
     }
-    const token = await mintToken(grant as MintGrant, { to: keyring.publicJwks(), maxTtl })
-    const { jti, exp } = await reader.open(token)
+    const { token, jti, exp } = await mintDetailed(grant as MintGrant, { to: keyring.publicJwks(), maxTtl })
     return Response.json({ token, jti, exp }, { headers: { 'cache-control': 'no-store' } })
   })
 }
