@@ -29,6 +29,7 @@ export {
   type IncomingRequestParts,
   type RequestAuthorizerOptions,
 } from './proxy/authorize-request.js'
+export { type ClosableResponse, closeSignal, toAbortSignal } from './proxy/close-signal.js'
 export {
   createProxy,
   type ProxyContext,

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { createProxy, KeyholeError, type ProxyOptions } from '@keyhole/core'
+import { closeSignal, createProxy, KeyholeError, type ProxyOptions } from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarderOptions } from '@keyhole/core/node'
 import type { NextFunction, Request, RequestHandler } from 'express'
 import { toWebRequest } from './node-request.js'
@@ -60,14 +60,8 @@ export function keyhole(options: KeyholeOptions): KeyholeMiddleware {
       )
       return
     }
-    const controller = new AbortController()
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort()
-    })
-    handle(toWebRequest(req, controller.signal, own !== undefined), {
-      path: req.url,
-      signal: controller.signal,
-    })
+    const signal = closeSignal(res)
+    handle(toWebRequest(req, signal, own !== undefined), { path: req.url, signal })
       .then((response) => sendResponse(res, response))
       .catch(next)
   }

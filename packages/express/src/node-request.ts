@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { toAbortSignal } from '@keyhole/core'
 
 /**
  * A web `Request` view of a Node request, built lazily: the engine reads `method`, `headers`
@@ -65,6 +66,8 @@ const lazyRequestPrototype = Object.create(Request.prototype, {
   },
   signal: {
     get(this: LazyRequest) {
+      // A closeSignal() is only AbortSignal-shaped; whoever asks the request for its signal gets a real one.
+      this[SIGNAL] = toAbortSignal(this[SIGNAL])
       return this[SIGNAL]
     },
   },
@@ -96,7 +99,7 @@ function materialize(view: LazyRequest): Request {
   const init: RequestInit & { duplex?: 'half' } = {
     method: self.method,
     headers: self.headers,
-    signal: view[SIGNAL],
+    signal: self.signal,
   }
   let body: ReadableStream<Uint8Array> | null = self.body
   if (body && typeof (body as { getReader?: unknown }).getReader !== 'function') {

@@ -1,4 +1,4 @@
-import { createProxy, type ProxyOptions } from '@keyhole/core'
+import { type ClosableResponse, closeSignal, createProxy, type ProxyOptions } from '@keyhole/core'
 import type { Context, Handler } from 'hono'
 import { pathBelowMount } from './mount-path.js'
 
@@ -28,7 +28,7 @@ export type KeyholeOptions = ProxyOptions
 export function keyhole(options: KeyholeOptions): Handler {
   const handle = createProxy(options)
   return (c) => {
-    const signal = closeSignal(c)
+    const signal = clientSignal(c)
     const path = pathBelowMount(rawUrl(c), c.req.routePath)
     return handle(c.req.raw, signal ? { path, signal } : { path })
   }
@@ -67,12 +67,8 @@ export function rawUrl(c: Context): string {
  * `request.signal`, which would make the server build a full `Request` for every GET. Found by
  * shape, so no Node API is imported; elsewhere the engine uses `request.signal`.
  */
-function closeSignal(c: Context): AbortSignal | undefined {
+function clientSignal(c: Context): AbortSignal | undefined {
   const outgoing = (c.env as NodeBindings | undefined)?.outgoing
   if (!outgoing || typeof outgoing.once !== 'function') return undefined
-  const controller = new AbortController()
-  ;(outgoing.once as (event: string, listener: () => void) => void).call(outgoing, 'close', () => {
-    if (!outgoing.writableFinished) controller.abort()
-  })
-  return controller.signal
+  return closeSignal(outgoing as ClosableResponse)
 }
