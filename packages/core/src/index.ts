@@ -46,7 +46,9 @@ export {
   type ForwardInit,
   type ForwardTarget,
 } from './proxy/forward-fetch.js'
+export { type IncomingMessageLike, requestFromIncoming } from './proxy/incoming-request.js'
 export { injectCredentials } from './proxy/inject-credentials.js'
+export { headersFromRaw } from './proxy/raw-headers.js'
 export { readToken, TOKEN_HEADER } from './proxy/read-token.js'
 export { compileGatewayTarget, type RawTarget, type TargetResolver } from './proxy/resolve-target.js'
 export { sanitizeHeaders } from './proxy/sanitize-headers.js'

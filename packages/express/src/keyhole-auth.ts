@@ -1,7 +1,11 @@
 import type { ServerResponse } from 'node:http'
-import { type AuthorizedRequest, createRequestAuthorizer, type RequestAuthorizerOptions } from '@keyhole/core'
+import {
+  type AuthorizedRequest,
+  createRequestAuthorizer,
+  headersFromRaw,
+  type RequestAuthorizerOptions,
+} from '@keyhole/core'
 import type { NextFunction, Request, RequestHandler } from 'express'
-import { headersFrom } from './node-request.js'
 import { sendResponse } from './send-response.js'
 
 /** Options of {@link keyholeAuth}: `opener` and `upstream` (required), `tokenHeaders` (default none). */
@@ -42,7 +46,7 @@ declare global {
 export function keyholeAuth(options: KeyholeAuthOptions): RequestHandler {
   const authorizeRequest = createRequestAuthorizer(options)
   return (req: Request, res: ServerResponse, next: NextFunction) => {
-    authorizeRequest({ headers: headersFrom(req.rawHeaders), method: req.method, path: req.url }).then(
+    authorizeRequest({ headers: headersFromRaw(req.rawHeaders), method: req.method, path: req.url }).then(
       (result) => {
         if (result instanceof Response) return sendResponse(res, result).catch(next)
         req.keyhole = result

@@ -1,8 +1,7 @@
 import type { ServerResponse } from 'node:http'
-import { closeSignal, createProxy, KeyholeError, type ProxyOptions } from '@keyhole/core'
+import { closeSignal, createProxy, KeyholeError, type ProxyOptions, requestFromIncoming } from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarderOptions } from '@keyhole/core/node'
 import type { NextFunction, Request, RequestHandler } from 'express'
-import { toWebRequest } from './node-request.js'
 import { sendResponse } from './send-response.js'
 
 /**
@@ -61,7 +60,7 @@ export function keyhole(options: KeyholeOptions): KeyholeMiddleware {
       return
     }
     const signal = closeSignal(res)
-    handle(toWebRequest(req, signal, own !== undefined), { path: req.url, signal })
+    handle(requestFromIncoming(req, signal, own !== undefined), { path: req.url, signal })
       .then((response) => sendResponse(res, response))
       .catch(next)
   }

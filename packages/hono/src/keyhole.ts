@@ -1,4 +1,11 @@
-import { type ClosableResponse, closeSignal, createProxy, type ProxyOptions } from '@keyhole/core'
+import {
+  type ClosableResponse,
+  closeSignal,
+  createProxy,
+  type IncomingMessageLike,
+  type ProxyOptions,
+  requestFromIncoming,
+} from '@keyhole/core'
 import type { Context, Handler } from 'hono'
 import { pathBelowMount } from './mount-path.js'
 
@@ -27,16 +34,55 @@ export type KeyholeOptions = ProxyOptions
  */
 export function keyhole(options: KeyholeOptions): Handler {
   const handle = createProxy(options)
+  const nodeStreams =
+    (options?.forward as unknown as Record<symbol, unknown> | undefined)?.[TAKES_NODE_STREAMS] === true
   return (c) => {
-    const signal = clientSignal(c)
-    const path = pathBelowMount(rawUrl(c), c.req.routePath)
-    return handle(c.req.raw, signal ? { path, signal } : { path })
+    const url = rawUrl(c)
+    const path = pathBelowMount(url, c.req.routePath)
+    const bindings = c.env as NodeBindings | undefined
+    const outgoing = bindings?.outgoing
+    if (!outgoing || typeof outgoing.once !== 'function') return handle(c.req.raw, { path })
+    // The client going away is learnt from the Node response, not from request.signal, which
+    // would make the server build a full Request for every GET.
+    const signal = closeSignal(outgoing as ClosableResponse)
+    const incoming = bindings.incoming
+    const request =
+      incoming && url === incoming.url && untouched(c.req.raw, incoming as IncomingMessageLike)
+        ? requestFromIncoming(incoming as IncomingMessageLike, signal, nodeStreams)
+        : c.req.raw
+    return handle(request, { path, signal })
   }
 }
 
+// Registered by @keyhole/core's node forwarder; looked up here so that nothing of Node is imported.
+const TAKES_NODE_STREAMS = Symbol.for('keyhole.forwarder.takesNodeStreams')
+
 interface NodeBindings {
-  incoming?: { url?: unknown }
+  incoming?: { url?: unknown; rawHeaders?: unknown; readableDidRead?: boolean; method?: string }
   outgoing?: { once?: unknown; writableFinished?: boolean }
+}
+
+/**
+ * Whether `raw` is `@hono/node-server`'s own lazy request over `incoming` and nothing before this
+ * handler has touched its headers or body: then the engine can read the Node request directly
+ * (its `rawHeaders`, and the request itself as the body for the node forwarder), skipping a
+ * `Headers` copy and a web stream. A middleware that read or changed the headers, or read the
+ * body, made the server build them, and then `raw` is what the engine gets. Found by the
+ * server's symbol names; a server that does not have them (another version, another runtime)
+ * always gets `raw`.
+ */
+function untouched(raw: Request, incoming: IncomingMessageLike & { readableDidRead?: boolean }): boolean {
+  if (!Array.isArray(incoming.rawHeaders)) return false
+  let over = false
+  for (const symbol of Object.getOwnPropertySymbols(raw)) {
+    const description = symbol.description
+    const value = (raw as unknown as Record<symbol, unknown>)[symbol]
+    if (description === 'incomingKey') over = value === incoming
+    else if ((description === 'headersKey' || description === 'requestCache') && value) return false
+  }
+  if (!over) return false
+  const method = incoming.method
+  return method === 'GET' || method === 'HEAD' || incoming.readableDidRead !== true
 }
 
 /**
@@ -59,16 +105,4 @@ export function rawUrl(c: Context): string {
   } catch {
     return url
   }
-}
-
-/**
- * When the runtime hands the response stream to the handler (`@hono/node-server` puts it in
- * `c.env.outgoing`), learns about a client that went away from it instead of from
- * `request.signal`, which would make the server build a full `Request` for every GET. Found by
- * shape, so no Node API is imported; elsewhere the engine uses `request.signal`.
- */
-function clientSignal(c: Context): AbortSignal | undefined {
-  const outgoing = (c.env as NodeBindings | undefined)?.outgoing
-  if (!outgoing || typeof outgoing.once !== 'function') return undefined
-  return closeSignal(outgoing as ClosableResponse)
 }

@@ -9,6 +9,7 @@ import {
   type Forwarder,
   type ForwardInit,
   type ForwardTarget,
+  TAKES_NODE_STREAMS,
 } from '../proxy/forward-fetch.js'
 import { createGuardedLookup, type Lookup } from './guarded-lookup.js'
 import { toWebResponse } from './incoming-response.js'
@@ -219,6 +220,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
   // The engine hands this forwarder its timeout and the client's signal instead of wrapping
   // every request in an AbortController and a timer of its own.
   Object.defineProperty(forward, APPLIES_TIMEOUT, { value: true })
+  Object.defineProperty(forward, TAKES_NODE_STREAMS, { value: true })
   forward.destroy = () => {
     for (const agent of Object.values(agents)) agent?.destroy()
   }

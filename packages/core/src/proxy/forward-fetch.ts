@@ -29,6 +29,13 @@ export interface ForwardTarget {
 export const APPLIES_TIMEOUT: unique symbol = Symbol.for('keyhole.forwarder.appliesTimeout')
 
 /**
+ * Marks a forwarder that takes a Node `Readable` as `init.body` (the node forwarder pipes it into
+ * the upstream request), so a Node adapter can hand over the request itself instead of a web
+ * stream over it. A registered symbol, so adapters that import nothing of Node find it by shape.
+ */
+export const TAKES_NODE_STREAMS: unique symbol = Symbol.for('keyhole.forwarder.takesNodeStreams')
+
+/**
  * What the engine hands a forwarder: a `RequestInit` that `fetch` accepts as it is, plus the
  * target as the engine authorized it (`keyhole`), so a forwarder that dials itself can send the
  * path byte for byte and apply the address policy to the address it actually connects to.

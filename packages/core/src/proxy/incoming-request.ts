@@ -1,16 +1,48 @@
-import type { IncomingMessage } from 'node:http'
-import { toAbortSignal } from '@keyhole/core'
+import { toAbortSignal } from './close-signal.js'
+import { headersFromRaw } from './raw-headers.js'
 
 /**
- * A web `Request` view of a Node request, built lazily: the engine reads `method`, `headers`
- * and `body` (and `url` only when no path is given), so only those are provided directly;
- * nothing is parsed or copied until asked for. Any other member materializes a real `Request`.
+ * The parts of a Node `http.IncomingMessage` that {@link requestFromIncoming} uses, spelled out
+ * so that this module imports nothing from Node.
+ */
+export interface IncomingMessageLike {
+  readonly method?: string | undefined
+  readonly url?: string | undefined
+  readonly rawHeaders: string[]
+  readonly headers: { readonly host?: string | undefined }
+  readonly socket: unknown
+  readonly complete: boolean
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown
+  once(event: 'end' | 'close', listener: () => void): unknown
+  once(event: 'error', listener: (error: Error) => void): unknown
+  pause(): unknown
+  resume(): unknown
+  destroy(error?: Error): unknown
+}
+
+/**
+ * A web `Request` view of a Node request, built lazily, for Node adapters to hand the engine:
+ * the engine reads `method`, `headers` and `body` (and `url` only when no path is given), so only
+ * those are provided directly, and `headers` is a read-only view over `rawHeaders`
+ * (`headersFromRaw`); nothing is parsed or copied until asked for. Any other member materializes
+ * a real `Request` over the same body, and `signal` is always a real `AbortSignal` that follows
+ * the one given (which may be a {@link closeSignal}).
  *
  * With `nodeBody`, `body` is the `IncomingMessage` itself rather than a web stream over it:
  * only for the node forwarder, which pipes a Node stream straight into the upstream request
- * (a custom forwarder gets a proper web stream).
+ * (a custom forwarder must get a proper web stream).
+ *
+ * @example
+ * ```ts
+ * const signal = closeSignal(res)
+ * const response = await handle(requestFromIncoming(req, signal), { path: req.url, signal })
+ * ```
  */
-export function toWebRequest(req: IncomingMessage, signal: AbortSignal, nodeBody = false): Request {
+export function requestFromIncoming(
+  req: IncomingMessageLike,
+  signal: AbortSignal,
+  nodeBody = false,
+): Request {
   const view = Object.create(lazyRequestPrototype) as LazyRequest
   view[INCOMING] = req
   view[SIGNAL] = signal
@@ -25,7 +57,7 @@ const BODY = Symbol('body')
 const REAL = Symbol('real')
 
 interface LazyRequest {
-  [INCOMING]: IncomingMessage
+  [INCOMING]: IncomingMessageLike
   [SIGNAL]: AbortSignal
   [HEADERS]?: Headers
   [BODY]?: ReadableStream<Uint8Array> | null
@@ -45,13 +77,13 @@ const lazyRequestPrototype = Object.create(Request.prototype, {
   url: {
     get(this: LazyRequest) {
       const req = this[INCOMING]
-      const secure = (req.socket as { encrypted?: boolean }).encrypted === true
+      const secure = (req.socket as { encrypted?: boolean } | null)?.encrypted === true
       return `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
     },
   },
   headers: {
     get(this: LazyRequest) {
-      this[HEADERS] ??= headersFrom(this[INCOMING].rawHeaders)
+      this[HEADERS] ??= headersFromRaw(this[INCOMING].rawHeaders)
       return this[HEADERS]
     },
   },
@@ -114,26 +146,15 @@ function materialize(view: LazyRequest): Request {
   return view[REAL]
 }
 
-/** The request's headers as web `Headers`, from `rawHeaders` (names and repeats as received). */
-export function headersFrom(raw: readonly string[]): Headers {
-  const headers = new Headers()
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string
-    // HTTP/2 pseudo-headers (:path, :authority) are not headers.
-    if (name.charCodeAt(0) !== 58) headers.append(name, raw[i + 1] as string)
-  }
-  return headers
-}
-
 /**
  * A byte stream over a Node request that reads only as fast as it is consumed (the socket is
  * paused while the web stream's queue is full) and destroys the request when cancelled.
  */
-export function streamFrom(req: IncomingMessage): ReadableStream<Uint8Array> {
+function streamFrom(req: IncomingMessageLike): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        req.on('data', (chunk: Buffer) => {
+        req.on('data', (chunk: Uint8Array) => {
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
           if ((controller.desiredSize ?? 0) <= 0) req.pause()
         })

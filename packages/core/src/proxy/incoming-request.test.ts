@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { toWebRequest } from './node-request.js'
+import { requestFromIncoming } from './incoming-request.js'
 
 // The lazy Request view over real IncomingMessages.
 let server: Server
@@ -39,10 +39,10 @@ function send(
   })
 }
 
-describe('toWebRequest', () => {
+describe('requestFromIncoming', () => {
   test('method, url and headers (repeats combined, names as sent) without a Request until needed', async () => {
     handler = async (req) => {
-      const web = toWebRequest(req, new AbortController().signal)
+      const web = requestFromIncoming(req, new AbortController().signal)
       return {
         isRequest: web instanceof Request,
         method: web.method,
@@ -67,19 +67,19 @@ describe('toWebRequest', () => {
 
   test('the body streams as a web stream, or as the IncomingMessage itself for the node forwarder', async () => {
     handler = async (req) => {
-      const web = toWebRequest(req, new AbortController().signal)
+      const web = requestFromIncoming(req, new AbortController().signal)
       return { text: await new Response(web.body).text() }
     }
     expect(await send('POST', '/', ['Host', 'h'], 'hello body')).toEqual({ text: 'hello body' })
     handler = async (req) => ({
-      same: toWebRequest(req, new AbortController().signal, true).body === (req as never),
+      same: requestFromIncoming(req, new AbortController().signal, true).body === (req as never),
     })
     expect(await send('POST', '/', ['Host', 'h'], 'x')).toEqual({ same: true })
   })
 
   test('anything else materializes a real Request over the same body', async () => {
     handler = async (req) => {
-      const web = toWebRequest(req, new AbortController().signal, true)
+      const web = requestFromIncoming(req, new AbortController().signal, true)
       const redirect = web.redirect
       const clone = web.clone()
       return { text: await web.text(), cloned: await clone.text(), redirect }

@@ -1,0 +1,155 @@
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import { createKeyring, createOpener, generateKey, mint, type Opener } from '@keyhole/core'
+import { createNodeForwarder } from '@keyhole/core/node'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { keyhole } from '../src/index.js'
+
+// On @hono/node-server the adapter reads the Node request itself (raw headers, and the request as
+// the body for the node forwarder) unless something before it touched the request's headers or
+// body. These pin that choice to the real server: a middleware's changes must still be seen.
+
+let upstream: Server
+let origin: string
+let opener: Opener
+let token: string
+const servers: Server[] = []
+const forward = createNodeForwarder()
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json')
+      res.end(
+        JSON.stringify({
+          auth: req.headers.authorization ?? null,
+          extra: req.headers['x-extra'] ?? null,
+          token: req.headers['x-keyhole-token'] ?? null,
+          length: Buffer.concat(chunks).length,
+          sum: Buffer.concat(chunks).reduce((a, b) => (a + b) % 65521, 0),
+        }),
+      )
+    })
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  const keyring = createKeyring([await generateKey()])
+  opener = createOpener({ keyring })
+  token = await mint(
+    { hosts: [origin], inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }], ttl: '5m' },
+    { to: keyring.publicJwks() },
+  )
+})
+
+afterAll(async () => {
+  forward.destroy()
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+  upstream.closeAllConnections()
+  await new Promise((resolve) => upstream.close(resolve))
+})
+
+async function listen(app: Hono): Promise<string> {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  servers.push(server)
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+const target = () => `/proxy/http/${origin.slice('http://'.length)}/echo`
+
+function send(
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (c) => {
+        text += c
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('keyhole() on @hono/node-server', () => {
+  test('forwards a request nothing touched, its body streamed from the Node request', async () => {
+    for (const fwd of [forward, undefined]) {
+      const app = new Hono()
+      let built: (string | undefined)[] = []
+      app.use('/proxy/*', async (c, next) => {
+        await next()
+        built = Object.getOwnPropertySymbols(c.req.raw).map((symbol) => symbol.description)
+      })
+      app.all('/proxy/*', keyhole(fwd ? { opener, forward: fwd } : { opener }))
+      const base = await listen(app)
+      const body = Buffer.alloc(3 * 1024 * 1024 + 7, 0)
+      for (let i = 0; i < body.length; i++) body[i] = (i * 31) % 251
+      const { status, json } = await send(
+        base + target(),
+        'POST',
+        { 'x-keyhole-token': token, 'x-extra': 'kept' },
+        body,
+      )
+      expect(status).toBe(200)
+      expect(json).toEqual({
+        auth: 'Bearer up-1',
+        extra: 'kept',
+        token: null,
+        length: body.length,
+        sum: body.reduce((a, b) => (a + b) % 65521, 0),
+      })
+      // The server's lazy request was never asked for its headers or body: the adapter read the
+      // Node request directly.
+      expect(built).toContain('incomingKey')
+      expect(built).not.toContain('headersKey')
+      expect(built).not.toContain('requestCache')
+    }
+  })
+
+  test('sees headers a middleware set on c.req.raw before it', async () => {
+    const app = new Hono()
+    // A gateway that keeps the token in a session and puts it in the header for the proxy.
+    app.use('/proxy/*', async (c, next) => {
+      c.req.raw.headers.set('x-keyhole-token', token)
+      c.req.raw.headers.set('x-extra', 'from-middleware')
+      await next()
+    })
+    app.all('/proxy/*', keyhole({ opener, forward }))
+    const base = await listen(app)
+    const { status, json } = await send(base + target(), 'GET', { 'x-extra': 'from-client' })
+    expect(status).toBe(200)
+    expect(json).toMatchObject({ auth: 'Bearer up-1', extra: 'from-middleware', token: null })
+  })
+
+  test('forwards the body a middleware did not read, after it read the headers', async () => {
+    const app = new Hono()
+    app.use('/proxy/*', async (c, next) => {
+      if (c.req.header('x-extra') !== 'look') return c.text('no', 400)
+      await next()
+    })
+    app.all('/proxy/*', keyhole({ opener, forward }))
+    const base = await listen(app)
+    const body = Buffer.from('a body after a header check')
+    const { status, json } = await send(
+      base + target(),
+      'PUT',
+      { 'x-keyhole-token': token, 'x-extra': 'look' },
+      body,
+    )
+    expect(status).toBe(200)
+    expect(json).toMatchObject({ length: body.length, extra: 'look' })
+  })
+})
