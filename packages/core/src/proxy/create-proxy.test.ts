@@ -105,4 +105,57 @@ describe('createProxy', () => {
       expect(res.headers.get('x-keyhole-error')).toBe('upstream_unreachable')
     }
   })
+
+  it('checks every request against the grant, whatever the request before it was', async () => {
+    // The engine remembers the last target each grant was authorized for; a different path,
+    // method or host must still be judged by the policy, and a sibling proxy with other address
+    // rules must not inherit the answer.
+    const scoped = Object.freeze({
+      ...grant,
+      jti: 'jti-scoped',
+      hosts: ['api.example.com', 'http://10.0.0.5:8080'],
+      paths: ['/ok'],
+      methods: ['GET'],
+    }) as Grant
+    const scopedOpener = { open: async () => scoped }
+    const { sent, forward } = recorder()
+    const open = createProxy({ opener: scopedOpener, forward })
+    const strict = createProxy({ opener: scopedOpener, forward, grantsMayNamePrivateAddresses: false })
+    const request = (method: string, path: string) =>
+      new Request(`http://p${path}`, { method, headers: { 'x-keyhole-token': TOKEN } })
+    const outcomes: [number, string | null][] = []
+    for (const [handle, method, path] of [
+      [open, 'GET', '/https/api.example.com/ok'],
+      [open, 'GET', '/https/api.example.com/ok'],
+      [open, 'DELETE', '/https/api.example.com/ok'],
+      [open, 'GET', '/https/api.example.com/no'],
+      [open, 'GET', '/https/api.example.com/ok'],
+      [open, 'GET', '/http/api.example.com/ok'],
+      [open, 'GET', '/http/10.0.0.5:8080/ok'],
+      [strict, 'GET', '/http/10.0.0.5:8080/ok'],
+      [open, 'GET', '/http/10.0.0.5:8080/ok'],
+    ] as const) {
+      const res = await handle(request(method, path))
+      outcomes.push([res.status, res.headers.get('x-keyhole-error')])
+    }
+    expect(outcomes).toEqual([
+      [200, null],
+      [200, null],
+      [403, 'method_not_allowed'],
+      [403, 'path_not_allowed'],
+      [200, null],
+      [403, 'host_not_allowed'],
+      [200, null],
+      [403, 'host_not_allowed'],
+      [200, null],
+    ])
+    expect(sent.map((s) => s.url)).toEqual([
+      'https://api.example.com/ok',
+      'https://api.example.com/ok',
+      'https://api.example.com/ok',
+      'http://10.0.0.5:8080/ok',
+      'http://10.0.0.5:8080/ok',
+    ])
+    expect(sent.map((s) => s.init.keyhole?.privateAddressAllowed)).toEqual([false, false, false, true, true])
+  })
 })

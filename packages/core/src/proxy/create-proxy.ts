@@ -81,6 +81,13 @@ export interface ProxyContext {
   signal?: AbortSignal
 }
 
+interface AuthorizedTarget {
+  readonly method: string
+  readonly url: string
+  readonly target: Target
+  readonly privateAddressAllowed: boolean
+}
+
 /** The proxy as a web-standard handler. */
 export type ProxyHandler = (request: Request, context?: ProxyContext) => Promise<Response>
 
@@ -166,6 +173,11 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
   const onEvent = options.onEvent
   const allowPrivate = options.allowPrivateAddresses === true
   const grantsMayNamePrivate = options.grantsMayNamePrivateAddresses !== false
+  // The last request each grant was authorized for, per proxy (the address rules are this proxy's
+  // options). authorize() and the address check are pure functions of (grant, method, target),
+  // and an agent calls the same URL over and over; expiry and revocation are still checked by the
+  // opener on every request, before this. Held weakly: it goes when the grant leaves the cache.
+  const lastAuthorized = new WeakMap<Grant, AuthorizedTarget>()
 
   return async function keyholeProxy(request, context) {
     const started = performance.now()
@@ -197,9 +209,17 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
 
       phase = 'policy'
       phaseStart = performance.now()
-      target = authorize(grant, { method, url: raw.url })
-      const privateAddressAllowed =
-        gateway || checkTargetAddress(target.host, grant, allowPrivate, grantsMayNamePrivate)
+      let privateAddressAllowed: boolean
+      const last = lastAuthorized.get(grant)
+      if (last !== undefined && last.url === raw.url && last.method === method) {
+        target = last.target
+        privateAddressAllowed = last.privateAddressAllowed
+      } else {
+        target = authorize(grant, { method, url: raw.url })
+        privateAddressAllowed =
+          gateway || checkTargetAddress(target.host, grant, allowPrivate, grantsMayNamePrivate)
+        lastAuthorized.set(grant, { method, url: raw.url, target, privateAddressAllowed })
+      }
       const plan = compileInjection(grant)
       secrets = plan.secrets
       const now = performance.now()

@@ -70,9 +70,8 @@ class RawHeaders {
   }
 
   entries(): IterableIterator<[string, string]> {
-    return this.#entries()
-      .map((entry): [string, string] => [entry[0], entry[1]])
-      [Symbol.iterator]()
+    // The pairs themselves, not copies: the view is built per request and read once.
+    return this.#entries()[Symbol.iterator]()
   }
 
   keys(): IterableIterator<string> {
