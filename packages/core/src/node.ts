@@ -12,6 +12,8 @@ export {
   type PreparedKey,
   prepareKey,
 } from './node/crypto/index.js'
+// decryption off the event loop: a worker-thread pool for the opener's `decrypt` option
+export { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './node/decrypt-pool.js'
 // proxy engine: the keep-alive node:http forwarder with the DNS-lookup address guard
 export { createGuardedLookup, type Lookup } from './node/guarded-lookup.js'
 export { nodeBody } from './node/incoming-response.js'

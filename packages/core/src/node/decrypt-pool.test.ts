@@ -1,0 +1,154 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { generateKey } from '../keys/generate-key.js'
+import { createKeyring } from '../keys/keyring.js'
+import { mint } from '../mint.js'
+import { createOpener } from '../open/opener.js'
+import { nodeDecrypt } from './crypto/node-decrypt.js'
+import { createDecryptPool, type DecryptPool } from './decrypt-pool.js'
+
+// Real worker threads running the worker script built from this source (the package build puts
+// the same file in dist/), checked against nodeDecrypt on the main thread.
+let dir: string
+let workerUrl: URL
+const pools: DecryptPool[] = []
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'keyhole-decrypt-worker-'))
+  const outfile = join(dir, 'decrypt-worker.mjs')
+  await build({
+    entryPoints: [new URL('./decrypt-worker.ts', import.meta.url).pathname],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'silent',
+  })
+  workerUrl = pathToFileURL(outfile)
+})
+
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.close()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function pool(threads: number): DecryptPool {
+  const created = createDecryptPool({ threads, workerUrl })
+  pools.push(created)
+  return created
+}
+
+const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+describe('createDecryptPool', () => {
+  it('decrypts what nodeDecrypt decrypts, and refuses what it refuses (random grants and damage)', async () => {
+    const keys = [await generateKey(), await generateKey({ curve: 'X25519' })]
+    const keyring = createKeyring(keys)
+    const otherKey = await generateKey()
+    const other = createKeyring([otherKey])
+    const decryptor = pool(2)
+    const secret = fc.string({ minLength: 1, maxLength: 60 }).filter((s) => !/[\r\n\0]/.test(s))
+    await fc.assert(
+      fc.asyncProperty(
+        secret,
+        fc.nat(3),
+        fc.nat(400),
+        fc.boolean(),
+        async (value, curveIndex, damageAt, damaged) => {
+          const to = curveIndex % 2 === 0 ? keyring.publicJwks() : other.publicJwks()
+          let token = await mint(
+            { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-Key', value }], ttl: '1h' },
+            { to },
+          )
+          if (damaged) {
+            const at = damageAt % token.length
+            const char = token[at] as string
+            if (char !== '.')
+              token = token.slice(0, at) + B64U[(B64U.indexOf(char) + 1) % 64] + token.slice(at + 1)
+          }
+          for (const key of [...keys, otherKey]) {
+            let expected: Uint8Array | undefined
+            try {
+              expected = nodeDecrypt(token, key)
+            } catch {
+              expected = undefined
+            }
+            const actual = await decryptor.decrypt(token, key).catch(() => undefined)
+            expect(actual === undefined ? undefined : Buffer.from(actual)).toEqual(
+              expected === undefined ? undefined : Buffer.from(expected),
+            )
+          }
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+
+  it('answers many concurrent decryptions each with its own plaintext', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const key = keyring.current
+    const tokens = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        mint(
+          { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-N', value: `n-${i}` }], ttl: '1h' },
+          { to: keyring.publicJwks() },
+        ),
+      ),
+    )
+    const decryptor = pool(2)
+    const plaintexts = await Promise.all(tokens.map((token) => decryptor.decrypt(token, key)))
+    const values = plaintexts.map((p) => JSON.parse(Buffer.from(p).toString('utf8')).inject[0].value)
+    expect(values).toEqual(tokens.map((_, i) => `n-${i}`))
+  })
+
+  it('plugs into createOpener: opens, refuses with invalid_token, and never names the token', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const opener = createOpener({ keyring, decrypt: pool(1).decrypt })
+    const token = await mint(
+      {
+        hosts: ['api.example.com'],
+        inject: [{ in: 'header', name: 'Authorization', value: 'Bearer s3cr3t-pool' }],
+        ttl: '1h',
+      },
+      { to: keyring.publicJwks() },
+    )
+    expect((await opener.open(token)).inject[0]?.value).toBe('Bearer s3cr3t-pool')
+    const parts = token.split('.')
+    parts[3] = `${(parts[3] as string).slice(0, -2)}AA`
+    const tampered = parts.join('.')
+    const error = await opener.open(tampered).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    )
+    expect(error?.code).toBe('invalid_token')
+    expect(`${error?.message} ${error?.stack}`).not.toContain(tampered)
+  })
+
+  it('rejects pending work on close and starts again on the next decryption', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const key = keyring.current
+    const token = await mint(
+      { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-K', value: 'v' }], ttl: '1h' },
+      { to: keyring.publicJwks() },
+    )
+    const decryptor = pool(1)
+    const pending = decryptor.decrypt(token, key)
+    await decryptor.close()
+    await expect(pending).rejects.toThrow('stopped')
+    expect(JSON.parse(Buffer.from(await decryptor.decrypt(token, key)).toString('utf8')).hosts).toEqual([
+      'api.example.com',
+    ])
+  })
+
+  it('refuses a thread count that is not a positive integer', () => {
+    for (const threads of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createDecryptPool({ threads, workerUrl })).toThrow('threads')
+    }
+  })
+})
