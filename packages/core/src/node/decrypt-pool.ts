@@ -12,8 +12,8 @@ export interface DecryptPoolOptions {
   threads?: number
   /**
    * Where the worker script is. Default: `decrypt-worker.js` beside this module in
-   * `@keyhole/core`'s `dist`. Set it when a bundler moves this code away from that file (point it
-   * at a copy of `@keyhole/core/dist/decrypt-worker.js`).
+   * `@keyhole/core`'s `dist`. Set it when a bundler moves this code away from that file, e.g.
+   * `import.meta.resolve('@keyhole/core/decrypt-worker')` or a copy of that file.
    */
   workerUrl?: string | URL
 }
