@@ -1,6 +1,7 @@
 import { defineConfig } from 'tsup'
 
-// The CLI bundles the workspace packages from their sources so the binary runs without building them first.
+// The CLI bundles the workspace packages from their sources so the binary runs without building them
+// first; their third-party dependencies (hono, @hono/node-server, ioredis, pg) are the CLI's own.
 export default defineConfig({
   entry: ['src/index.ts', 'src/bin.ts'],
   format: ['esm', 'cjs'],
@@ -10,14 +11,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node20',
   noExternal: [/^@keyhole\//],
-  // Bundled CommonJS dependencies (ioredis, via @keyhole/redis) call require() for Node built-ins;
-  // an ES module has no require, so give each ESM output file one.
-  banner: (ctx) =>
-    ctx.format === 'esm'
-      ? {
-          js: "import { createRequire as __keyholeCreateRequire } from 'node:module'; const require = __keyholeCreateRequire(import.meta.url);",
-        }
-      : {},
   esbuildOptions(options) {
     options.conditions = ['@keyhole/source']
   },
