@@ -21,6 +21,7 @@ export interface InjectionPlan {
 // Grants are frozen and handed out by the opener's cache, so one compilation serves every
 // request that uses the same token.
 const plans = new WeakMap<Pick<Grant, 'inject'>, InjectionPlan>()
+const NO_NAMES: ReadonlySet<string> = new Set()
 
 /**
  * Compiles (and caches per grant object) where the grant's credentials go.
@@ -38,9 +39,7 @@ export function compileInjection(grant: Pick<Grant, 'inject'>): InjectionPlan {
   const query: string[] = []
   const queryNames = new Set<string>()
   const cookies: string[] = []
-  const secrets: string[] = []
   for (const rule of grant.inject) {
-    secrets.push(rule.value)
     if (rule.in === 'header') {
       const lower = rule.name.toLowerCase()
       const existing = headers.get(lower)
@@ -57,10 +56,11 @@ export function compileInjection(grant: Pick<Grant, 'inject'>): InjectionPlan {
     headers: [...headers.values()],
     headerNames: new Set(headers.keys()),
     query: query.join('&'),
-    queryNames,
+    // Plans live as long as their grant in the opener's cache: no spare capacity, no empty Sets.
+    queryNames: queryNames.size > 0 ? queryNames : NO_NAMES,
     cookie: cookies.length > 0,
     cookieHeader: cookies.length > 0 ? cookies.join('; ') : undefined,
-    secrets,
+    secrets: grant.inject.map((rule) => rule.value),
   })
   plans.set(grant, plan)
   return plan
