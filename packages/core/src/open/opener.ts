@@ -7,7 +7,7 @@ import type { RevocationStore } from '../revocation/store.js'
 import type { Grant, KeyholePrivateJwk, OpenInfo } from '../types.js'
 import { createGrantCache } from './grant-cache.js'
 import { invalidToken } from './invalid-token.js'
-import { checkHeader } from './parse-header.js'
+import { type CheckedHeader, checkHeader } from './parse-header.js'
 import { checkTime, validateClaims } from './validate-claims.js'
 
 /** Options of {@link createOpener}. */
@@ -51,9 +51,11 @@ export interface OpenerOptions {
    * opener's own size, shape and header checks, with the keyring's private JWK for the header's
    * `kid`, and must return the plaintext or throw (any throw becomes `invalid_token`). It must
    * enforce ECDH-ES+A256KW/A256GCM itself. Claims, time and revocation checks still run here.
+   * The third argument is the opener's parsed and checked protected header, bound to this token
+   * (`nodeDecrypt` uses it to skip parsing the header twice); a decryptor may ignore it.
    * Default: jose.
    */
-  decrypt?: (token: string, key: KeyholePrivateJwk) => Uint8Array | Promise<Uint8Array>
+  decrypt?: (token: string, key: KeyholePrivateJwk, header: CheckedHeader) => Uint8Array | Promise<Uint8Array>
 }
 
 /** Counters of an {@link Opener}. */
@@ -137,7 +139,6 @@ export function createOpener(options: OpenerOptions): Opener {
   const clock = options.now ?? Date.now
   const audience = listOf(options.audience)
   const issuer = listOf(options.issuer)
-  const claimsOptions = { maxTtl, audience, issuer }
   const decryptOptions = {
     keyManagementAlgorithms: ['ECDH-ES+A256KW'],
     contentEncryptionAlgorithms: ['A256GCM'],
@@ -154,19 +155,33 @@ export function createOpener(options: OpenerOptions): Opener {
   let decryptions = 0
   let cacheHits = 0
 
+  // Keyring key imports that have already succeeded, with their result: awaiting a settled
+  // promise still costs a turn of the microtask queue on every uncached open.
+  const importedKeys = new WeakMap<Promise<CryptoKey>, CryptoKey>()
+
   /** Decrypts and validates; caches the grant when it is well formed and not yet expired. */
   async function decryptAndValidate(token: string): Promise<Grant> {
-    const { kid, hosts } = checkHeader(token, curveOf)
+    const checked = checkHeader(token, curveOf)
+    const { kid, hosts } = checked
     const key = keyring.cryptoKey(kid)
     if (!key) throw invalidToken()
-    // Awaited even with a custom decryptor: it is where a keyring key with a wrong kid is caught.
-    const cryptoKey = await key
+    // Awaited (once per key) even with a custom decryptor: it is where a keyring key with a wrong
+    // kid is caught.
+    let cryptoKey = importedKeys.get(key)
+    if (cryptoKey === undefined) {
+      cryptoKey = await key
+      importedKeys.set(key, cryptoKey)
+    }
     let plaintext: Uint8Array
     try {
       decryptions++
-      plaintext = customDecrypt
-        ? await customDecrypt(token, keyring.get(kid)!)
-        : (await compactDecrypt(token, cryptoKey, decryptOptions)).plaintext
+      if (customDecrypt) {
+        const out = customDecrypt(token, keyring.get(kid)!, checked)
+        // A synchronous decryptor (nodeDecrypt) is not sent through the microtask queue.
+        plaintext = out instanceof Uint8Array ? out : await out
+      } else {
+        plaintext = (await compactDecrypt(token, cryptoKey, decryptOptions)).plaintext
+      }
       if (!(plaintext instanceof Uint8Array)) throw invalidToken()
     } catch {
       throw invalidToken()
@@ -181,7 +196,7 @@ export function createOpener(options: OpenerOptions): Opener {
       // made (see SECURITY.md), but it keeps the raw buffer from lingering.
       plaintext.fill(0)
     }
-    const grant = validateClaims(claims, { ...claimsOptions, kid, headerHosts: hosts })
+    const grant = validateClaims(claims, { maxTtl, audience, issuer, kid, headerHosts: hosts })
     // Cached before time and revocation checks: those run on every open, hit or miss, so a
     // not-yet-valid or revoked grant in the cache is never returned; caching it only spares
     // the decryption when the same token is replayed.

@@ -21,7 +21,9 @@ const tokenWith = (header: unknown) => [base64url.encode(JSON.stringify(header))
 
 describe('checkHeader', () => {
   it('accepts keyhole’s header and returns kid and hosts', () => {
-    expect(checkHeader(tokenWith(goodHeader), curveOf)).toEqual({ kid: KID, hosts: ['api.example.com'] })
+    const checked = checkHeader(tokenWith(goodHeader), curveOf)
+    expect({ kid: checked.kid, hosts: checked.hosts }).toEqual({ kid: KID, hosts: ['api.example.com'] })
+    expect(checked.header).toEqual(goodHeader)
   })
 
   it.each([
@@ -88,6 +90,59 @@ describe('checkHeader', () => {
         }
       }),
       { numRuns: 500 },
+    )
+  })
+
+  it('decodes the header to what jose and a fatal UTF-8 decoder give: non-ASCII, a BOM, damaged bytes', () => {
+    const strict = new TextDecoder('utf-8', { fatal: true })
+    const reference = (segment: string): unknown => {
+      try {
+        return JSON.parse(strict.decode(base64url.decode(segment)))
+      } catch {
+        return undefined
+      }
+    }
+    const acceptable = (h: unknown): boolean => {
+      if (typeof h !== 'object' || h === null || Array.isArray(h)) return false
+      const r = h as Record<string, unknown>
+      return (
+        Object.keys(r).sort().join() === 'alg,enc,epk,hosts,kid,typ' &&
+        r.alg === goodHeader.alg &&
+        r.enc === goodHeader.enc &&
+        r.typ === goodHeader.typ &&
+        r.kid === KID &&
+        JSON.stringify(r.epk) === JSON.stringify(goodHeader.epk) &&
+        Array.isArray(r.hosts) &&
+        r.hosts.length > 0 &&
+        r.hosts.every((x) => typeof x === 'string')
+      )
+    }
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        fc.option(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }))),
+        fc.integer({ min: 0, max: 3 }),
+        (host, bom, damage, trim) => {
+          let bytes = Buffer.from(JSON.stringify({ ...goodHeader, hosts: [host] }))
+          if (bom) bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes])
+          if (damage) bytes[damage[0] % bytes.length] = damage[1]
+          // Trimming characters makes lengths of 4n+1 and short final groups.
+          const segment = bytes.toString('base64url').slice(0, bytes.toString('base64url').length - trim)
+          const token = [segment, ...rest].join('.')
+          const expected = reference(segment)
+          let got: Record<string, unknown> | undefined
+          try {
+            got = checkHeader(token, curveOf).header as Record<string, unknown>
+          } catch (err) {
+            expect(isKeyholeError(err, 'invalid_token')).toBe(true)
+          }
+          if (got === undefined) expect(acceptable(expected)).toBe(false)
+          else expect(got).toEqual(expected)
+          if (acceptable(expected)) expect(got).toBeDefined()
+        },
+      ),
+      { numRuns: 1000 },
     )
   })
 })

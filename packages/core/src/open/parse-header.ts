@@ -1,12 +1,5 @@
-import { base64url } from 'jose'
 import type { KeyCurve } from '../types.js'
 import { invalidToken } from './invalid-token.js'
-
-/** The parts of a keyhole token's protected header the opener needs after its own checks. */
-export interface CheckedHeader {
-  readonly kid: string
-  readonly hosts: readonly string[]
-}
 
 // Each compact segment is base64url without padding. Fixed sizes for ECDH-ES+A256KW/A256GCM:
 // the wrapped 256-bit key is 40 bytes (54 chars), the IV 12 bytes (16), the tag 16 bytes (22).
@@ -16,7 +9,56 @@ const IV_CHARS = 16
 const TAG_CHARS = 22
 const COORDINATE = /^[A-Za-z0-9_-]{43}$/
 const HEADER_MEMBERS = new Set(['alg', 'enc', 'kid', 'typ', 'hosts', 'epk'])
+const NON_ASCII = /[^\x00-\x7f]/
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+let construct: (
+  token: string,
+  kid: string,
+  hosts: readonly string[],
+  header: Record<string, unknown>,
+) => CheckedHeader
+
+/**
+ * What {@link checkHeader} returns: the parts of a keyhole token's protected header the opener
+ * needs, and the parsed header itself, bound to the token it came from.
+ *
+ * Only `checkHeader` makes these (the `#token` brand cannot be forged), so a decryptor handed one
+ * can trust that {@link CheckedHeader.header} is what the first segment of that exact token
+ * parses to, and skip parsing it again (see {@link CheckedHeader.isFor}).
+ */
+export class CheckedHeader {
+  readonly #token: string
+  /** The header's `kid`: a key the keyring held when the header was checked. */
+  readonly kid: string
+  /** The header's `hosts` hint, a non-empty list of strings (compared with the claims later). */
+  readonly hosts: readonly string[]
+  /**
+   * The protected header exactly as `JSON.parse` made it from the token's first segment; its
+   * members are exactly `alg`, `enc`, `kid`, `typ`, `hosts` and `epk`, all checked.
+   */
+  readonly header: Readonly<Record<string, unknown>>
+
+  private constructor(token: string, kid: string, hosts: readonly string[], header: Record<string, unknown>) {
+    this.#token = token
+    this.kid = kid
+    this.hosts = hosts
+    this.header = header
+  }
+
+  static {
+    // The one way to make one, and it stays in this module: checkHeader is its only caller.
+    construct = (token, kid, hosts, header) => new CheckedHeader(token, kid, hosts, header)
+  }
+
+  /**
+   * Whether `value` is a header `checkHeader` made from exactly this token (same string), so its
+   * `header` may stand in for parsing the token's first segment again.
+   */
+  static isFor(value: unknown, token: string): value is CheckedHeader {
+    return typeof value === 'object' && value !== null && #token in value && value.#token === token
+  }
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -46,31 +88,55 @@ function epkMatches(epk: unknown, curve: KeyCurve): boolean {
 }
 
 /**
+ * The JSON text of a base64url segment already known to use only the base64url alphabet, decoded
+ * to exactly the bytes jose's `base64url.decode` gives (both go through `atob`, which ignores the
+ * unused bits of a short final group and throws on a length of 4n+1) and then as fatal UTF-8.
+ * An ASCII-only result is its own UTF-8 decoding, so the byte copy and the decoder are skipped
+ * for it — keyhole's own headers always are; anything else (a BOM included) takes the full path.
+ */
+function headerJson(segment: string): string {
+  const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'))
+  if (!NON_ASCII.test(binary)) return binary
+  const bytes = new Uint8Array(binary.length)
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
+  return strictUtf8.decode(bytes)
+}
+
+/**
  * Checks a token's shape and protected header before any cryptography runs: exactly five
  * base64url segments of the sizes keyhole produces, and a header of exactly the members keyhole
  * writes — `alg` ECDH-ES+A256KW, `enc` A256GCM, `typ` keyhole+jwt, a `kid` the keyring holds, an
  * `epk` on that key's curve, `hosts` a list of strings. Anything else (`zip`, `crit`, `jku`,
  * `apu`, unknown members) is refused. Throws the opaque `invalid_token`.
+ *
+ * @example
+ * ```ts
+ * const { kid, hosts } = checkHeader(token, (kid) => keyring.curveOf(kid))
+ * ```
  */
 export function checkHeader(token: string, curveOf: (kid: string) => KeyCurve | undefined): CheckedHeader {
-  const parts = token.split('.')
-  if (parts.length !== 5) throw invalidToken()
-  const [header, encryptedKey, iv, ciphertext, tag] = parts as [string, string, string, string, string]
+  // indexOf and slice rather than split: no array, and a sixth segment is one more indexOf.
+  const d1 = token.indexOf('.')
+  const d2 = token.indexOf('.', d1 + 1)
+  const d3 = token.indexOf('.', d2 + 1)
+  const d4 = token.indexOf('.', d3 + 1)
+  if (d1 <= 0 || d2 < 0 || d3 < 0 || d4 < 0 || token.indexOf('.', d4 + 1) !== -1) throw invalidToken()
+  const header = token.slice(0, d1)
   if (
-    encryptedKey.length !== ENCRYPTED_KEY_CHARS ||
-    iv.length !== IV_CHARS ||
-    tag.length !== TAG_CHARS ||
+    d2 - d1 - 1 !== ENCRYPTED_KEY_CHARS ||
+    d3 - d2 - 1 !== IV_CHARS ||
+    token.length - d4 - 1 !== TAG_CHARS ||
     !SEGMENT.test(header) ||
-    !SEGMENT.test(encryptedKey) ||
-    !SEGMENT.test(iv) ||
-    !SEGMENT.test(ciphertext) ||
-    !SEGMENT.test(tag)
+    !SEGMENT.test(token.slice(d1 + 1, d2)) ||
+    !SEGMENT.test(token.slice(d2 + 1, d3)) ||
+    !SEGMENT.test(token.slice(d3 + 1, d4)) ||
+    !SEGMENT.test(token.slice(d4 + 1))
   ) {
     throw invalidToken()
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(strictUtf8.decode(base64url.decode(header)))
+    parsed = JSON.parse(headerJson(header))
   } catch {
     throw invalidToken()
   }
@@ -84,5 +150,5 @@ export function checkHeader(token: string, curveOf: (kid: string) => KeyCurve | 
   if (curve === undefined || !epkMatches(epk, curve)) throw invalidToken()
   if (!Array.isArray(hosts) || hosts.length === 0 || hosts.some((h) => typeof h !== 'string'))
     throw invalidToken()
-  return { kid, hosts }
+  return construct(token, kid, hosts, parsed)
 }

@@ -7,6 +7,19 @@ for (let i = 0; i < 64; i++) {
 }
 
 /**
+ * Whether `input` uses only the base64url alphabet (no padding, no whitespace; empty is fine).
+ *
+ * @example
+ * ```ts
+ * isB64uAlphabet('aGk')   // true
+ * isB64uAlphabet('aGk=')  // false
+ * ```
+ */
+export function isB64uAlphabet(input: string): boolean {
+  return ALPHABET.test(input)
+}
+
+/**
  * Decodes canonical, unpadded base64url (RFC 7515 §2) and returns `undefined` for anything else.
  *
  * Stricter than `Buffer.from(s, 'base64url')` (which skips characters it does not know) and than

@@ -2,7 +2,7 @@ import { KeyholeError } from '../../errors.js'
 import type { KeyholePrivateJwk } from '../../types.js'
 import { aesGcmDecrypt } from './aes-gcm.js'
 import { aesKeyUnwrap } from './aes-kw.js'
-import { decodeB64u } from './b64u.js'
+import { decodeB64u, isB64uAlphabet } from './b64u.js'
 import { concatKdf } from './concat-kdf.js'
 import { keyAgreementFor, type PreparedKey } from './prepare-key.js'
 
@@ -75,14 +75,8 @@ function partyInfo(value: unknown): Buffer | undefined {
 export function decryptCompact(token: string, key: DecryptionKey): DecryptedCompact {
   if (typeof token !== 'string') throw invalidToken()
   const d1 = token.indexOf('.')
-  const d2 = token.indexOf('.', d1 + 1)
-  const d3 = token.indexOf('.', d2 + 1)
-  const d4 = token.indexOf('.', d3 + 1)
-  if (d1 < 0 || d2 < 0 || d3 < 0 || d4 < 0 || token.indexOf('.', d4 + 1) !== -1) throw invalidToken()
-  const headerSegment = token.slice(0, d1)
-
   // Everything that costs nothing is checked before the one expensive step, the ECDH.
-  const headerBytes = decodeB64u(headerSegment)
+  const headerBytes = d1 < 0 ? undefined : decodeB64u(token.slice(0, d1))
   if (!headerBytes) throw invalidToken()
   let header: unknown
   try {
@@ -90,6 +84,32 @@ export function decryptCompact(token: string, key: DecryptionKey): DecryptedComp
   } catch {
     throw invalidToken()
   }
+  return decryptParsed(token, header, key)
+}
+
+/**
+ * {@link decryptCompact} for a caller that has already parsed the protected header: `header` must
+ * be `JSON.parse` of the UTF-8 of the token's first segment (the opener's `checkHeader` result,
+ * see `nodeDecrypt`). Every check on the header's contents still runs here; only the decoding and
+ * parsing are skipped. The AAD is always the segment as sent, so a header that did not come from
+ * this token fails authentication rather than being trusted.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const { plaintext } = decryptParsed(token, checked.header, privateJwk)
+ * ```
+ */
+export function decryptParsed(token: string, header: unknown, key: DecryptionKey): DecryptedCompact {
+  const d1 = token.indexOf('.')
+  const d2 = token.indexOf('.', d1 + 1)
+  const d3 = token.indexOf('.', d2 + 1)
+  const d4 = token.indexOf('.', d3 + 1)
+  if (d1 < 0 || d2 < 0 || d3 < 0 || d4 < 0 || token.indexOf('.', d4 + 1) !== -1) throw invalidToken()
+  // Cheap, and it keeps the AAD below exact whoever parsed the header: latin1 is lossless only
+  // for ASCII.
+  const headerSegment = token.slice(0, d1)
+  if (!isB64uAlphabet(headerSegment)) throw invalidToken()
   if (!isPlainObject(header)) throw invalidToken()
   // No extension is understood, so any `crit` is refused; compression is never used by keyhole.
   if (header.alg !== ALG || header.enc !== ENC || header.crit !== undefined || header.zip !== undefined) {
