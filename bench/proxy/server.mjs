@@ -1,7 +1,7 @@
 // One proxy under test, in a process of its own (forked by bench/proxy.mjs, which talks to it
 // over the IPC channel only, so no bench route sits in the request path).
 //
-//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, decrypt?: 'node' | 'jose', cacheSize? }
+//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, decrypt?: 'node' | 'pool' | 'jose', cacheSize? }
 //
 // Every server answers GET|POST /proxy/<anything>: the keyhole ones read the target from it
 // (open mode, `/proxy/http/127.0.0.1:PORT/...`), the baselines forward everything after the
@@ -12,6 +12,8 @@
 //                    advises on Node), the opener's decryptor per `decrypt`
 //   keyhole-express  @keyhole/express `keyhole()` on Express 5 with its defaults
 //   bare-node        node:http server + node:http keep-alive Agent, .pipe() both ways
+//   hono-floor       a Hono route on @hono/node-server handing the Node request and response to
+//                    bare-node's pipe (RESPONSE_ALREADY_SENT): what the framework costs by itself
 //   bare-express     Express 5, global fetch + pipeline(Readable.fromWeb(res.body), res)
 //   jose-node        bare-node plus jose `jwtDecrypt` of the X-Keyhole-Token on every request and
 //                    the decrypted credential injected (a proxy without a grant cache)
@@ -36,6 +38,11 @@ async function keyholeOpener() {
   // 'node': what Node entry points use (createNodeOpener = createOpener + nodeDecrypt);
   // 'jose': core's runtime-neutral default.
   if (config.decrypt === 'node') return (await import('@keyhole/core/node')).createNodeOpener(options)
+  // 'pool': nodeDecrypt on worker threads (createDecryptPool, its default thread count).
+  if (config.decrypt === 'pool') {
+    const { createDecryptPool } = await import('@keyhole/core/node')
+    return createOpener({ ...options, decrypt: createDecryptPool().decrypt })
+  }
   return createOpener(options)
 }
 
@@ -78,6 +85,20 @@ async function start() {
       opener = await keyholeOpener()
       const app = new Hono()
       app.all('/proxy/*', keyhole({ opener, forward: createNodeForwarder() }))
+      return serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+    }
+    case 'hono-floor': {
+      // What Hono on @hono/node-server costs before any proxy work: the route matched, then the
+      // bare node:http pass-through writes straight to the Node response (RESPONSE_ALREADY_SENT).
+      const { Hono } = await import('hono')
+      const { serve } = await import('@hono/node-server')
+      const { RESPONSE_ALREADY_SENT } = await import('@hono/node-server/utils/response')
+      const pass = bareNode(new http.Agent({ keepAlive: true }))
+      const app = new Hono()
+      app.all('/proxy/*', (c) => {
+        pass(c.env.incoming, c.env.outgoing)
+        return RESPONSE_ALREADY_SENT
+      })
       return serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
     }
     case 'keyhole-express': {
