@@ -1,7 +1,9 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { HOP_BY_HOP_HEADERS } from '../policy/header-rules.js'
 import type { Grant } from '../types.js'
 import { compileInjection } from './inject-credentials.js'
+import { headersFromRaw } from './raw-headers.js'
 import {
   compileStripRules,
   connectionTokens,
@@ -127,5 +129,51 @@ describe('response headers', () => {
     expect(passed.statusText).toBe('Made')
     expect(passed.headers.get('keep-alive')).toBeNull()
     expect(await passed.text()).toBe('body')
+  })
+})
+
+describe('copyRequestHeaders over a raw Node header list', () => {
+  const name = fc.oneof(
+    fc.constantFrom(
+      'Authorization',
+      'x-keyhole-token',
+      'Connection',
+      'X-Forwarded-For',
+      'Cookie',
+      'cookie',
+      'Set-Cookie',
+      'Content-Length',
+      'X-Api-Key',
+      'x-secret',
+      'Accept',
+      'accept',
+      'Keep-Alive',
+    ),
+    fc.string({ unit: fc.constantFrom(...'abxyzAB-'.split('')), minLength: 1, maxLength: 6 }),
+  )
+  const value = fc.oneof(
+    fc.constantFrom('x-secret, keep-alive', 'close', 'a=1', ''),
+    fc.string({ unit: fc.constantFrom(...'ab ,;=1'.split('')), maxLength: 8 }),
+  )
+
+  it('copies exactly what the Headers path copies (property)', () => {
+    const rules = compileStripRules(['x-api-key'])
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(name, value), { maxLength: 14 }),
+        fc.boolean(),
+        fc.boolean(),
+        (pairs, injectCookie, drop) => {
+          const raw = pairs.flat()
+          const real = new Headers()
+          for (const [n, v] of pairs) real.append(n, v)
+          const injected = { headerNames: new Set(['accept']), cookie: injectCookie }
+          expect(copyRequestHeaders(headersFromRaw(raw), rules, injected, drop)).toEqual(
+            copyRequestHeaders(real, rules, injected, drop),
+          )
+        },
+      ),
+      { numRuns: 1000 },
+    )
   })
 })
