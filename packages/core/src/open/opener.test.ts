@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { SECRET } from '../../test/helpers/craft.js'
+import { craftToken, SECRET, validClaims } from '../../test/helpers/craft.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
 import { toPublicJwk } from '../keys/jwk.js'
 import { createKeyring } from '../keys/keyring.js'
 import { type MintGrant, mint } from '../mint.js'
+import { assertValidPolicy } from '../policy/validate-policy.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
 import type { OpenInfo } from '../types.js'
@@ -327,5 +328,56 @@ describe('the decrypt option', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a wrong return type on purpose
     const notBytes = createOpener({ keyring, decrypt: () => '{}' as any })
     expect((await failure(notBytes.open(token))).code).toBe('invalid_token')
+  })
+})
+
+describe('policy checks at open', () => {
+  it('a crafted grant opens exactly when assertValidPolicy accepts its policy', async () => {
+    const key = await generateKey()
+    const keyring = createKeyring([key])
+    const opener = createOpener({ keyring, cacheSize: 0 })
+    const hostCases = [
+      'api.example.com',
+      '*.example.com',
+      'http://127.0.0.1:8080',
+      'HTTPS://a.b',
+      'a b',
+      'x/y',
+      '',
+    ]
+    const hostCases2 = ['ftp://a.b', '[::1]:99', 'bücher.example', 'a.b:99999', '*', 'a..b', '-a.b']
+    const pathCases = ['/v1/**', '/repos/*/x', 'relative', '/a/../b', '', '/%2F']
+    const methodCases = ['GET', 'get', 'TRACE', '']
+    let opened = 0
+    for (const host of [...hostCases, ...hostCases2]) {
+      for (const paths of [undefined, ...pathCases.map((p) => [p])]) {
+        for (const methods of [undefined, ...methodCases.map((m) => [m])]) {
+          const claims = {
+            ...validClaims(),
+            hosts: [host],
+            ...(paths && { paths }),
+            ...(methods && { methods }),
+          }
+          let valid = true
+          try {
+            assertValidPolicy(claims)
+          } catch {
+            valid = false
+          }
+          const token = await craftToken(toPublicJwk(key), { claims })
+          const outcome = await opener.open(token).then(
+            (g) => g,
+            (e: KeyholeError) => e.code,
+          )
+          if (valid) {
+            expect(typeof outcome).toBe('object')
+            opened++
+          } else {
+            expect(outcome).toBe('invalid_token')
+          }
+        }
+      }
+    }
+    expect(opened).toBeGreaterThan(10)
   })
 })

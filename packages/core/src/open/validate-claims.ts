@@ -1,5 +1,6 @@
 import { KeyholeError } from '../errors.js'
-import { assertValidPolicy } from '../policy/validate-policy.js'
+import { compilePolicy } from '../policy/authorize.js'
+import { assertPolicyShape } from '../policy/validate-policy.js'
 import { assertJti } from '../revocation/jti.js'
 import type { Grant, Injection } from '../types.js'
 import { invalidToken } from './invalid-token.js'
@@ -62,7 +63,7 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
     injections.push(Object.freeze({ in: where, name, value } as Injection))
   }
   try {
-    assertValidPolicy({
+    assertPolicyShape({
       hosts,
       paths: paths as string[] | undefined,
       methods: methods as string[] | undefined,
@@ -78,7 +79,7 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
   }
   if (context.issuer && !(typeof iss === 'string' && context.issuer.includes(iss))) throw invalidToken()
 
-  return Object.freeze({
+  const grant = Object.freeze({
     jti,
     iat,
     exp,
@@ -92,6 +93,15 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
     inject: Object.freeze(injections),
     kid: context.kid,
   }) as Grant
+  try {
+    // The rest of the policy check: parsing the host and path patterns. Done by compiling the
+    // grant's policy, which is cached by grant object, so `authorize` (the proxy's next step)
+    // finds it parsed instead of parsing every pattern a second time.
+    compilePolicy(grant)
+  } catch {
+    throw invalidToken()
+  }
+  return grant
 }
 
 /**

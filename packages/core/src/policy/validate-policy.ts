@@ -108,11 +108,28 @@ function checkInjection(entry: unknown, index: number, seen: Set<string>): void 
  * ```
  */
 export function assertValidPolicy(policy: unknown): asserts policy is PolicyWithInjections {
+  assertPolicyShape(policy)
+  for (const host of policy.hosts) parseHostPattern(host)
+  if (policy.paths !== undefined) for (const path of policy.paths) parsePathPattern(path)
+}
+
+/**
+ * Everything {@link assertValidPolicy} checks except parsing the host and path patterns, for a
+ * caller that parses them itself right after — the opener does, through `compilePolicy`, so a
+ * grant's patterns are parsed once and the proxy finds them compiled. Never use it alone.
+ *
+ * @internal
+ * @throws KeyholeError `invalid_grant`
+ * @example
+ * ```ts
+ * assertPolicyShape(policy)
+ * compilePolicy(policy) // parses hosts and paths, and throws invalid_grant on a bad one
+ * ```
+ */
+export function assertPolicyShape(policy: unknown): asserts policy is PolicyWithInjections {
   if (!isRecord(policy)) fail('the grant must be an object')
-  const hosts = checkStringList(policy.hosts, 'hosts', true)!
-  for (const host of hosts) parseHostPattern(host)
-  const paths = checkStringList(policy.paths, 'paths', false)
-  if (paths !== undefined) for (const path of paths) parsePathPattern(path)
+  checkStringList(policy.hosts, 'hosts', true)
+  checkStringList(policy.paths, 'paths', false)
   const methods = checkStringList(policy.methods, 'methods', false)
   if (methods !== undefined) {
     for (let i = 0; i < methods.length; i++) {
