@@ -196,7 +196,9 @@ export function createOpener(options: OpenerOptions): Opener {
       // made (see SECURITY.md), but it keeps the raw buffer from lingering.
       plaintext.fill(0)
     }
-    const grant = validateClaims(claims, { maxTtl, audience, issuer, kid, headerHosts: hosts })
+    // The keyring's own kid string, not the header's copy: one string shared by every cached grant.
+    const sharedKid = keyring.get(kid)?.kid ?? kid
+    const grant = validateClaims(claims, { maxTtl, audience, issuer, kid: sharedKid, headerHosts: hosts })
     // Cached before time and revocation checks: those run on every open, hit or miss, so a
     // not-yet-valid or revoked grant in the cache is never returned; caching it only spares
     // the decryption when the same token is replayed.

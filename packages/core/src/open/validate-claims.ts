@@ -56,12 +56,12 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
   if (paths !== undefined && !Array.isArray(paths)) throw invalidToken()
   if (methods !== undefined && !Array.isArray(methods)) throw invalidToken()
   if (!Array.isArray(inject) || inject.length === 0) throw invalidToken()
-  const injections: Injection[] = []
-  for (const item of inject) {
+  // Built with map, not push: the array lives as long as the cached grant, so no spare capacity.
+  const injections: Injection[] = inject.map((item: unknown) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidToken()
     const { in: where, name, value } = item as Record<string, unknown>
-    injections.push(Object.freeze({ in: where, name, value } as Injection))
-  }
+    return Object.freeze({ in: where, name, value } as Injection)
+  })
   try {
     assertPolicyShape({
       hosts,
