@@ -1,10 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import {
-  connectionTokens,
-  isHopByHopResponseHeader,
-  isNullBodyStatus,
-  markPassable,
-} from '../proxy/sanitize-headers.js'
+import { connectionTokens, isHopByHopResponseHeader, isNullBodyStatus } from '../proxy/sanitize-headers.js'
 
 interface BodyState {
   readonly incoming: IncomingMessage
@@ -136,7 +131,7 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
     response = new Response(body, { status, headers })
   }
   if (state) bodies.set(response, state)
-  return markPassable(response)
+  return response
 }
 
 /**

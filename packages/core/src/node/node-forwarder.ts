@@ -6,6 +6,7 @@ import { KeyholeError } from '../errors.js'
 import { addressKey, isPrivateAddress } from '../proxy/address-guard.js'
 import {
   APPLIES_TIMEOUT,
+  CLEAN_RESPONSES,
   type Forwarder,
   type ForwardInit,
   type ForwardTarget,
@@ -221,6 +222,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
   // every request in an AbortController and a timer of its own.
   Object.defineProperty(forward, APPLIES_TIMEOUT, { value: true })
   Object.defineProperty(forward, TAKES_NODE_STREAMS, { value: true })
+  Object.defineProperty(forward, CLEAN_RESPONSES, { value: true })
   forward.destroy = () => {
     for (const agent of Object.values(agents)) agent?.destroy()
   }

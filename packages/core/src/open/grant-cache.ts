@@ -49,9 +49,21 @@ export function createGrantCache(max: number, keyOf: TokenKey | null = sha256Tok
     }
     if (!next.done) entries.delete(next.value)
   }
+  // The last token's key: an agent sends the same token request after request, and comparing
+  // two equal strings is cheaper than hashing one again (the digest is a pure function of it).
+  let lastToken: string | undefined
+  let lastKey: string | undefined
+  const keyFor = (token: string): string | undefined => {
+    if (keyOf === null) return token
+    if (token === lastToken) return lastKey
+    const key = keyOf(token)
+    lastToken = token
+    lastKey = key
+    return key
+  }
   return {
     get(token, nowSeconds) {
-      const key = keyOf === null ? token : keyOf(token)
+      const key = keyFor(token)
       if (key === undefined) return undefined
       const grant = entries.get(key)
       if (grant === undefined) return undefined
@@ -62,14 +74,14 @@ export function createGrantCache(max: number, keyOf: TokenKey | null = sha256Tok
     },
     set(token, grant) {
       if (max <= 0) return
-      const key = keyOf === null ? token : keyOf(token)
+      const key = keyFor(token)
       if (key === undefined) return
       entries.delete(key)
       if (entries.size >= max) evictOldest()
       entries.set(key, grant)
     },
     delete(token) {
-      const key = keyOf === null ? token : keyOf(token)
+      const key = keyFor(token)
       if (key !== undefined) entries.delete(key)
     },
     deleteWhere(predicate) {

@@ -29,6 +29,13 @@ export interface ForwardTarget {
 export const APPLIES_TIMEOUT: unique symbol = Symbol.for('keyhole.forwarder.appliesTimeout')
 
 /**
+ * Marks keyhole's own forwarder whose responses never carry hop-by-hop or `X-Keyhole-*` headers,
+ * so the engine passes them on without another look. Deliberately not a registered symbol: only
+ * core's node forwarder can carry it. Internal to core.
+ */
+export const CLEAN_RESPONSES: unique symbol = Symbol('keyhole.forwarder.cleanResponses')
+
+/**
  * Marks a forwarder that takes a Node `Readable` as `init.body` (the node forwarder pipes it into
  * the upstream request), so a Node adapter can hand over the request itself instead of a web
  * stream over it. A registered symbol, so adapters that import nothing of Node find it by shape.
