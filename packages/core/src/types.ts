@@ -76,4 +76,12 @@ export interface OpenInfo {
   openMs: number
   /** Milliseconds spent asking the revocation store. */
   revocationMs: number
+  /**
+   * The token's `jti`, `kid` and `sub`, set once its claims are trusted (decrypted and valid),
+   * also when it is then refused as expired, not yet valid or revoked: so an audit log can say
+   * which token was refused.
+   */
+  jti?: string
+  kid?: string
+  sub?: string
 }

@@ -289,6 +289,11 @@ export function createOpener(options: OpenerOptions): Opener {
         throw invalidToken()
       }
     }
+    if (info) {
+      info.jti = grant.jti
+      info.kid = grant.kid
+      if (grant.sub !== undefined) info.sub = grant.sub
+    }
     checkTime(grant, nowSeconds, tolerance)
     const checked = info ? performance.now() : 0
     const revoked = await isRevoked(grant.jti)

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { isKeyholeError } from '../errors.js'
+import { generateKey } from '../keys/generate-key.js'
+import { createKeyring } from '../keys/keyring.js'
+import { mint } from '../mint.js'
+import { createOpener } from '../open/opener.js'
 import type { Grant } from '../types.js'
 import { createProxy } from './create-proxy.js'
+import type { ProxyEvent } from './events.js'
 import type { ForwardInit } from './forward-fetch.js'
 
 // Engine behaviour that needs no network: the forwarder here records what it would have sent.
@@ -157,5 +162,44 @@ describe('createProxy', () => {
       'http://10.0.0.5:8080/ok',
     ])
     expect(sent.map((s) => s.init.keyhole?.privateAddressAllowed)).toEqual([false, false, false, true, true])
+  })
+
+  it('names the token in the event of a token refused after opening (revoked, expired)', async () => {
+    const keyring = createKeyring([await generateKey()])
+    let now = Date.now()
+    const opener = createOpener({ keyring, now: () => now, clockTolerance: 0 })
+    const token = await mint(
+      {
+        hosts: ['api.example.com'],
+        inject: [{ in: 'header', name: 'Authorization', value: 'Bearer sk-event-secret' }],
+        ttl: '10m',
+        sub: 'agent-7',
+      },
+      { to: keyring.publicJwks() },
+    )
+    const events: ProxyEvent[] = []
+    const { forward } = recorder()
+    const handle = createProxy({
+      opener,
+      forward,
+      onEvent: (event) => {
+        events.push(event)
+      },
+    })
+    const send = () =>
+      handle(new Request('http://p/https/api.example.com/x', { headers: { 'x-keyhole-token': token } }))
+    expect((await send()).status).toBe(200)
+    const { jti, exp } = await opener.open(token)
+    await opener.revocations.revoke(jti, new Date(exp * 1000))
+    expect((await send()).status).toBe(403)
+    now += 11 * 60 * 1000
+    expect((await send()).status).toBe(401)
+    const outcomes = events.map((e) => [e.outcome, e.jti, e.sub, e.kid])
+    const kid = keyring.current.kid
+    expect(outcomes[0]).toEqual(['ok', jti, 'agent-7', kid])
+    expect(outcomes[1]).toEqual(['token_revoked', jti, 'agent-7', kid])
+    expect(outcomes[2]).toEqual(['token_expired', jti, 'agent-7', kid])
+    expect(JSON.stringify(events)).not.toContain('sk-event-secret')
+    expect(JSON.stringify(events)).not.toContain(token)
   })
 })

@@ -332,6 +332,12 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
         event.kid = grant.kid
         if (grant.sub !== undefined) event.sub = grant.sub
         event.cacheHit = info.cacheHit
+      } else if (info.jti !== undefined) {
+        // Opened, then refused (expired, not yet valid, revoked): still say which token it was.
+        event.jti = info.jti
+        if (info.kid !== undefined) event.kid = info.kid
+        if (info.sub !== undefined) event.sub = info.sub
+        event.cacheHit = info.cacheHit
       }
       if (raw) {
         event.scheme = raw.scheme

@@ -29,7 +29,10 @@ export interface ProxyEvent {
   /** The status returned to the client (499 for `client_aborted`, as nginx logs it). */
   status: number
   method: string
-  /** The token's `jti`, `sub` and `kid`, once the token has been opened. */
+  /**
+   * The token's `jti`, `sub` and `kid`, once the token has been opened: also on a token refused
+   * after opening (`token_expired`, `token_not_yet_valid`, `token_revoked`).
+   */
   jti?: string
   sub?: string
   kid?: string
