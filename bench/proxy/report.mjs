@@ -112,7 +112,8 @@ export function writeReport(data) {
     },
     {
       n: 3,
-      measure: 'req/s, a fresh token on every request (Hono; decryption on a worker thread, and on the event loop), 32 connections',
+      measure:
+        'req/s, a fresh token on every request (Hono; decryption on a worker thread, and on the event loop), 32 connections',
       figure: `${int(r3.kh)} req/s with createDecryptPool (${int(r3.khNode)} with nodeDecrypt on the event loop); open ${int(r3b.open)} µs CPU`,
       baseline: `${int(r3.base)} req/s (node:http + jose jwtDecrypt per request); raw primitives ${int(r3b.raw)} µs CPU`,
       ratio: `${x(r3.kh / r3.base)} (${x(r3.khNode / r3.base)}); open ${x(r3b.open / r3b.raw)} raw`,
