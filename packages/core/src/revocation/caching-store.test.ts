@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { describeStoreContract } from '../../../../test/store-contract.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
+import { answerNow } from './answer-now.js'
 import { type CachingStore, createCachingStore } from './caching-store.js'
 import { createMemoryStore, type MemoryStore } from './memory-store.js'
 import type { RevocationFeed, RevocationStore } from './store.js'
@@ -275,4 +276,28 @@ describeStoreContract('caching(memory)', () => {
       inner.close()
     },
   }
+})
+
+describe('the caching store answering the opener at once', () => {
+  it('answers from its cache only, counts those as hits, and agrees with isRevoked', async () => {
+    const inner = createMemoryStore({ grace: 0, sweepInterval: false })
+    await inner.revoke('revoked-elsewhere', inMs(60_000))
+    const caching = createCachingStore(inner, { negativeTtl: '10m' })
+    // Nothing cached yet: no answer, the opener must ask.
+    expect(answerNow(caching, 'revoked-elsewhere')).toBeUndefined()
+    expect(answerNow(caching, 'fine')).toBeUndefined()
+    expect(caching.stats.hits).toBe(0)
+    expect(await caching.isRevoked('revoked-elsewhere')).toBe(true)
+    expect(await caching.isRevoked('fine')).toBe(false)
+    expect(answerNow(caching, 'revoked-elsewhere')).toBe(true)
+    expect(answerNow(caching, 'fine')).toBe(false)
+    expect(caching.stats.hits).toBe(2)
+    // A local revoke is known at once.
+    await caching.revoke('fine', inMs(60_000))
+    expect(answerNow(caching, 'fine')).toBe(true)
+    caching.invalidate('fine')
+    expect(answerNow(caching, 'fine')).toBeUndefined()
+    caching.close()
+    inner.close()
+  })
 })

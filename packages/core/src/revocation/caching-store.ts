@@ -1,5 +1,6 @@
 import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
+import { ANSWER_NOW, type AnswersNow } from './answer-now.js'
 import { assertJti, expiryMs } from './jti.js'
 import type { RevocationFeed, RevocationStore } from './store.js'
 
@@ -141,7 +142,7 @@ export function createCachingStore(store: RevocationStore, options: CachingStore
     if (typeof jti === 'string' && jti.length > 0) markRevoked(jti, Date.now() + ttlMs)
   })
 
-  return {
+  const caching: CachingStore & AnswersNow = {
     isRevoked(jti) {
       const entry = cache.get(jti)
       if (entry !== undefined) {
@@ -155,6 +156,13 @@ export function createCachingStore(store: RevocationStore, options: CachingStore
       if (pending !== undefined) return pending
       misses++
       return lookup(jti)
+    },
+
+    [ANSWER_NOW](jti: string) {
+      const entry = cache.get(jti)
+      if (entry === undefined || entry.until <= Date.now()) return undefined
+      hits++
+      return entry.revoked
     },
 
     async revoke(jti, expiresAt) {
@@ -195,4 +203,5 @@ export function createCachingStore(store: RevocationStore, options: CachingStore
       return { hits, misses }
     },
   }
+  return caching
 }

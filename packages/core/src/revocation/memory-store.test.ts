@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { describeStoreContract } from '../../../../test/store-contract.js'
 import { isKeyholeError } from '../errors.js'
+import { answerNow } from './answer-now.js'
 import { createMemoryStore, type MemoryStore } from './memory-store.js'
 
 const inMs = (ms: number) => new Date(Date.now() + ms)
@@ -148,4 +149,23 @@ describe('createMemoryStore', () => {
 describeStoreContract('memory', () => {
   const store = createMemoryStore({ grace: 0 })
   return { store, close: () => store.close() }
+})
+
+describe('the memory store answering the opener at once', () => {
+  it('answers exactly what isRevoked answers, and nothing for an id isRevoked refuses', async () => {
+    const store = createMemoryStore({ grace: 0, sweepInterval: false })
+    await store.revoke('revoked-long', inMs(60_000))
+    await store.revoke('revoked-briefly', inMs(20))
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    for (const jti of ['revoked-long', 'revoked-briefly', 'never-revoked']) {
+      expect(answerNow(store, jti)).toBe(await store.isRevoked(jti))
+    }
+    expect(answerNow(store, 'revoked-long')).toBe(true)
+    expect(answerNow(store, 'revoked-briefly')).toBe(false)
+    for (const bad of ['', 'nul\0id', '\uD800']) {
+      expect(answerNow(store, bad)).toBeUndefined()
+      await expect(store.isRevoked(bad)).rejects.toMatchObject({ code: 'bad_request' })
+    }
+    store.close()
+  })
 })

@@ -1,5 +1,6 @@
 import { type Duration, toSeconds } from '../duration.js'
 import { KeyholeError } from '../errors.js'
+import { ANSWER_NOW, type AnswersNow } from './answer-now.js'
 import { assertJti, expiryMs } from './jti.js'
 import type { RevocationStore } from './store.js'
 
@@ -150,7 +151,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   }
   schedule(sweepMs)
 
-  return {
+  const store: MemoryStore & AnswersNow = {
     get size() {
       return entries.size
     },
@@ -163,6 +164,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       }
       const until = entries.get(jti)
       return Promise.resolve(until !== undefined && until > Date.now())
+    },
+
+    [ANSWER_NOW](jti: string) {
+      // A malformed id gets no answer here; isRevoked then rejects it as usual.
+      const until = typeof jti === 'string' ? entries.get(jti) : undefined
+      if (until === undefined) {
+        try {
+          assertJti(jti)
+        } catch {
+          return undefined
+        }
+        return false
+      }
+      return until > Date.now()
     },
 
     revoke(jti, expiresAt) {
@@ -214,4 +229,5 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (timer !== undefined) clearTimeout(timer)
     },
   }
+  return store
 }
