@@ -250,6 +250,33 @@ describe('keyhole serve', () => {
     }
   })
 
+  it('decrypts on worker threads with --decrypt-threads, refusing what it must refuse', async () => {
+    const served = await start(['--keys', 'keys.json', '--decrypt-threads', '1'])
+    const tokens = [await mintFor(served.url), await mintFor(served.url)]
+    for (const token of tokens) {
+      const before = upstream.received.length
+      const response = await call(served.url, token, '/threads')
+      expect(response.status).toBe(200)
+      expect(upstream.received[before]?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    }
+    // The ciphertext's first character changed: the worker's decryption fails, one opaque code.
+    const [header, key, iv, ciphertext, tag] = (tokens[0] as string).split('.') as string[]
+    const flipped = `${ciphertext[0] === 'A' ? 'B' : 'A'}${ciphertext.slice(1)}`
+    const tampered = [header, key, iv, flipped, tag].join('.')
+    const refused = await call(served.url, tampered, '/threads')
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('x-keyhole-error')).toBe('invalid_token')
+    expectNoSecrets(served, ...tokens)
+    const stopped = await served.stop()
+    expect(stopped.code).toBe(0)
+
+    const bad = await keyhole(['serve', '--keys', 'keys.json', '--port', '0', '--decrypt-threads', 'two'], {
+      cwd: dir,
+    })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--decrypt-threads must be a number')
+  })
+
   it('stops on SIGTERM with exit code 0', async () => {
     const served = await serve(['--keys', 'keys.json'], { cwd: dir })
     const result = await served.stop()

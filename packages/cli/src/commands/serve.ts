@@ -10,6 +10,7 @@ import { startServer } from '../server.js'
 
 const help = `Usage: keyhole serve --keys keys.json [--port 8787] [--host 127.0.0.1]
                      [--admin-token-env <VAR>] [--store <url>] [--token-header <name>...]
+                     [--decrypt-threads <n>]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
   http://<host>:<port>/<https|http>/<api-host[:port]>/<path>?<query>
@@ -34,6 +35,8 @@ Options:
                            postgres://user@host:5432/db (default: in memory, this process only)
   --token-header <name>    another header that may carry the token, e.g. x-api-key so an SDK
                            works with only its base URL and API key changed (repeatable)
+  --decrypt-threads <n>    decrypt tokens not seen before on n worker threads, for traffic where
+                           most tokens are fresh (default: 0, on the main thread)
   -h, --help               show this help
 
 Example:
@@ -56,6 +59,7 @@ export const serveCommand: Command = {
           'admin-token-env': { type: 'string' },
           store: { type: 'string' },
           'token-header': { type: 'string', multiple: true },
+          'decrypt-threads': { type: 'string' },
         },
       },
       argv,
@@ -75,6 +79,7 @@ export const serveCommand: Command = {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
         throw usageError('--token-header takes a header name, e.g. x-api-key')
     const storeUrl = single(values.store)
+    const decryptThreads = parseThreads(single(values['decrypt-threads']))
 
     const line = (text: string) => io.stdout(`${text}\n`)
     let opened: OpenedStore | undefined
@@ -106,6 +111,7 @@ export const serveCommand: Command = {
         ...(adminToken !== undefined ? { adminToken } : {}),
         ...(revocations ? { revocations } : {}),
         ...(tokenHeaders.length > 0 ? { tokenHeaders } : {}),
+        ...(decryptThreads > 0 ? { decryptThreads } : {}),
         log: line,
         warn: (text) => io.stderr(text),
       })
@@ -131,6 +137,14 @@ export const serveCommand: Command = {
     })
     return stopped
   },
+}
+
+function parseThreads(value: string | undefined): number {
+  if (value === undefined) return 0
+  const threads = Number(value)
+  if (!/^\d{1,2}$/.test(value) || threads > 64)
+    throw usageError('--decrypt-threads must be a number from 0 to 64')
+  return threads
 }
 
 function parsePort(value: string | undefined): number {
