@@ -260,9 +260,10 @@ describe('keyhole serve', () => {
       expect(upstream.received[before]?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
     }
     // The ciphertext's first character changed: the worker's decryption fails, one opaque code.
-    const [header, key, iv, ciphertext, tag] = (tokens[0] as string).split('.') as string[]
-    const flipped = `${ciphertext[0] === 'A' ? 'B' : 'A'}${ciphertext.slice(1)}`
-    const tampered = [header, key, iv, flipped, tag].join('.')
+    const parts = (tokens[0] as string).split('.')
+    const ciphertext = parts[3] as string
+    parts[3] = `${ciphertext.startsWith('A') ? 'B' : 'A'}${ciphertext.slice(1)}`
+    const tampered = parts.join('.')
     const refused = await call(served.url, tampered, '/threads')
     expect(refused.status).toBe(401)
     expect(refused.headers.get('x-keyhole-error')).toBe('invalid_token')
