@@ -8,25 +8,23 @@
  * Mutating it throws, as a request's immutable headers do.
  */
 class RawHeaders {
-  /** @internal The list itself, for {@link rawHeaderList}. */
+  /** @internal The list itself, also for {@link rawHeaderList}. */
   readonly raw: readonly string[]
-  readonly #raw: readonly string[]
   #combined: [string, string][] | undefined
 
   constructor(raw: readonly string[]) {
-    this.#raw = raw
     this.raw = raw
   }
 
   get(name: string): string | null {
     const wanted = name.toLowerCase()
-    const raw = this.#raw
+    const raw = this.raw
     let value: string | null = null
     for (let i = 0; i < raw.length; i += 2) {
       const candidate = raw[i] as string
       if (candidate.length !== wanted.length || candidate.toLowerCase() !== wanted) continue
-      const v = trimWhitespace(raw[i + 1] as string)
-      value = value === null ? v : `${value}${separator(wanted)}${v}`
+      const v = trimHeaderValue(raw[i + 1] as string)
+      value = value === null ? v : joinHeaderValues(wanted, value, v)
     }
     return value
   }
@@ -36,28 +34,28 @@ class RawHeaders {
   }
 
   getSetCookie(): string[] {
-    const raw = this.#raw
+    const raw = this.raw
     const cookies: string[] = []
     for (let i = 0; i < raw.length; i += 2) {
       if ((raw[i] as string).toLowerCase() === 'set-cookie')
-        cookies.push(trimWhitespace(raw[i + 1] as string))
+        cookies.push(trimHeaderValue(raw[i + 1] as string))
     }
     return cookies
   }
 
   #entries(): [string, string][] {
     if (this.#combined) return this.#combined
-    const raw = this.#raw
+    const raw = this.raw
     const byName = new Map<string, string>()
     const cookies: string[] = []
     for (let i = 0; i < raw.length; i += 2) {
       const name = (raw[i] as string).toLowerCase()
       if (name.charCodeAt(0) === 58 /* : */) continue
-      const value = trimWhitespace(raw[i + 1] as string)
+      const value = trimHeaderValue(raw[i + 1] as string)
       if (name === 'set-cookie') cookies.push(value)
       else {
         const existing = byName.get(name)
-        byName.set(name, existing === undefined ? value : `${existing}${separator(name)}${value}`)
+        byName.set(name, existing === undefined ? value : joinHeaderValues(name, existing, value))
       }
     }
     const entries: [string, string][] = [...byName]
@@ -112,14 +110,18 @@ class RawHeaders {
   }
 }
 
-// As undici's Headers does: repeated Cookie headers join into one cookie string.
-function separator(name: string): string {
-  return name === 'cookie' ? '; ' : ', '
+/**
+ * Two values of one (lower-case) header name joined as `Headers` joins them: `, `, and `; ` for
+ * `Cookie` (as undici does: repeated Cookie headers make one cookie string). Internal to core.
+ */
+export function joinHeaderValues(name: string, first: string, second: string): string {
+  return `${first}${name === 'cookie' ? '; ' : ', '}${second}`
 }
 
 const HTTP_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g
 
-function trimWhitespace(value: string): string {
+/** A header value without surrounding HTTP whitespace, as `Headers` stores it. Internal to core. */
+export function trimHeaderValue(value: string): string {
   const first = value.charCodeAt(0)
   const last = value.charCodeAt(value.length - 1)
   // Node's parser has already trimmed spaces and tabs; the check keeps the common case a no-op.
@@ -152,6 +154,3 @@ export function rawHeaderList(headers: Headers): readonly string[] | undefined {
     ? (headers as unknown as RawHeaders).raw
     : undefined
 }
-
-/** {@link trimWhitespace} for core's own one-pass copies of a raw list. Internal to core. */
-export { trimWhitespace as trimHeaderValue }

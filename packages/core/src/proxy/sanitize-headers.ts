@@ -1,7 +1,7 @@
 import { FORBIDDEN_INJECT_HEADER_PREFIXES, HOP_BY_HOP_HEADERS } from '../policy/header-rules.js'
 import type { Grant } from '../types.js'
 import { compileInjection } from './inject-credentials.js'
-import { rawHeaderList, trimHeaderValue } from './raw-headers.js'
+import { joinHeaderValues, rawHeaderList, trimHeaderValue } from './raw-headers.js'
 import { TOKEN_HEADER } from './read-token.js'
 
 /** The request headers keyhole never forwards, compiled once per proxy. */
@@ -102,10 +102,9 @@ export function copyRequestHeaders(
       if (dropContentLength && name === 'content-length') continue
       const value = trimHeaderValue(raw[i + 1] as string)
       const existing = out[name]
+      // Set-Cookie: the last one wins, as with the Headers iteration below.
       out[name] =
-        existing === undefined || name === 'set-cookie'
-          ? value
-          : `${existing}${name === 'cookie' ? '; ' : ', '}${value}`
+        existing === undefined || name === 'set-cookie' ? value : joinHeaderValues(name, existing, value)
     }
     return out
   }

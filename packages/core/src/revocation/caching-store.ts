@@ -142,28 +142,29 @@ export function createCachingStore(store: RevocationStore, options: CachingStore
     if (typeof jti === 'string' && jti.length > 0) markRevoked(jti, Date.now() + ttlMs)
   })
 
+  // The cached answer for `jti` (counted as a hit), or undefined when there is none still fresh.
+  const cached = (jti: string): boolean | undefined => {
+    const entry = cache.get(jti)
+    if (entry === undefined) return undefined
+    if (entry.until <= Date.now()) {
+      cache.delete(jti)
+      return undefined
+    }
+    hits++
+    return entry.revoked
+  }
+
   const caching: CachingStore & AnswersNow = {
     isRevoked(jti) {
-      const entry = cache.get(jti)
-      if (entry !== undefined) {
-        if (entry.until > Date.now()) {
-          hits++
-          return entry.revoked ? TRUE : FALSE
-        }
-        cache.delete(jti)
-      }
+      const known = cached(jti)
+      if (known !== undefined) return known ? TRUE : FALSE
       const pending = inflight.get(jti)
       if (pending !== undefined) return pending
       misses++
       return lookup(jti)
     },
 
-    [ANSWER_NOW](jti: string) {
-      const entry = cache.get(jti)
-      if (entry === undefined || entry.until <= Date.now()) return undefined
-      hits++
-      return entry.revoked
-    },
+    [ANSWER_NOW]: cached,
 
     async revoke(jti, expiresAt) {
       assertJti(jti)
