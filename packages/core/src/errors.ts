@@ -20,6 +20,13 @@ export type KeyholeErrorCode =
   | 'jwks_unavailable'
   | 'unauthorized'
   | 'bad_request'
+  | 'invalid_proof'
+  | 'not_found'
+  | 'rate_limited'
+  | 'connect_disabled'
+  | 'misdirected_request'
+  | 'body_too_large'
+  | 'response_not_scrubbable'
 
 /** HTTP status the proxy answers with for each code. */
 export const errorStatus: Readonly<Record<KeyholeErrorCode, number>> = Object.freeze({
@@ -40,6 +47,13 @@ export const errorStatus: Readonly<Record<KeyholeErrorCode, number>> = Object.fr
   jwks_unavailable: 502,
   unauthorized: 401,
   bad_request: 400,
+  invalid_proof: 401,
+  not_found: 404,
+  rate_limited: 429,
+  connect_disabled: 403,
+  misdirected_request: 421,
+  body_too_large: 413,
+  response_not_scrubbable: 502,
 })
 
 /**
@@ -59,10 +73,17 @@ export const errorStatus: Readonly<Record<KeyholeErrorCode, number>> = Object.fr
 export class KeyholeError extends Error {
   override name = 'KeyholeError'
   readonly code: KeyholeErrorCode
+  /**
+   * Why, for audit events only (e.g. `unsigned`, `unknown_issuer`, `bad_signature`,
+   * `issuer_scope` on an `invalid_token`). Never sent to the client: an opaque code keeps the
+   * proxy from being an oracle, while the operator's log still says what happened.
+   */
+  readonly reason?: string
 
-  constructor(code: KeyholeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(code: KeyholeErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.code = code
+    if (options?.reason !== undefined) this.reason = options.reason
   }
 
   /** The HTTP status that goes with {@link KeyholeError.code}. */

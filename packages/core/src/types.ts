@@ -33,6 +33,12 @@ export interface Grant extends Policy {
   readonly inject: readonly Injection[]
   /** The key id the token was encrypted to (from the protected header). */
   readonly kid: string
+  /**
+   * The RFC 7638 thumbprint of the trusted issuer key that signed the grant. Absent only for an
+   * unsigned grant, which an opener accepts only with `acceptUnsigned: true`; an unsigned grant
+   * never reaches a private address on the strength of naming it.
+   */
+  readonly issuerKid?: string
 }
 
 /** The header every keyhole token carries; readable by anyone. */
@@ -84,4 +90,6 @@ export interface OpenInfo {
   jti?: string
   kid?: string
   sub?: string
+  /** The issuer key that signed the grant (absent for an unsigned one). */
+  issuerKid?: string
 }

@@ -36,6 +36,13 @@ export interface ProxyEvent {
   jti?: string
   sub?: string
   kid?: string
+  /** The thumbprint of the issuer key that signed the grant; absent for an unsigned grant. */
+  issuerKid?: string
+  /**
+   * Why the proxy refused, when the code alone does not say: for `invalid_token`, `unsigned`,
+   * `unknown_issuer`, `bad_signature` or `issuer_scope`. Only in events, never in a response.
+   */
+  reason?: string
   /** The target, once it has been read from the request. */
   scheme?: 'http' | 'https'
   host?: string
