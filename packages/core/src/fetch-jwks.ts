@@ -124,7 +124,8 @@ export async function fetchJwks(url: string | URL, options: FetchJwksOptions = {
   }
   const key = parsed.href
   const ttlMs = toSeconds(options.cacheTtl ?? '5m') * 1000
-  const hit = cache.get(key)
+  // cacheTtl 0 never reuses, not even an entry an earlier caller with a longer TTL stored.
+  const hit = ttlMs > 0 ? cache.get(key) : undefined
   if (hit && hit.expiresAt > Date.now()) return hit.jwks
   let pending = inflight.get(key)
   if (!pending) {

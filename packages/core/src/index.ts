@@ -8,8 +8,16 @@ export { type GenerateKeyOptions, generateKey } from './keys/generate-key.js'
 export { type ImportKeyOptions, importKey, type KeyInput } from './keys/import-key.js'
 export { toPublicJwk } from './keys/jwk.js'
 export { createKeyring, type Keyring } from './keys/keyring.js'
-export { type MintedToken, type MintGrant, type MintOptions, mint, mintDetailed } from './mint.js'
-export { createOpener, type Opener, type OpenerOptions, type OpenerStats } from './open/opener.js'
+export { GRANT_TYP, type MintedToken, type MintGrant, type MintOptions, mint, mintDetailed } from './mint.js'
+export type { InvalidTokenReason } from './open/invalid-token.js'
+export type { IssuerKeys, IssuerOption, TrustedIssuer } from './open/issuers.js'
+export {
+  createOpener,
+  issuerRevocationId,
+  type Opener,
+  type OpenerOptions,
+  type OpenerStats,
+} from './open/opener.js'
 export { authorize, type CompiledPolicy, compilePolicy, FORBIDDEN_METHODS } from './policy/authorize.js'
 export {
   FORBIDDEN_INJECT_HEADER_NAMES,
@@ -18,6 +26,7 @@ export {
   isForbiddenInjectHeader,
   isHopByHopHeader,
 } from './policy/header-rules.js'
+export { hostRuleCovers } from './policy/host-cover.js'
 export { type HostRule, type HostTarget, matchHost, parseHostPattern } from './policy/host-pattern.js'
 export { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './policy/path-pattern.js'
 export { parseTarget, type Target } from './policy/target.js'
@@ -64,7 +73,10 @@ export type {
   Grant,
   Injection,
   InjectLocation,
+  IssuerAlg,
   KeyCurve,
+  KeyholeIssuerPrivateJwk,
+  KeyholeIssuerPublicJwk,
   KeyholePrivateJwk,
   KeyholeProtectedHeader,
   KeyholePublicJwk,

@@ -1,10 +1,11 @@
-import { base64url, CompactEncrypt, importJWK } from 'jose'
+import { base64url, CompactEncrypt, CompactSign, importJWK } from 'jose'
 import { type Duration, toSeconds } from './duration.js'
 import { KeyholeError } from './errors.js'
 import { type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+import { type BareIssuerJwk, bareIssuerJwk, verifiedIssuerKid } from './keys/issuer-jwk.js'
 import { type BareJwk, bareJwk, KEY_ALG, verifiedKid } from './keys/jwk.js'
 import { assertValidPolicy } from './policy/validate-policy.js'
-import type { Injection, KeyholePublicJwk, PublicJwks } from './types.js'
+import type { Injection, KeyholeIssuerPrivateJwk, KeyholePublicJwk, PublicJwks } from './types.js'
 
 /** What a token allows: the policy, the credentials, and how long it lives. */
 export interface MintGrant {
@@ -36,6 +37,13 @@ export interface MintOptions {
    * JWKS (fetched with {@link fetchJwks}, cached).
    */
   to: PublicJwks | KeyholePublicJwk | string | URL
+  /**
+   * The issuer key that signs the grant (`generateKey({ use: 'sig' })`). A proxy honours a
+   * grant only when an issuer it trusts signed it, so this is what makes the token usable.
+   * Without it the token is unsigned: only a proxy started with `acceptUnsigned: true` (and an
+   * `allowHosts` bound) opens it.
+   */
+  signWith?: KeyholeIssuerPrivateJwk
   /** Longest `ttl` accepted. Default `'24h'`, the opener's default `maxTtl`. */
   maxTtl?: Duration
   /** Options for fetching a JWKS URL (timeout, cache TTL, fetch). */
@@ -182,12 +190,52 @@ function publicCryptoKey(jwk: BareJwk, kid: string): Promise<CryptoKey> {
   return key
 }
 
+/** The media type of a signed grant (explicit typing: no other JWT an issuer signs passes for one). */
+export const GRANT_TYP = 'keyhole-grant+jwt'
+
+interface SigningKey {
+  readonly alg: 'ES256' | 'EdDSA'
+  readonly kid: string
+  readonly key: CryptoKey
+}
+
+// Imported signing keys by key object, so minting many tokens with one issuer imports it once.
+const signingKeys = new WeakMap<object, Promise<SigningKey>>()
+
+async function importSigningKey(jwk: KeyholeIssuerPrivateJwk): Promise<SigningKey> {
+  const bare: BareIssuerJwk = bareIssuerJwk(jwk)
+  if (bare.d === undefined)
+    throw new KeyholeError('invalid_key', 'signWith needs a private issuer key (with "d")')
+  const kid = await verifiedIssuerKid(bare)
+  const { kid: _kid, ...material } = bare
+  try {
+    return { alg: bare.alg, kid, key: (await importJWK(material, bare.alg)) as CryptoKey }
+  } catch {
+    throw new KeyholeError('invalid_key', 'the issuer key does not import as a P-256 or Ed25519 private key')
+  }
+}
+
+function signingKey(jwk: KeyholeIssuerPrivateJwk): Promise<SigningKey> {
+  if (typeof jwk !== 'object' || jwk === null) {
+    return Promise.reject(new KeyholeError('invalid_key', 'signWith must be an issuer JWK'))
+  }
+  let pending = signingKeys.get(jwk)
+  if (!pending) {
+    pending = importSigningKey(jwk)
+    pending.catch(() => signingKeys.delete(jwk))
+    signingKeys.set(jwk, pending)
+  }
+  return pending
+}
+
 /**
  * Mints a keyhole token: validates the grant completely (policy syntax, credential placement,
- * CR/LF/NUL, ttl at most `maxTtl`) BEFORE anything is encrypted, generates a random 128-bit
- * `jti`, and encrypts the claims to the proxy's public key (ECDH-ES+A256KW, A256GCM). The
- * protected header carries `kid`, `typ: 'keyhole+jwt'` and a copy of `hosts` so clients can route
- * tokens without opening them. Minting needs no private key. Throws `invalid_grant`,
+ * CR/LF/NUL, ttl at most `maxTtl`) BEFORE anything is signed or encrypted, generates a random
+ * 128-bit `jti`, signs the claims with the issuer key `signWith` (a compact JWS, `typ:
+ * 'keyhole-grant+jwt'`, `kid` = the issuer key's thumbprint) and encrypts that JWS to the proxy's
+ * public key (ECDH-ES+A256KW, A256GCM, `cty: 'JWT'`). The protected header carries `kid`,
+ * `typ: 'keyhole+jwt'` and a copy of `hosts` so clients can route tokens without opening them.
+ * Without `signWith` the token is unsigned, which a default proxy refuses. Throws `invalid_grant`,
  * `invalid_key` or `jwks_unavailable`; messages never contain a credential value.
  *
  * @example
@@ -200,7 +248,7 @@ function publicCryptoKey(jwk: BareJwk, kid: string): Promise<CryptoKey> {
  *     ttl: '1h',
  *     sub: 'agent-42',
  *   },
- *   { to: 'https://proxy.internal/.well-known/jwks.json' },
+ *   { to: 'https://proxy.internal/.well-known/jwks.json', signWith: issuerKey },
  * )
  * ```
  */
@@ -222,7 +270,7 @@ export interface MintedToken {
  *
  * @example
  * ```ts
- * const { token, jti, exp } = await mintDetailed(grant, { to: keyring.publicJwks() })
+ * const { token, jti, exp } = await mintDetailed(grant, { to: keyring.publicJwks(), signWith: issuerKey })
  * audit.log({ jti, exp })
  * ```
  */
@@ -231,13 +279,31 @@ export async function mintDetailed(grant: MintGrant, options: MintOptions): Prom
     throw new KeyholeError('bad_request', 'mint needs { to }: a public JWK, a JWKS or a JWKS URL')
   }
   const claims = buildClaims(grant, options)
+  const signer = options.signWith === undefined ? undefined : await signingKey(options.signWith)
   const jwk = await recipient(options.to, options)
   const kid = await verifiedKid(jwk)
   const key = await publicCryptoKey(jwk, kid)
-  const plaintext = new TextEncoder().encode(JSON.stringify(claims))
+  const encoded = new TextEncoder().encode(JSON.stringify(claims))
+  let plaintext = encoded
+  if (signer) {
+    // Sign, then encrypt: the JWS is the JWE's plaintext, so the signature (which names the
+    // issuer) is as hidden as the credential, and the proxy's key is what opens both.
+    const jws = await new CompactSign(encoded)
+      .setProtectedHeader({ alg: signer.alg, kid: signer.kid, typ: GRANT_TYP })
+      .sign(signer.key)
+    encoded.fill(0)
+    plaintext = new TextEncoder().encode(jws)
+  }
   try {
     const token = await new CompactEncrypt(plaintext)
-      .setProtectedHeader({ alg: KEY_ALG, enc: 'A256GCM', kid, typ: 'keyhole+jwt', hosts: claims.hosts })
+      .setProtectedHeader({
+        alg: KEY_ALG,
+        enc: 'A256GCM',
+        kid,
+        typ: 'keyhole+jwt',
+        ...(signer && { cty: 'JWT' }),
+        hosts: claims.hosts,
+      })
       .encrypt(key)
     return { token, jti: claims.jti as string, iat: claims.iat as number, exp: claims.exp as number }
   } finally {

@@ -69,6 +69,28 @@ export interface KeyholePrivateJwk {
 /** The public half of a {@link KeyholePrivateJwk}. */
 export type KeyholePublicJwk = Omit<KeyholePrivateJwk, 'd'>
 
+/** The signature algorithms an issuer key can have: ES256 (P-256, default) or EdDSA (Ed25519). */
+export type IssuerAlg = 'ES256' | 'EdDSA'
+
+/**
+ * An issuer's private signing key: `mint(grant, { signWith })` signs grants with it, and a proxy
+ * that lists its public half in `issuers` honours them. `kid` is the RFC 7638 thumbprint,
+ * `use` is `sig`, never the same key as a decryption key.
+ */
+export interface KeyholeIssuerPrivateJwk {
+  readonly kty: 'EC' | 'OKP'
+  readonly crv: 'P-256' | 'Ed25519'
+  readonly x: string
+  readonly y?: string
+  readonly d: string
+  readonly kid: string
+  readonly alg: IssuerAlg
+  readonly use: 'sig'
+}
+
+/** The public half of a {@link KeyholeIssuerPrivateJwk}: what a proxy trusts. */
+export type KeyholeIssuerPublicJwk = Omit<KeyholeIssuerPrivateJwk, 'd'>
+
 /** A JSON Web Key Set of public keys. */
 export interface PublicJwks {
   readonly keys: readonly KeyholePublicJwk[]

@@ -1,6 +1,13 @@
 import { calculateJwkThumbprint } from 'jose'
 import { KeyholeError } from '../errors.js'
-import type { KeyCurve, KeyholePrivateJwk, KeyholePublicJwk } from '../types.js'
+import type {
+  KeyCurve,
+  KeyholeIssuerPrivateJwk,
+  KeyholeIssuerPublicJwk,
+  KeyholePrivateJwk,
+  KeyholePublicJwk,
+} from '../types.js'
+import { bareIssuerJwk, isIssuerJwk, publicIssuerJwk } from './issuer-jwk.js'
 
 /** The one key-management algorithm keyhole keys are for. */
 export const KEY_ALG = 'ECDH-ES+A256KW'
@@ -104,15 +111,30 @@ export async function verifiedKid(jwk: BareJwk): Promise<string> {
 }
 
 /**
- * Returns the public half of a keyhole key: what goes into a JWKS or into `mint({ to })`.
+ * Returns the public half of a keyhole key: for a decryption key what goes into a JWKS or into
+ * `mint({ to })`; for an issuer key (`use: 'sig'`) what a proxy lists in `issuers`.
  *
  * @example
  * ```ts
  * const key = await generateKey()
  * const pub = toPublicJwk(key) // { kty, crv, x, y, kid, alg, use } — no `d`
+ * const issuer = await generateKey({ use: 'sig' })
+ * const opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
  * ```
  */
-export function toPublicJwk(key: KeyholePrivateJwk | KeyholePublicJwk): KeyholePublicJwk {
+export function toPublicJwk(key: KeyholeIssuerPrivateJwk | KeyholeIssuerPublicJwk): KeyholeIssuerPublicJwk
+export function toPublicJwk(key: KeyholePrivateJwk | KeyholePublicJwk): KeyholePublicJwk
+export function toPublicJwk(
+  key: KeyholePrivateJwk | KeyholePublicJwk | KeyholeIssuerPrivateJwk | KeyholeIssuerPublicJwk,
+): KeyholePublicJwk | KeyholeIssuerPublicJwk
+export function toPublicJwk(
+  key: KeyholePrivateJwk | KeyholePublicJwk | KeyholeIssuerPrivateJwk | KeyholeIssuerPublicJwk,
+): KeyholePublicJwk | KeyholeIssuerPublicJwk {
+  if (isIssuerJwk(key)) {
+    const issuer = bareIssuerJwk(key)
+    if (issuer.kid === undefined) throw invalidKey('the key has no key id (kid)')
+    return publicIssuerJwk(issuer, issuer.kid)
+  }
   const bare = bareJwk(key)
   if (bare.kid === undefined) throw invalidKey('the key has no key id (kid); import it with importKey()')
   return publicJwk(bare, bare.kid)

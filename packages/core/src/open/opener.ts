@@ -1,20 +1,42 @@
 import { compactDecrypt } from 'jose'
 import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
+import type { FetchJwksOptions } from '../fetch-jwks.js'
 import type { Keyring } from '../keys/keyring.js'
+import { hostRuleCovers } from '../policy/host-cover.js'
+import { parseHostPattern } from '../policy/host-pattern.js'
 import { answerNow } from '../revocation/answer-now.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
 import type { Grant, KeyholePrivateJwk, OpenInfo } from '../types.js'
 import { createGrantCache } from './grant-cache.js'
 import { invalidToken } from './invalid-token.js'
+import { createIssuerSet, type IssuerKey, type IssuerOption, type IssuerSet } from './issuers.js'
 import { type CheckedHeader, checkHeader } from './parse-header.js'
 import { checkTime, validateClaims } from './validate-claims.js'
+import { verifyGrant } from './verify-grant.js'
 
 /** Options of {@link createOpener}. */
 export interface OpenerOptions {
   /** The private keys tokens are opened with. Retiring a key also drops its cached grants. */
   keyring: Keyring
+  /**
+   * The issuers whose signed grants this opener honours: public issuer keys (`toPublicJwk(issuer)`),
+   * JWK sets, keyring-like objects with `publicJwks()`, JWKS URLs (HTTPS unless on loopback;
+   * refetched for an unknown `kid` at most once per 30 s), each optionally as
+   * `{ keys, hosts: ['*.github.com'] }` to limit what that issuer may grant. A grant not signed
+   * by one of them is `invalid_token`. Default: none, so only `acceptUnsigned` tokens could open.
+   */
+  issuers?: readonly IssuerOption[]
+  /**
+   * Also opens unsigned grants (the old token form). Anyone who can read the public JWKS can
+   * mint one, so a proxy refuses to start with this unless it also bounds egress with
+   * `allowHosts`, and an unsigned grant never reaches a private address by naming it.
+   * Default `false`.
+   */
+  acceptUnsigned?: boolean
+  /** How issuer JWKS URLs are fetched (timeout, cache TTL, fetch). */
+  issuerJwks?: FetchJwksOptions
   /** Where revoked `jti`s live. Default: a new in-memory store (`createMemoryStore()`). */
   revocations?: RevocationStore
   /** Longest accepted token lifetime (`exp - iat`). Default `'24h'`. */
@@ -84,6 +106,18 @@ export interface Opener {
   readonly stats: OpenerStats
   /** Empties the verified-grant cache. */
   clear(): void
+  /** Whether unsigned grants open (`acceptUnsigned`); a proxy needs `allowHosts` then. */
+  readonly acceptsUnsigned: boolean
+  /**
+   * Replaces the trusted issuers (on a configuration reload). Cached grants of an issuer that
+   * is no longer trusted stop opening at once.
+   */
+  setIssuers(issuers: readonly IssuerOption[]): void
+}
+
+/** The store id that revokes every grant one issuer key signed. */
+export function issuerRevocationId(issuerKid: string): string {
+  return `issuer:${issuerKid}`
 }
 
 const REVOCATION_TIMEOUT = Symbol('revocation timeout')
@@ -148,6 +182,9 @@ export function createOpener(options: OpenerOptions): Opener {
   }
   const utf8 = new TextDecoder('utf-8', { fatal: true })
   const customDecrypt = options.decrypt
+  const acceptsUnsigned = options.acceptUnsigned === true
+  const clockMs = () => clock()
+  let issuers: IssuerSet = createIssuerSet(options.issuers, options.issuerJwks, clockMs)
 
   const curveOf = (kid: string) => keyring.curveOf(kid)
   const cache = createGrantCache(cacheSize)
@@ -164,6 +201,9 @@ export function createOpener(options: OpenerOptions): Opener {
   async function decryptAndValidate(token: string): Promise<Grant> {
     const checked = checkHeader(token, curveOf)
     const { kid, hosts } = checked
+    const signed = checked.header.cty === 'JWT'
+    // Refused before any decryption: an unsigned token can never open here.
+    if (!signed && !acceptsUnsigned) throw invalidToken('unsigned')
     const key = keyring.cryptoKey(kid)
     if (!key) throw invalidToken()
     // Awaited (once per key) even with a custom decryptor: it is where a keyring key with a wrong
@@ -187,19 +227,45 @@ export function createOpener(options: OpenerOptions): Opener {
     } catch {
       throw invalidToken()
     }
-    let claims: unknown
+    let text: string
     try {
-      claims = JSON.parse(utf8.decode(plaintext))
+      text = utf8.decode(plaintext)
     } catch {
       throw invalidToken()
     } finally {
-      // The plaintext holds the credentials. Zeroing it cannot reach the strings JSON.parse
-      // made (see SECURITY.md), but it keeps the raw buffer from lingering.
+      // The plaintext holds the credentials. Zeroing it cannot reach the strings decoding and
+      // JSON.parse made (see SECURITY.md), but it keeps the raw buffer from lingering.
       plaintext.fill(0)
+    }
+    let claims: unknown
+    let signer: IssuerKey | undefined
+    if (signed) {
+      ;({ claims, issuer: signer } = await verifyGrant(text, issuers))
+    } else {
+      try {
+        claims = JSON.parse(text)
+      } catch {
+        throw invalidToken()
+      }
     }
     // The keyring's own kid string, not the header's copy: one string shared by every cached grant.
     const sharedKid = keyring.get(kid)?.kid ?? kid
-    const grant = validateClaims(claims, { maxTtl, audience, issuer, kid: sharedKid, headerHosts: hosts })
+    const grant = validateClaims(claims, {
+      maxTtl,
+      audience,
+      issuer,
+      kid: sharedKid,
+      headerHosts: hosts,
+      ...(signer && { issuerKid: signer.kid }),
+    })
+    if (signer?.scope) {
+      const scope = signer.scope
+      // An issuer may only grant what its scope covers: every host pattern, not just one.
+      for (const pattern of grant.hosts) {
+        const rule = parseHostPattern(pattern)
+        if (!scope.some((allowed) => hostRuleCovers(allowed, rule))) throw invalidToken('issuer_scope')
+      }
+    }
     // Cached before time and revocation checks: those run on every open, hit or miss, so a
     // not-yet-valid or revoked grant in the cache is never returned; caching it only spares
     // the decryption when the same token is replayed.
@@ -263,6 +329,12 @@ export function createOpener(options: OpenerOptions): Opener {
     }
   }
 
+  /** Whether a cached grant's signer is still trusted (dropped issuers lose their grants). */
+  function stillTrusted(grant: Grant): boolean {
+    const issuerKid = grant.issuerKid
+    return issuerKid === undefined ? acceptsUnsigned : issuers.get(issuerKid) !== undefined
+  }
+
   async function open(token: string, info?: OpenInfo): Promise<Grant> {
     // Timings only for a caller that asked for them (the proxy asks when it emits events).
     const started = info ? performance.now() : 0
@@ -275,7 +347,7 @@ export function createOpener(options: OpenerOptions): Opener {
     }
     const nowSeconds = clock() / 1000
     let grant = cache.get(token, nowSeconds)
-    if (grant !== undefined && !keyring.has(grant.kid)) {
+    if (grant !== undefined && !(keyring.has(grant.kid) && stillTrusted(grant))) {
       cache.delete(token)
       grant = undefined
     }
@@ -294,12 +366,19 @@ export function createOpener(options: OpenerOptions): Opener {
       info.jti = grant.jti
       info.kid = grant.kid
       if (grant.sub !== undefined) info.sub = grant.sub
+      if (grant.issuerKid !== undefined) info.issuerKid = grant.issuerKid
     }
     checkTime(grant, nowSeconds, tolerance)
     const checked = info ? performance.now() : 0
     // Core's own stores answer from memory without a promise; any other store is awaited.
     const known = answerNow(revocations, grant.jti)
-    const revoked = known !== undefined ? known : await isRevoked(grant.jti)
+    let revoked = known !== undefined ? known : await isRevoked(grant.jti)
+    if (!revoked && grant.issuerKid !== undefined) {
+      // Revoking `issuer:<kid>` refuses everything that issuer key signed.
+      const id = issuerRevocationId(grant.issuerKid)
+      const issuerKnown = answerNow(revocations, id)
+      revoked = issuerKnown !== undefined ? issuerKnown : await isRevoked(id)
+    }
     if (info) {
       info.cacheHit = cacheHit
       info.openMs = cacheHit ? 0 : checked - started
@@ -317,6 +396,10 @@ export function createOpener(options: OpenerOptions): Opener {
     },
     clear() {
       cache.clear()
+    },
+    acceptsUnsigned,
+    setIssuers(next) {
+      issuers = createIssuerSet(next, options.issuerJwks, clockMs)
     },
   }
 }

@@ -8,7 +8,9 @@ const ENCRYPTED_KEY_CHARS = 54
 const IV_CHARS = 16
 const TAG_CHARS = 22
 const COORDINATE = /^[A-Za-z0-9_-]{43}$/
-const HEADER_MEMBERS = new Set(['alg', 'enc', 'kid', 'typ', 'hosts', 'epk'])
+const HEADER_MEMBERS = new Set(['alg', 'enc', 'kid', 'typ', 'cty', 'hosts', 'epk'])
+// `JWT`: the plaintext is an issuer-signed grant (a JWS). Absent: an unsigned grant (the old form).
+const CONTENT_TYPES = new Set(['JWT'])
 const NON_ASCII = /[^\x00-\x7f]/
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -35,7 +37,7 @@ export class CheckedHeader {
   readonly hosts: readonly string[]
   /**
    * The protected header exactly as `JSON.parse` made it from the token's first segment; its
-   * members are exactly `alg`, `enc`, `kid`, `typ`, `hosts` and `epk`, all checked.
+   * members are exactly `alg`, `enc`, `kid`, `typ`, `hosts`, `epk` and optionally `cty`, all checked.
    */
   readonly header: Readonly<Record<string, unknown>>
 
@@ -106,7 +108,7 @@ function headerJson(segment: string): string {
  * Checks a token's shape and protected header before any cryptography runs: exactly five
  * base64url segments of the sizes keyhole produces, and a header of exactly the members keyhole
  * writes — `alg` ECDH-ES+A256KW, `enc` A256GCM, `typ` keyhole+jwt, a `kid` the keyring holds, an
- * `epk` on that key's curve, `hosts` a list of strings. Anything else (`zip`, `crit`, `jku`,
+ * `epk` on that key's curve, `hosts` a list of strings, and `cty` absent or `JWT` (a signed grant). Anything else (`zip`, `crit`, `jku`,
  * `apu`, unknown members) is refused. Throws the opaque `invalid_token`.
  *
  * @example
@@ -142,10 +144,11 @@ export function checkHeader(token: string, curveOf: (kid: string) => KeyCurve | 
   }
   if (!isPlainObject(parsed)) throw invalidToken()
   for (const member of Object.keys(parsed)) if (!HEADER_MEMBERS.has(member)) throw invalidToken()
-  const { alg, enc, typ, kid, hosts, epk } = parsed
+  const { alg, enc, typ, cty, kid, hosts, epk } = parsed
   if (alg !== 'ECDH-ES+A256KW' || enc !== 'A256GCM' || typ !== 'keyhole+jwt' || typeof kid !== 'string') {
     throw invalidToken()
   }
+  if (cty !== undefined && !(typeof cty === 'string' && CONTENT_TYPES.has(cty))) throw invalidToken()
   const curve = curveOf(kid)
   if (curve === undefined || !epkMatches(epk, curve)) throw invalidToken()
   if (!Array.isArray(hosts) || hosts.length === 0 || hosts.some((h) => typeof h !== 'string'))

@@ -17,6 +17,8 @@ export interface ClaimsContext {
   readonly audience?: readonly string[]
   /** Accepted issuers; when set, the token's `iss` must be one of them. */
   readonly issuer?: readonly string[]
+  /** The thumbprint of the trusted issuer key whose signature was verified; absent when unsigned. */
+  readonly issuerKid?: string
 }
 
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
@@ -92,6 +94,7 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
     ...(methods !== undefined && { methods: Object.freeze([...(methods as string[])]) }),
     inject: Object.freeze(injections),
     kid: context.kid,
+    ...(context.issuerKid !== undefined && { issuerKid: context.issuerKid }),
   }) as Grant
   try {
     // The rest of the policy check: parsing the host and path patterns. Done by compiling the

@@ -131,3 +131,72 @@ export async function rawEncrypt(
     base64url.encode(sealed.slice(-16)),
   ].join('.')
 }
+
+/** Options of {@link craftJws}. */
+export interface CraftJwsOptions {
+  /** JWS header members to set on top of mint's; a member set to `undefined` is left out. */
+  header?: Record<string, unknown>
+  /** How to sign: with the issuer key (default), `none` (empty signature) or HS256 with `secret`. */
+  signature?: 'key' | 'none' | { hs256: Uint8Array<ArrayBuffer> }
+}
+
+/**
+ * Signs claims the way an attacker or a buggy issuer could: any JWS header, keyhole's by default
+ * (`alg` from the key, `kid`, `typ: keyhole-grant+jwt`), signed with WebCrypto directly so that
+ * headers jose would refuse to write (`alg: none`, `crit`, embedded `jwk`) can be built too.
+ */
+export async function craftJws(
+  claims: Record<string, unknown> | string,
+  issuer: { kty: string; crv: string; x: string; y?: string; d: string; kid: string; alg: string },
+  options: CraftJwsOptions = {},
+): Promise<string> {
+  const header: Record<string, unknown> = {
+    alg: issuer.alg,
+    kid: issuer.kid,
+    typ: 'keyhole-grant+jwt',
+    ...options.header,
+  }
+  for (const [name, value] of Object.entries(header)) if (value === undefined) delete header[name]
+  const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(
+    typeof claims === 'string' ? claims : JSON.stringify(claims),
+  )}`
+  const signature = options.signature ?? 'key'
+  if (signature === 'none') return `${input}.`
+  let sig: ArrayBuffer
+  if (signature === 'key') {
+    const { kid: _k, alg: _a, ...material } = issuer
+    const ec = issuer.crv === 'P-256'
+    const key = await crypto.subtle.importKey(
+      'jwk',
+      material,
+      ec ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' },
+      false,
+      ['sign'],
+    )
+    sig = await crypto.subtle.sign(
+      ec ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'Ed25519' },
+      key,
+      bytes(input),
+    )
+  } else {
+    const key = await crypto.subtle.importKey(
+      'raw',
+      signature.hs256,
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    )
+    sig = await crypto.subtle.sign('HMAC', key, bytes(input))
+  }
+  return `${input}.${base64url.encode(new Uint8Array(sig))}`
+}
+
+/** Encrypts an (already signed) JWS to `jwk` as a signed keyhole token: `cty: 'JWT'`. */
+export function craftSignedToken(
+  jwk: KeyholePublicJwk,
+  jws: string,
+  hosts: readonly string[] = ['api.example.com'],
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  return craftToken(jwk, { claims: jws, header: { cty: 'JWT', hosts, ...header } })
+}

@@ -1,0 +1,277 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { isKeyholeError, type KeyholeError } from '../errors.js'
+import { generateKey } from '../keys/generate-key.js'
+import { toPublicJwk } from '../keys/jwk.js'
+import { createKeyring } from '../keys/keyring.js'
+import { mint } from '../mint.js'
+import { createMemoryStore } from '../revocation/memory-store.js'
+import type { KeyholeIssuerPrivateJwk, KeyholePrivateJwk } from '../types.js'
+import { createOpener, issuerRevocationId } from './opener.js'
+
+const grant = {
+  hosts: ['api.example.com'],
+  inject: [{ in: 'header' as const, name: 'Authorization', value: `Bearer ${SECRET}` }],
+  ttl: '1h',
+}
+
+async function refusal(promise: Promise<unknown>): Promise<KeyholeError> {
+  try {
+    await promise
+  } catch (err) {
+    if (isKeyholeError(err)) return err
+    throw err
+  }
+  throw new Error('expected the open to be refused')
+}
+
+let encKey: KeyholePrivateJwk
+let issuer: KeyholeIssuerPrivateJwk
+let edIssuer: KeyholeIssuerPrivateJwk
+let stranger: KeyholeIssuerPrivateJwk
+
+beforeAll(async () => {
+  ;[encKey, issuer, edIssuer, stranger] = await Promise.all([
+    generateKey(),
+    generateKey({ use: 'sig' }),
+    generateKey({ use: 'sig', alg: 'EdDSA' }),
+    generateKey({ use: 'sig' }),
+  ])
+})
+
+describe('signed grants', () => {
+  it('generateKey({ use: "sig" }) makes ES256 and EdDSA issuer keys whose public half has no d', () => {
+    expect(issuer).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' })
+    expect(edIssuer).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' })
+    const pub = toPublicJwk(issuer)
+    expect(pub).not.toHaveProperty('d')
+    expect(pub.kid).toBe(issuer.kid)
+  })
+
+  it('mint signs then encrypts: cty JWT in the header, and a trusted issuer opens it', async () => {
+    const keyring = createKeyring([encKey])
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    const header = JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())
+    expect(header).toMatchObject({ typ: 'keyhole+jwt', cty: 'JWT', hosts: ['api.example.com'] })
+    const opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
+    const opened = await opener.open(token)
+    expect(opened.issuerKid).toBe(issuer.kid)
+    expect(opened.inject[0]?.value).toBe(`Bearer ${SECRET}`)
+  })
+
+  it('EdDSA issuers work, given as a JWK set or as { keys, hosts }', async () => {
+    const keyring = createKeyring([encKey])
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: edIssuer })
+    const asSet = createOpener({ keyring, issuers: [{ keys: [toPublicJwk(edIssuer)] }] })
+    expect((await asSet.open(token)).issuerKid).toBe(edIssuer.kid)
+    const scoped = createOpener({
+      keyring,
+      issuers: [{ keys: toPublicJwk(edIssuer), hosts: ['*.example.com'] }],
+    })
+    expect((await scoped.open(token)).issuerKid).toBe(edIssuer.kid)
+  })
+
+  it('a token minted with only the public JWKS (unsigned) is refused by a default opener, before decryption', async () => {
+    const keyring = createKeyring([encKey])
+    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
+    const err = await refusal(opener.open(token))
+    expect(err.code).toBe('invalid_token')
+    expect(err.reason).toBe('unsigned')
+    expect(err.message).not.toContain('unsigned')
+    expect(opener.stats.decryptions).toBe(0)
+    // acceptUnsigned opens it, as an unsigned grant (no issuerKid).
+    const lenient = createOpener({ keyring, acceptUnsigned: true })
+    expect(lenient.acceptsUnsigned).toBe(true)
+    expect((await lenient.open(token)).issuerKid).toBeUndefined()
+  })
+
+  it('a grant signed by an issuer the proxy does not trust is unknown_issuer', async () => {
+    const keyring = createKeyring([encKey])
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: stranger })
+    const err = await refusal(createOpener({ keyring, issuers: [toPublicJwk(issuer)] }).open(token))
+    expect([err.code, err.reason]).toEqual(['invalid_token', 'unknown_issuer'])
+    // No issuers at all: nothing signed opens either.
+    const none = await refusal(createOpener({ keyring }).open(token))
+    expect([none.code, none.reason]).toEqual(['invalid_token', 'unknown_issuer'])
+  })
+
+  const hostile: [string, Parameters<typeof craftJws>[2]][] = [
+    ['alg none', { header: { alg: 'none' }, signature: 'none' }],
+    [
+      'HS256 keyed with the public x coordinate',
+      { header: { alg: 'HS256' }, signature: { hs256: new Uint8Array(32) } },
+    ],
+    ['an embedded jwk', { header: { jwk: { kty: 'EC' } } }],
+    ['a jku', { header: { jku: 'https://attacker.example/jwks.json' } }],
+    ['an x5u', { header: { x5u: 'https://attacker.example/cert.pem' } }],
+    ['an x5c', { header: { x5c: ['MIIB'] } }],
+    ['an unknown crit', { header: { crit: ['exp'], exp: 1 } }],
+    ['another typ', { header: { typ: 'JWT' } }],
+    ['no typ', { header: { typ: undefined } }],
+    ['EdDSA named on a P-256 key', { header: { alg: 'EdDSA' } }],
+    ['RS256', { header: { alg: 'RS256' } }],
+  ]
+  for (const [name, options] of hostile) {
+    it(`refuses a signed grant with ${name} as bad_signature`, async () => {
+      const keyring = createKeyring([encKey])
+      const jws = await craftJws(validClaims(), issuer, options)
+      const token = await craftSignedToken(toPublicJwk(encKey), jws)
+      const err = await refusal(createOpener({ keyring, issuers: [toPublicJwk(issuer)] }).open(token))
+      expect([err.code, err.reason]).toEqual(['invalid_token', 'bad_signature'])
+    })
+  }
+
+  it('refuses a JWS whose signature was made by another key under the trusted kid', async () => {
+    const keyring = createKeyring([encKey])
+    const forged = await craftJws(validClaims(), { ...stranger, kid: issuer.kid })
+    const token = await craftSignedToken(toPublicJwk(encKey), forged)
+    const err = await refusal(createOpener({ keyring, issuers: [toPublicJwk(issuer)] }).open(token))
+    expect([err.code, err.reason]).toEqual(['invalid_token', 'bad_signature'])
+  })
+
+  it('refuses a signed token whose inner payload is not a grant, and a cty other than JWT', async () => {
+    const keyring = createKeyring([encKey])
+    const opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
+    const garbage = await craftSignedToken(toPublicJwk(encKey), 'not-a-jws')
+    expect((await refusal(opener.open(garbage))).code).toBe('invalid_token')
+    const wrongCty = await craftSignedToken(
+      toPublicJwk(encKey),
+      await craftJws(validClaims(), issuer),
+      undefined,
+      {
+        cty: 'jwt+other',
+      },
+    )
+    expect((await refusal(opener.open(wrongCty))).code).toBe('invalid_token')
+    const good = await craftSignedToken(toPublicJwk(encKey), await craftJws(validClaims(), issuer))
+    expect((await opener.open(good)).issuerKid).toBe(issuer.kid)
+  })
+
+  it('an issuer limited to host patterns cannot grant outside them (issuer_scope)', async () => {
+    const keyring = createKeyring([encKey])
+    const opener = createOpener({
+      keyring,
+      issuers: [{ keys: toPublicJwk(issuer), hosts: ['*.example.com'] }],
+    })
+    const inside = await mint(
+      { ...grant, hosts: ['api.example.com', '*.eu.example.com'] },
+      { to: keyring.publicJwks(), signWith: issuer },
+    )
+    expect((await opener.open(inside)).issuerKid).toBe(issuer.kid)
+    for (const hosts of [
+      ['api.example.com', 'evil.test'],
+      ['example.com'],
+      ['http://api.example.com'],
+      ['api.example.com:8443'],
+      ['*.test.com'],
+    ]) {
+      const outside = await mint({ ...grant, hosts }, { to: keyring.publicJwks(), signWith: issuer })
+      const err = await refusal(opener.open(outside))
+      expect([err.code, err.reason]).toEqual(['invalid_token', 'issuer_scope'])
+    }
+  })
+
+  it('revoking issuer:<kid> refuses every grant that key signed, cached ones included', async () => {
+    const keyring = createKeyring([encKey])
+    const revocations = createMemoryStore()
+    const opener = createOpener({
+      keyring,
+      revocations,
+      issuers: [toPublicJwk(issuer), toPublicJwk(edIssuer)],
+    })
+    const a = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    const b = await mint(grant, { to: keyring.publicJwks(), signWith: edIssuer })
+    await opener.open(a)
+    await revocations.revoke(issuerRevocationId(issuer.kid), new Date(Date.now() + 3_600_000))
+    expect((await refusal(opener.open(a))).code).toBe('token_revoked')
+    expect((await opener.open(b)).issuerKid).toBe(edIssuer.kid)
+  })
+
+  it('dropping an issuer from the trusted set drops its cached grants at once', async () => {
+    const keyring = createKeyring([encKey])
+    const opener = createOpener({ keyring, issuers: [toPublicJwk(issuer), toPublicJwk(edIssuer)] })
+    const a = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    const b = await mint(grant, { to: keyring.publicJwks(), signWith: edIssuer })
+    await opener.open(a)
+    await opener.open(b)
+    expect(opener.stats.cacheSize).toBe(2)
+    opener.setIssuers([toPublicJwk(edIssuer)])
+    const err = await refusal(opener.open(a))
+    expect([err.code, err.reason]).toEqual(['invalid_token', 'unknown_issuer'])
+    expect((await opener.open(b)).issuerKid).toBe(edIssuer.kid)
+  })
+
+  it('refuses a private key or a malformed key among trusted issuers at once', async () => {
+    const keyring = createKeyring([encKey])
+    expect(() =>
+      createOpener({
+        keyring,
+        issuers: [{ keys: { kty: 'EC', crv: 'P-256', x: 'bad', use: 'sig' } as never }],
+      }),
+    ).toThrow()
+    expect(() =>
+      createOpener({ keyring, issuers: [{ keys: toPublicJwk(issuer), hosts: ['bad host/'] }] }),
+    ).toThrow(/issuers\[0\]\.hosts/)
+    const withPrivate = createOpener({ keyring, issuers: [issuer as never] })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    // A private key given as trusted is refused when the keys load, never silently used.
+    await expect(withPrivate.open(token)).rejects.toThrow()
+  })
+})
+
+describe('issuer JWKS URLs', () => {
+  let server: Server
+  let url: string
+  let served: unknown[] = []
+  let fetches = 0
+  let clock = Date.now()
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      fetches++
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ keys: served }))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/issuer.json`
+  })
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+  it('fetches on first use, refetches for an unknown kid at most once per 30 s, and picks up rotation', async () => {
+    const keyring = createKeyring([encKey])
+    served = [toPublicJwk(issuer), toPublicJwk(encKey)]
+    fetches = 0
+    const opener = createOpener({ keyring, issuers: [url], now: () => clock })
+    const a = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    expect((await opener.open(a)).issuerKid).toBe(issuer.kid)
+    expect(fetches).toBe(1)
+
+    // The issuer rotates to an EdDSA key; within 30 s of the last fetch it is not seen yet.
+    served = [toPublicJwk(issuer), toPublicJwk(edIssuer)]
+    const b = await mint(grant, { to: keyring.publicJwks(), signWith: edIssuer })
+    clock += 10_000
+    expect((await refusal(opener.open(b))).reason).toBe('unknown_issuer')
+    const c = await mint(grant, { to: keyring.publicJwks(), signWith: stranger })
+    expect((await refusal(opener.open(c))).reason).toBe('unknown_issuer')
+    expect(fetches).toBe(1)
+
+    clock += 25_000
+    expect((await opener.open(b)).issuerKid).toBe(edIssuer.kid)
+    expect(fetches).toBe(2)
+    // A flood of unknown kids right after costs no fetch.
+    for (let i = 0; i < 5; i++)
+      await refusal(opener.open(await mint(grant, { to: keyring.publicJwks(), signWith: stranger })))
+    expect(fetches).toBe(2)
+  })
+
+  it('refuses a plain-http issuer JWKS on a non-loopback host (nothing trusted from it)', async () => {
+    const keyring = createKeyring([encKey])
+    const opener = createOpener({ keyring, issuers: ['http://issuer.example.com/jwks.json'] })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    const err = await refusal(opener.open(token))
+    expect([err.code, err.reason]).toEqual(['invalid_token', 'unknown_issuer'])
+  })
+})
