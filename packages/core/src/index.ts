@@ -1,5 +1,16 @@
 // The public API of @keyhole/core: a flat barrel, kept in the order Biome sorts it.
 
+export {
+  ADMIN_PATHS,
+  type AdminAction,
+  type AdminContext,
+  type AdminHandler,
+  type AdminHandlers,
+  type AdminHandlersOptions,
+  createAdminHandlers,
+} from './admin/admin-handlers.js'
+export { assertAdminToken, MIN_ADMIN_TOKEN_BYTES } from './admin/admin-token.js'
+export type { PublicKeySource } from './admin/public-keys.js'
 export { type Duration, toSeconds } from './duration.js'
 export { errorStatus, isKeyholeError, KeyholeError, type KeyholeErrorCode } from './errors.js'
 export { clearJwksCache, type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
@@ -10,7 +21,7 @@ export { toPublicJwk } from './keys/jwk.js'
 export { createKeyring, type Keyring } from './keys/keyring.js'
 export { GRANT_TYP, type MintedToken, type MintGrant, type MintOptions, mint, mintDetailed } from './mint.js'
 export type { InvalidTokenReason } from './open/invalid-token.js'
-export type { IssuerKeys, IssuerOption, TrustedIssuer } from './open/issuers.js'
+export type { IssuerKey, IssuerKeys, IssuerOption, TrustedIssuer } from './open/issuers.js'
 export {
   createOpener,
   issuerRevocationId,
@@ -18,6 +29,7 @@ export {
   type OpenerOptions,
   type OpenerStats,
 } from './open/opener.js'
+export type { GrantVerifier } from './open/verify-grant.js'
 export { authorize, type CompiledPolicy, compilePolicy, FORBIDDEN_METHODS } from './policy/authorize.js'
 export {
   FORBIDDEN_INJECT_HEADER_NAMES,

@@ -12,11 +12,12 @@ export {
   type PreparedKey,
   prepareKey,
 } from './node/crypto/index.js'
+// (node:crypto decryption, continued)
+export { nodeVerify } from './node/crypto/node-verify.js'
 // decryption off the event loop: a worker-thread pool for the opener's `decrypt` option
 export { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './node/decrypt-pool.js'
 // proxy engine: the keep-alive node:http forwarder with the DNS-lookup address guard
 export { createGuardedLookup, type Lookup } from './node/guarded-lookup.js'
 export { nodeBody } from './node/incoming-response.js'
 export { createNodeForwarder, type NodeForwarder, type NodeForwarderOptions } from './node/node-forwarder.js'
-// (node:crypto decryption, continued)
 export { createNodeOpener } from './node/node-opener.js'

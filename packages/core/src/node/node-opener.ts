@@ -1,9 +1,11 @@
 import { createOpener, type Opener, type OpenerOptions } from '../open/opener.js'
 import { nodeDecrypt } from './crypto/node-decrypt.js'
+import { nodeVerify } from './crypto/node-verify.js'
 
 /**
  * `createOpener` for Node entry points: the same opener, with `decrypt` defaulting to
- * {@link nodeDecrypt} (node:crypto, synchronous) instead of jose's WebCrypto path. An uncached
+ * {@link nodeDecrypt} and `verify` to {@link nodeVerify} (node:crypto, synchronous) instead of
+ * jose's WebCrypto path. An uncached
  * open costs several times less CPU that way (`bench/results/fastcrypto.md`,
  * `bench/results/proxy.md`, row 3); every check the opener makes is unchanged, and `nodeDecrypt`
  * accepts only tokens jose accepts. Pass `decrypt` yourself to choose otherwise.
@@ -17,5 +19,5 @@ import { nodeDecrypt } from './crypto/node-decrypt.js'
  * ```
  */
 export function createNodeOpener(options: OpenerOptions): Opener {
-  return createOpener({ decrypt: nodeDecrypt, ...options })
+  return createOpener({ decrypt: nodeDecrypt, verify: nodeVerify, ...options })
 }

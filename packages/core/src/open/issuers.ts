@@ -1,7 +1,7 @@
 import { importJWK } from 'jose'
 import { KeyholeError } from '../errors.js'
 import { type FetchJwksOptions, fetchJwks } from '../fetch-jwks.js'
-import { bareIssuerJwk, isIssuerJwk, verifiedIssuerKid } from '../keys/issuer-jwk.js'
+import { bareIssuerJwk, isIssuerJwk, publicIssuerJwk, verifiedIssuerKid } from '../keys/issuer-jwk.js'
 import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
 import type { IssuerAlg, KeyholeIssuerPublicJwk } from '../types.js'
 
@@ -35,6 +35,8 @@ export type IssuerOption = TrustedIssuer | IssuerKeys
 export interface IssuerKey {
   readonly kid: string
   readonly alg: IssuerAlg
+  /** The public JWK, for a custom verifier (`nodeVerify` makes a node:crypto KeyObject of it). */
+  readonly jwk: KeyholeIssuerPublicJwk
   readonly key: CryptoKey
   /** Parsed scope; undefined when the issuer may grant any host. */
   readonly scope?: readonly HostRule[]
@@ -88,7 +90,10 @@ async function importIssuerKeys(
     } catch {
       throw new KeyholeError('invalid_key', 'a trusted issuer key does not import as a P-256 or Ed25519 key')
     }
-    out.set(kid, Object.freeze({ kid, alg: bare.alg, key, ...(scope && { scope }) }))
+    out.set(
+      kid,
+      Object.freeze({ kid, alg: bare.alg, jwk: publicIssuerJwk(bare, kid), key, ...(scope && { scope }) }),
+    )
   }
   return out
 }

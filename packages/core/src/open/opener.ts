@@ -14,7 +14,7 @@ import { invalidToken } from './invalid-token.js'
 import { createIssuerSet, type IssuerKey, type IssuerOption, type IssuerSet } from './issuers.js'
 import { type CheckedHeader, checkHeader } from './parse-header.js'
 import { checkTime, validateClaims } from './validate-claims.js'
-import { verifyGrant } from './verify-grant.js'
+import { type GrantVerifier, verifyGrant } from './verify-grant.js'
 
 /** Options of {@link createOpener}. */
 export interface OpenerOptions {
@@ -37,6 +37,13 @@ export interface OpenerOptions {
   acceptUnsigned?: boolean
   /** How issuer JWKS URLs are fetched (timeout, cache TTL, fetch). */
   issuerJwks?: FetchJwksOptions
+  /**
+   * Replaces jose's WebCrypto signature check of signed grants, for a faster native one such as
+   * `nodeVerify` from `@keyhole/core/node` (which `createNodeOpener` uses). Called after the JWS
+   * header was checked and the issuer key found; must return true only for a valid signature by
+   * that key with its algorithm. Default: jose.
+   */
+  verify?: GrantVerifier
   /** Where revoked `jti`s live. Default: a new in-memory store (`createMemoryStore()`). */
   revocations?: RevocationStore
   /** Longest accepted token lifetime (`exp - iat`). Default `'24h'`. */
@@ -182,6 +189,7 @@ export function createOpener(options: OpenerOptions): Opener {
   }
   const utf8 = new TextDecoder('utf-8', { fatal: true })
   const customDecrypt = options.decrypt
+  const customVerify = options.verify
   const acceptsUnsigned = options.acceptUnsigned === true
   const clockMs = () => clock()
   let issuers: IssuerSet = createIssuerSet(options.issuers, options.issuerJwks, clockMs)
@@ -240,7 +248,7 @@ export function createOpener(options: OpenerOptions): Opener {
     let claims: unknown
     let signer: IssuerKey | undefined
     if (signed) {
-      ;({ claims, issuer: signer } = await verifyGrant(text, issuers))
+      ;({ claims, issuer: signer } = await verifyGrant(text, issuers, customVerify))
     } else {
       try {
         claims = JSON.parse(text)

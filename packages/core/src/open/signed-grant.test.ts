@@ -275,3 +275,27 @@ describe('issuer JWKS URLs', () => {
     expect([err.code, err.reason]).toEqual(['invalid_token', 'unknown_issuer'])
   })
 })
+
+describe('nodeVerify, the node:crypto signature check', () => {
+  it('opens what jose opens and refuses what jose refuses, for both algorithms', async () => {
+    const { nodeVerify } = await import('../node/crypto/node-verify.js')
+    const keyring = createKeyring([encKey])
+    const issuers = [toPublicJwk(issuer), toPublicJwk(edIssuer)]
+    const native = createOpener({ keyring, issuers, verify: nodeVerify, cacheSize: 0 })
+    const webcrypto = createOpener({ keyring, issuers, cacheSize: 0 })
+    for (const signWith of [issuer, edIssuer]) {
+      const token = await mint(grant, { to: keyring.publicJwks(), signWith })
+      expect((await native.open(token)).issuerKid).toBe(signWith.kid)
+      expect((await webcrypto.open(token)).issuerKid).toBe(signWith.kid)
+      // Same claims, signature flipped in its last byte: both refuse.
+      const jws = await craftJws(validClaims(), signWith)
+      const flipped = jws.slice(0, -2) + (jws.at(-2) === 'A' ? 'B' : 'A') + jws.at(-1)
+      const bad = await craftSignedToken(toPublicJwk(encKey), flipped)
+      expect((await refusal(native.open(bad))).reason).toBe('bad_signature')
+      expect((await refusal(webcrypto.open(bad))).reason).toBe('bad_signature')
+      // A signature that is not 64 bytes (DER-encoded, truncated) is refused, not parsed.
+      const short = await craftSignedToken(toPublicJwk(encKey), jws.slice(0, jws.lastIndexOf('.') + 11))
+      expect((await refusal(native.open(short))).reason).toBe('bad_signature')
+    }
+  })
+})
