@@ -9,7 +9,7 @@ import {
   type RevocationStore,
 } from '@keyhole/core'
 import { createDecryptPool, createNodeForwarder, createNodeOpener } from '@keyhole/core/node'
-import { health, jwks, keyhole, mint, revoke } from '@keyhole/hono'
+import { admin, keyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { loadKeyring } from './load-keyring.js'
@@ -58,14 +58,12 @@ export interface KeyholeServer {
   close(graceMs?: number): Promise<void>
 }
 
-// Admin paths: reserved even when the admin token is off, so a caller learns that the routes are
-// disabled instead of having its admin token read as a (broken) keyhole token by the proxy.
-const ADMIN_PATHS = ['/revoke', '/mint'] as const
-
 /**
  * Starts the standalone keyhole proxy on Node: open mode at `/`
- * (`/{scheme}/{host[:port]}/{path}`), `GET /.well-known/jwks.json`, `GET /healthz`, and with an
- * admin token `POST /revoke` and `POST /mint`. Built from `@keyhole/hono` on
+ * (`/{scheme}/{host[:port]}/{path}`), and core's management routes beside it
+ * (`GET /.well-known/jwks.json`, `GET /healthz`, `GET /readyz`, and with an admin token
+ * `POST /revoke` and `POST /mint`; without one those two answer 404, so an admin token sent there
+ * is never read as a keyhole token by the proxy). Built from `@keyhole/hono` on
  * `@hono/node-server`, with the keep-alive node forwarder and the node:crypto opener from
  * `@keyhole/core/node`.
  *
@@ -92,6 +90,22 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         })
       : undefined
 
+  let keyring = await loadKeyring(options.keys, options.keysShown ?? options.keys, options.warn)
+  let closing: Promise<void> | undefined
+  // One set of admin handlers for the server's life, so a reload keeps the rate limiter's count;
+  // they read the current keyring on every request.
+  const adminRoutes = admin({
+    keyring: { publicJwks: () => keyring.publicJwks() },
+    store: revocations,
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
+    adminOffMessage: 'admin routes are off; start keyhole serve with --admin-token-env <VAR> to enable them',
+    // Draining on shutdown: load balancers stop sending here before the listener closes.
+    ready: () => closing === undefined,
+    onAction: (action) => {
+      if (action.type === 'revoke') log(`${new Date().toISOString()} revoked jti=${field(action.jti)}`)
+    },
+  })
+
   const build = (keyring: Keyring): Hono => {
     // node:crypto decryption: the same checks as createOpener, less CPU per uncached open; on
     // worker threads with --decrypt-threads.
@@ -99,22 +113,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       ? createOpener({ keyring, revocations, decrypt: pool.decrypt })
       : createNodeOpener({ keyring, revocations })
     const app = new Hono()
-    app.get('/.well-known/jwks.json', jwks(keyring))
-    app.get('/healthz', health())
-    if (options.adminToken !== undefined) {
-      const revokeRoute = revoke({ store: revocations, adminToken: options.adminToken })
-      app.post('/revoke', async (c, next) => {
-        const response = (await revokeRoute(c, next)) as Response
-        if (response.ok) {
-          const { jti } = (await response.clone().json()) as { jti: string }
-          log(`${new Date().toISOString()} revoked jti=${field(jti)}`)
-        }
-        return response
-      })
-      app.post('/mint', mint({ keyring, adminToken: options.adminToken }))
-    } else {
-      for (const path of ADMIN_PATHS) app.post(path, adminRoutesOff)
-    }
+    app.use('*', adminRoutes)
     app.all(
       '/*',
       keyhole({
@@ -127,7 +126,6 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     return app
   }
 
-  let keyring = await loadKeyring(options.keys, options.keysShown ?? options.keys, options.warn)
   let app = build(keyring)
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
@@ -154,7 +152,6 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
   let reloading: Promise<readonly string[]> | undefined
-  let closing: Promise<void> | undefined
   return {
     url: `http://${host}:${address.port}`,
     kids: () => keyring.kids(),
@@ -188,16 +185,4 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       return closing
     },
   }
-}
-
-function adminRoutesOff(): Response {
-  return Response.json(
-    {
-      error: {
-        code: 'not_found',
-        message: 'admin routes are off; start keyhole serve with --admin-token-env <VAR> to enable them',
-      },
-    },
-    { status: 404, headers: { 'cache-control': 'no-store' } },
-  )
 }

@@ -153,11 +153,14 @@ describe('admin routes', () => {
     const store = createMemoryStore({ sweepInterval: false })
     const app = express()
     app.use(express.json())
-    app.post('/revoke', revoke({ store, adminToken: 'admin-secret-123' }))
+    app.post('/revoke', revoke({ store, adminToken: 'admin-secret-0123456789abcdef0123456789' }))
     const base = await listen(app)
     const response = await fetch(`${base}/revoke`, {
       method: 'POST',
-      headers: { authorization: 'Bearer admin-secret-123', 'content-type': 'application/json' },
+      headers: {
+        authorization: 'Bearer admin-secret-0123456789abcdef0123456789',
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ jti: 'jti-1', exp: Math.floor(Date.now() / 1000) + 60 }),
     })
     expect(response.status).toBe(200)

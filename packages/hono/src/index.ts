@@ -1,4 +1,5 @@
 // The public API of @keyhole/hono.
+export { type AdminOptions, admin, type ClientAddress } from './admin.js'
 export { type KeyholeOptions, keyhole } from './keyhole.js'
 export { type KeyholeAuthOptions, type KeyholeContext, type KeyholeEnv, keyholeAuth } from './keyhole-auth.js'
 export { health } from './routes/health.js'

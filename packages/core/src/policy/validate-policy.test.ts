@@ -169,3 +169,40 @@ describe('assertValidPolicy', () => {
     ).not.toThrow()
   })
 })
+
+describe('assertValidPolicy messages say where, never what', () => {
+  it('reports a bad host or path pattern by position, with the reason but not the pattern', () => {
+    const host = rejects({ ...ok, hosts: ['api.example.com', 'x.com', `${SECRET}.example.com/v1`] })
+    expect(host.message).toBe(
+      'hosts[2] is not a valid host pattern: a host pattern is a host name with an optional port: no path, query, userinfo or escapes',
+    )
+    const path = rejects({ ...ok, paths: ['/ok', `/v1/${SECRET}/../x`] })
+    expect(path.message).toBe('paths[1] is not a valid path pattern: dot-segments (. and ..) are not allowed')
+    expect(rejects({ ...ok, hosts: [''] }).message).toBe('hosts[0] is not a valid host pattern: empty')
+  })
+
+  it('never repeats an injected name, which may be a secret in the wrong field', () => {
+    const name = `X-Forwarded-${SECRET}`
+    for (const inject of [
+      [{ in: 'header', name, value: 'v' }],
+      [{ in: 'header', name: `X-${SECRET}`, value: ' v' }],
+      [{ in: 'cookie', name: SECRET, value: 'a;b' }],
+      [
+        { in: 'header', name: `X-${SECRET}`, value: 'a' },
+        { in: 'header', name: `x-${SECRET}`, value: 'b' },
+      ],
+    ]) {
+      const error = rejects({ ...ok, inject })
+      expect(error.message).toMatch(/^inject\[\d\]/)
+    }
+    expect(
+      rejects({
+        ...ok,
+        inject: [
+          { in: 'query', name: 'k', value: 'a' },
+          { in: 'query', name: 'k', value: 'b' },
+        ],
+      }).message,
+    ).toBe('inject[1] injects the same query as inject[0]')
+  })
+})

@@ -41,7 +41,7 @@ function checkStringList(value: unknown, field: string, required: boolean): read
   return value as string[]
 }
 
-function checkInjection(entry: unknown, index: number, seen: Set<string>): void {
+function checkInjection(entry: unknown, index: number, seen: Map<string, number>): void {
   const where = `inject[${index}]`
   if (!isRecord(entry)) fail(`${where} must be an object { in, name, value }`)
   const location = entry.in
@@ -50,22 +50,22 @@ function checkInjection(entry: unknown, index: number, seen: Set<string>): void 
   if (typeof location !== 'string' || !LOCATIONS.has(location))
     fail(`${where}.in must be 'header', 'query' or 'cookie'`)
   if (typeof name !== 'string' || name.length === 0) fail(`${where}.name must be a non-empty string`)
-  // Never echo the value, and echo the name only once it is known to be harmless.
+  // Messages say where a problem is, never what the caller wrote: a name or a pattern can hold a
+  // secret pasted into the wrong field just as a value can.
   if (typeof value !== 'string' || value.length === 0) fail(`${where}.value must be a non-empty string`)
   if (hasCrLfNul(name)) fail(`${where}.name contains CR, LF or NUL`)
   if (hasCrLfNul(value)) fail(`${where}.value contains CR, LF or NUL`)
   if (location === 'header') {
     if (!isToken(name)) fail(`${where}.name is not a valid header name`)
-    if (isForbiddenInjectHeader(name)) fail(`${where}: the header ${name} may not be injected`)
+    if (isForbiddenInjectHeader(name)) fail(`${where}.name is a header keyhole may not inject`)
     if (!isHeaderValue(value)) {
       fail(
-        `${where}.value (header ${name}) must be visible ASCII or obs-text, spaces and tabs only inside, no control characters`,
+        `${where}.value must be visible ASCII or obs-text, spaces and tabs only inside, no control characters`,
       )
     }
   } else if (location === 'cookie') {
     if (!isToken(name)) fail(`${where}.name is not a valid cookie name`)
-    if (!isCookieValue(value))
-      fail(`${where}.value (cookie ${name}) must consist of cookie-octets (RFC 6265)`)
+    if (!isCookieValue(value)) fail(`${where}.value must consist of cookie-octets (RFC 6265)`)
   } else {
     if (hasControlChar(name)) fail(`${where}.name contains control characters`)
     if (hasControlChar(value)) fail(`${where}.value contains control characters`)
@@ -78,8 +78,9 @@ function checkInjection(entry: unknown, index: number, seen: Set<string>): void 
   }
   // Header and cookie names are case-insensitive on the wire; query names are not.
   const key = location === 'query' ? `query:${name}` : `${location}:${name.toLowerCase()}`
-  if (seen.has(key)) fail(`${where}: the ${location} ${name} is injected twice`)
-  seen.add(key)
+  const first = seen.get(key)
+  if (first !== undefined) fail(`${where} injects the same ${location} as inject[${first}]`)
+  seen.set(key, index)
 }
 
 /**
@@ -109,8 +110,33 @@ function checkInjection(entry: unknown, index: number, seen: Set<string>): void 
  */
 export function assertValidPolicy(policy: unknown): asserts policy is PolicyWithInjections {
   assertPolicyShape(policy)
-  for (const host of policy.hosts) parseHostPattern(host)
-  if (policy.paths !== undefined) for (const path of policy.paths) parsePathPattern(path)
+  for (let i = 0; i < policy.hosts.length; i++) parseAt('hosts', i, policy.hosts[i]!, parseHostPattern)
+  const paths = policy.paths ?? []
+  for (let i = 0; i < paths.length; i++) parseAt('paths', i, paths[i]!, parsePathPattern)
+}
+
+/**
+ * Parses one pattern, reporting a bad one by position (`hosts[2] is not a valid host pattern: ...`):
+ * the parsers quote the pattern they refuse, and a pattern may hold a secret pasted into the wrong
+ * field, so only the reason after their quote is kept.
+ */
+function parseAt(
+  list: 'hosts' | 'paths',
+  index: number,
+  pattern: string,
+  parse: (p: string) => unknown,
+): void {
+  try {
+    parse(pattern)
+  } catch (error) {
+    const kind = list === 'hosts' ? 'host' : 'path'
+    const quoted = `invalid ${kind} pattern ${JSON.stringify(pattern.slice(0, 200))}: `
+    const message = error instanceof KeyholeError ? error.message : ''
+    const why = message.startsWith(quoted) ? message.slice(quoted.length) : ''
+    fail(
+      `${list}[${index}] is not a valid ${kind} pattern${why && !(pattern && why.includes(pattern)) ? `: ${why}` : ''}`,
+    )
+  }
 }
 
 /**
@@ -141,6 +167,6 @@ export function assertPolicyShape(policy: unknown): asserts policy is PolicyWith
   const inject = policy.inject
   if (!Array.isArray(inject) || inject.length === 0)
     fail('inject must be a non-empty list of { in, name, value }')
-  const seen = new Set<string>()
+  const seen = new Map<string, number>()
   for (let i = 0; i < inject.length; i++) checkInjection(inject[i], i, seen)
 }

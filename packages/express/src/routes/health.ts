@@ -1,10 +1,10 @@
+import { createAdminHandlers } from '@keyhole/core'
 import type { RequestHandler } from 'express'
-
-const BODY = '{"status":"ok"}'
+import { expressHandler } from '../admin.js'
 
 /**
  * `GET /healthz`: answers `200 {"status":"ok"}` (never cached). It says the process serves
- * requests; it does not contact the revocation store or any upstream.
+ * requests; it does not contact the revocation store or any upstream. Core's handler.
  *
  * @example
  * ```ts
@@ -13,12 +13,5 @@ const BODY = '{"status":"ok"}'
  * ```
  */
 export function health(): RequestHandler {
-  return (_req, res) => {
-    res.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': BODY.length,
-      'cache-control': 'no-store',
-    })
-    res.end(BODY)
-  }
+  return expressHandler(createAdminHandlers().healthz)
 }

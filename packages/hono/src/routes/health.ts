@@ -1,8 +1,10 @@
+import { createAdminHandlers } from '@keyhole/core'
 import type { Handler } from 'hono'
+import { honoHandler } from '../admin.js'
 
 /**
  * `GET /healthz`: answers `200 {"status":"ok"}` (never cached). It says the process serves
- * requests; it does not contact the revocation store or any upstream.
+ * requests; it does not contact the revocation store or any upstream. Core's handler.
  *
  * @example
  * ```ts
@@ -11,8 +13,5 @@ import type { Handler } from 'hono'
  * ```
  */
 export function health(): Handler {
-  return () =>
-    new Response('{"status":"ok"}', {
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-    })
+  return honoHandler(createAdminHandlers().healthz)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { readJson } from './read-json.js'
+import { readJsonBody as readJson } from './read-json.js'
 
 function post(body: BodyInit | null, headers: Record<string, string> = {}) {
   return new Request('http://admin.local/x', { method: 'POST', body, headers, duplex: 'half' } as RequestInit)
@@ -15,7 +15,7 @@ function streamOf(...parts: string[]): ReadableStream<Uint8Array> {
   })
 }
 
-describe('readJson', () => {
+describe('readJsonBody', () => {
   test('parses a JSON body', async () => {
     expect(await readJson(post('{"jti":"a","exp":1}'))).toEqual({ jti: 'a', exp: 1 })
     expect(await readJson(post(streamOf('{"a":', '[1,2]}')))).toEqual({ a: [1, 2] })
