@@ -1,11 +1,12 @@
-import { base64url, CompactEncrypt, CompactSign, importJWK } from 'jose'
+import { base64url, CompactSign, importJWK } from 'jose'
 import { type Duration, toSeconds } from './duration.js'
 import { KeyholeError } from './errors.js'
-import { type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+import type { FetchJwksOptions } from './fetch-jwks.js'
+import { bindingThumbprint } from './keys/bind-key.js'
+import { encryptTo, type Recipient, resolveRecipient } from './keys/encrypt-to.js'
 import { type BareIssuerJwk, bareIssuerJwk, verifiedIssuerKid } from './keys/issuer-jwk.js'
-import { type BareJwk, bareJwk, KEY_ALG, verifiedKid } from './keys/jwk.js'
 import { assertValidPolicy } from './policy/validate-policy.js'
-import type { Injection, KeyholeIssuerPrivateJwk, KeyholePublicJwk, PublicJwks } from './types.js'
+import type { Injection, KeyholeIssuerPrivateJwk } from './types.js'
 
 /** What a token allows: the policy, the credentials, and how long it lives. */
 export interface MintGrant {
@@ -27,6 +28,12 @@ export interface MintGrant {
   iss?: string
   /** Not valid before this time (a `Date`, or seconds since the epoch). Must be before expiry. */
   nbf?: Date | number
+  /**
+   * Binds the token to a key: the PUBLIC JWK (P-256 or Ed25519) of the holder's proof key. Every
+   * request must then carry a `Keyhole-Proof` signed by it, so a copy of the token is useless
+   * without the key.
+   */
+  bindKey?: JsonWebKey
 }
 
 /** Options of {@link mint}. */
@@ -36,7 +43,7 @@ export interface MintOptions {
    * with `use: 'enc'`, which is `keyring.current` for `keyring.publicJwks()`), or the URL of a
    * JWKS (fetched with {@link fetchJwks}, cached).
    */
-  to: PublicJwks | KeyholePublicJwk | string | URL
+  to: Recipient
   /**
    * The issuer key that signs the grant (`generateKey({ use: 'sig' })`). A proxy honours a
    * grant only when an issuer it trusts signed it, so this is what makes the token usable.
@@ -52,7 +59,18 @@ export interface MintOptions {
   now?: () => number
 }
 
-const GRANT_FIELDS = new Set(['hosts', 'paths', 'methods', 'inject', 'ttl', 'sub', 'aud', 'iss', 'nbf'])
+const GRANT_FIELDS = new Set([
+  'hosts',
+  'paths',
+  'methods',
+  'inject',
+  'ttl',
+  'sub',
+  'aud',
+  'iss',
+  'nbf',
+  'bindKey',
+])
 
 function invalidGrant(message: string): KeyholeError {
   return new KeyholeError('invalid_grant', message)
@@ -139,55 +157,6 @@ function buildClaims(grant: MintGrant, options: MintOptions): Record<string, unk
     ...(policy.methods !== undefined && { methods: policy.methods }),
     inject: policy.inject,
   }
-}
-
-function usable(key: unknown): BareJwk | undefined {
-  const jwk = key as { use?: unknown; alg?: unknown } | null
-  if (typeof jwk !== 'object' || jwk === null || jwk.use !== 'enc') return undefined
-  try {
-    return bareJwk(key)
-  } catch {
-    return undefined
-  }
-}
-
-/** Picks the recipient JWK: the key itself, or the newest (last) usable key of a set. */
-async function recipient(to: MintOptions['to'], options: MintOptions): Promise<BareJwk> {
-  let jwks: unknown = to
-  if (typeof to === 'string' || to instanceof URL) jwks = await fetchJwks(to, options.jwks)
-  const keys = (jwks as { keys?: unknown } | null)?.keys
-  if (Array.isArray(keys)) {
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const found = usable(keys[i])
-      if (found) return found
-    }
-    throw new KeyholeError(
-      'invalid_key',
-      'the JWKS has no P-256 or X25519 key with use "enc" for ECDH-ES+A256KW',
-    )
-  }
-  return bareJwk(jwks)
-}
-
-// Public CryptoKeys by thumbprint, so minting many tokens for one proxy imports its key once.
-const imported = new Map<string, Promise<CryptoKey>>()
-const MAX_IMPORTED = 64
-
-function publicCryptoKey(jwk: BareJwk, kid: string): Promise<CryptoKey> {
-  let key = imported.get(kid)
-  if (!key) {
-    const material =
-      jwk.kty === 'EC'
-        ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }
-        : { kty: jwk.kty, crv: jwk.crv, x: jwk.x }
-    key = (importJWK(material, KEY_ALG) as Promise<CryptoKey>).catch(() => {
-      imported.delete(kid)
-      throw new KeyholeError('invalid_key', 'the recipient key is not a valid P-256 or X25519 public key')
-    })
-    if (imported.size >= MAX_IMPORTED) imported.delete(imported.keys().next().value as string)
-    imported.set(kid, key)
-  }
-  return key
 }
 
 /** The media type of a signed grant (explicit typing: no other JWT an issuer signs passes for one). */
@@ -279,10 +248,9 @@ export async function mintDetailed(grant: MintGrant, options: MintOptions): Prom
     throw new KeyholeError('bad_request', 'mint needs { to }: a public JWK, a JWKS or a JWKS URL')
   }
   const claims = buildClaims(grant, options)
+  if (grant.bindKey !== undefined) claims.cnf = { jkt: await bindingThumbprint(grant.bindKey) }
   const signer = options.signWith === undefined ? undefined : await signingKey(options.signWith)
-  const jwk = await recipient(options.to, options)
-  const kid = await verifiedKid(jwk)
-  const key = await publicCryptoKey(jwk, kid)
+  const to = await resolveRecipient(options.to, options.jwks)
   const encoded = new TextEncoder().encode(JSON.stringify(claims))
   let plaintext = encoded
   if (signer) {
@@ -295,16 +263,11 @@ export async function mintDetailed(grant: MintGrant, options: MintOptions): Prom
     plaintext = new TextEncoder().encode(jws)
   }
   try {
-    const token = await new CompactEncrypt(plaintext)
-      .setProtectedHeader({
-        alg: KEY_ALG,
-        enc: 'A256GCM',
-        kid,
-        typ: 'keyhole+jwt',
-        ...(signer && { cty: 'JWT' }),
-        hosts: claims.hosts,
-      })
-      .encrypt(key)
+    const token = await encryptTo(to, plaintext, {
+      ...(signer && { cty: 'JWT' }),
+      hosts: claims.hosts as readonly string[],
+      ...(claims.cnf !== undefined && { jkt: (claims.cnf as { jkt: string }).jkt }),
+    })
     return { token, jti: claims.jti as string, iat: claims.iat as number, exp: claims.exp as number }
   } finally {
     plaintext.fill(0)

@@ -39,6 +39,25 @@ export interface Grant extends Policy {
    * never reaches a private address on the strength of naming it.
    */
   readonly issuerKid?: string
+  /** The key the token is bound to (RFC 7638 thumbprint): every request must carry a proof by it. */
+  readonly cnf?: { readonly jkt: string }
+  /**
+   * For an attenuated token: the `jti` of every layer, outermost first (the grant's own `jti`
+   * is the outermost one). Revoking any of them revokes the token. Absent for a single layer.
+   */
+  readonly chain?: readonly string[]
+  /**
+   * For an attenuated token: the restrictions of the outer layers, outermost first. A request
+   * must satisfy the grant's own `hosts`/`paths`/`methods` AND every layer's.
+   */
+  readonly layers?: readonly LayerPolicy[]
+}
+
+/** What one attenuation layer restricts; an absent member restricts nothing. */
+export interface LayerPolicy {
+  readonly hosts?: readonly string[]
+  readonly paths?: readonly string[]
+  readonly methods?: readonly string[]
 }
 
 /** The header every keyhole token carries; readable by anyone. */
@@ -49,6 +68,10 @@ export interface KeyholeProtectedHeader {
   readonly typ: 'keyhole+jwt'
   readonly hosts: readonly string[]
   readonly epk: JsonWebKey
+  /** `JWT` for an issuer-signed grant, `keyhole+att` for an attenuation layer. */
+  readonly cty?: 'JWT' | 'keyhole+att'
+  /** The thumbprint of the key the token is bound to, when it is. */
+  readonly jkt?: string
 }
 
 /** The curves keyhole keys can use. */

@@ -1,4 +1,5 @@
 import { compactDecrypt } from 'jose'
+import { ATTENUATION_CTY } from '../attenuate.js'
 import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
 import type { FetchJwksOptions } from '../fetch-jwks.js'
@@ -8,12 +9,13 @@ import { parseHostPattern } from '../policy/host-pattern.js'
 import { answerNow } from '../revocation/answer-now.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
-import type { Grant, KeyholePrivateJwk, OpenInfo } from '../types.js'
+import type { Grant, KeyholePrivateJwk, LayerPolicy, OpenInfo } from '../types.js'
 import { createGrantCache } from './grant-cache.js'
 import { invalidToken } from './invalid-token.js'
 import { createIssuerSet, type IssuerKey, type IssuerOption, type IssuerSet } from './issuers.js'
 import { type CheckedHeader, checkHeader } from './parse-header.js'
 import { checkTime, validateClaims } from './validate-claims.js'
+import { validateLayer } from './validate-layer.js'
 import { type GrantVerifier, verifyGrant } from './verify-grant.js'
 
 /** Options of {@link createOpener}. */
@@ -128,6 +130,14 @@ export function issuerRevocationId(issuerKid: string): string {
 }
 
 const REVOCATION_TIMEOUT = Symbol('revocation timeout')
+/** Most layers a token may have in all, the signed grant included. */
+const MAX_LAYERS = 4
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
 // How many microtask turns a store gets to answer before a timeout timer is armed for it.
 const FAST_STORE_TICKS = 4
 
@@ -205,13 +215,19 @@ export function createOpener(options: OpenerOptions): Opener {
   // promise still costs a turn of the microtask queue on every uncached open.
   const importedKeys = new WeakMap<Promise<CryptoKey>, CryptoKey>()
 
-  /** Decrypts and validates; caches the grant when it is well formed and not yet expired. */
-  async function decryptAndValidate(token: string): Promise<Grant> {
+  /**
+   * Decrypts and validates; caches the grant when it is well formed and not yet expired.
+   * `depth` counts the layers around this token (1 for the token as presented).
+   */
+  async function decryptAndValidate(token: string, depth = 1): Promise<Grant> {
     const checked = checkHeader(token, curveOf)
     const { kid, hosts } = checked
-    const signed = checked.header.cty === 'JWT'
+    const cty = checked.header.cty
+    const signed = cty === 'JWT'
+    const layered = cty === ATTENUATION_CTY
     // Refused before any decryption: an unsigned token can never open here.
-    if (!signed && !acceptsUnsigned) throw invalidToken('unsigned')
+    if (!signed && !layered && !acceptsUnsigned) throw invalidToken('unsigned')
+    if (layered && depth >= MAX_LAYERS) throw invalidToken()
     const key = keyring.cryptoKey(kid)
     if (!key) throw invalidToken()
     // Awaited (once per key) even with a custom decryptor: it is where a keyring key with a wrong
@@ -245,6 +261,13 @@ export function createOpener(options: OpenerOptions): Opener {
       // JSON.parse made (see SECURITY.md), but it keeps the raw buffer from lingering.
       plaintext.fill(0)
     }
+    // The keyring's own kid string, not the header's copy: one string shared by every cached grant.
+    const sharedKid = keyring.get(kid)?.kid ?? kid
+    if (layered) {
+      const grant = await openLayer(text, checked, sharedKid, depth)
+      if (keyring.has(kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
+      return grant
+    }
     let claims: unknown
     let signer: IssuerKey | undefined
     if (signed) {
@@ -256,8 +279,6 @@ export function createOpener(options: OpenerOptions): Opener {
         throw invalidToken()
       }
     }
-    // The keyring's own kid string, not the header's copy: one string shared by every cached grant.
-    const sharedKid = keyring.get(kid)?.kid ?? kid
     const grant = validateClaims(claims, {
       maxTtl,
       audience,
@@ -274,11 +295,71 @@ export function createOpener(options: OpenerOptions): Opener {
         if (!scope.some((allowed) => hostRuleCovers(allowed, rule))) throw invalidToken('issuer_scope')
       }
     }
+    // The public binding hint must say exactly what the signed claims say.
+    if (checked.header.jkt !== grant.cnf?.jkt) throw invalidToken()
     // Cached before time and revocation checks: those run on every open, hit or miss, so a
     // not-yet-valid or revoked grant in the cache is never returned; caching it only spares
     // the decryption when the same token is replayed.
     if (keyring.has(kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
     return grant
+  }
+
+  /**
+   * Opens an attenuation layer: its own claims, then the token it wraps (from the cache when it is
+   * there), and returns the combined grant — the inner credentials and policy, every layer's
+   * restrictions in `layers`, the earliest expiry, the latest start, one key binding at most.
+   */
+  async function openLayer(text: string, checked: CheckedHeader, kid: string, depth: number): Promise<Grant> {
+    let claims: unknown
+    try {
+      claims = JSON.parse(text)
+    } catch {
+      throw invalidToken()
+    }
+    const layer = validateLayer(claims, maxTtl)
+    const inner = await innerGrant(layer.inner, depth + 1)
+    const chain = inner.chain ?? [inner.jti]
+    if (chain.length + 1 > MAX_LAYERS) throw invalidToken()
+    const layers = inner.layers ?? []
+    // The header's hosts hint is this layer's hosts, or the hint of the token it wraps.
+    const innerHint = layers.find((l) => l.hosts !== undefined)?.hosts ?? inner.hosts
+    if (!sameList(checked.hosts, layer.hosts ?? innerHint)) throw invalidToken()
+    // One key binding per chain: a layer may bind an unbound token, never re-bind a bound one.
+    if (layer.cnf && inner.cnf && layer.cnf.jkt !== inner.cnf.jkt) throw invalidToken()
+    const cnf = layer.cnf ?? inner.cnf
+    if (checked.header.jkt !== cnf?.jkt) throw invalidToken()
+    const policy: LayerPolicy = Object.freeze({
+      ...(layer.hosts && { hosts: layer.hosts }),
+      ...(layer.paths && { paths: layer.paths }),
+      ...(layer.methods && { methods: layer.methods }),
+    })
+    const nbf = Math.max(layer.nbf ?? 0, inner.nbf ?? 0)
+    return Object.freeze({
+      jti: layer.jti,
+      iat: Math.max(layer.iat, inner.iat),
+      exp: Math.min(layer.exp, inner.exp),
+      ...(nbf > 0 && { nbf }),
+      ...(inner.iss !== undefined && { iss: inner.iss }),
+      ...(inner.aud !== undefined && { aud: inner.aud }),
+      ...((layer.sub ?? inner.sub) !== undefined && { sub: layer.sub ?? inner.sub }),
+      hosts: inner.hosts,
+      ...(inner.paths !== undefined && { paths: inner.paths }),
+      ...(inner.methods !== undefined && { methods: inner.methods }),
+      inject: inner.inject,
+      kid,
+      ...(inner.issuerKid !== undefined && { issuerKid: inner.issuerKid }),
+      ...(cnf && { cnf }),
+      chain: Object.freeze([layer.jti, ...chain]),
+      layers: Object.freeze([policy, ...layers]),
+    }) as Grant
+  }
+
+  /** The grant of a wrapped token: cached, or opened with every rule a presented token meets. */
+  async function innerGrant(token: string, depth: number): Promise<Grant> {
+    if (token.length > maxTokenBytes) throw invalidToken()
+    const cached = cache.get(token, clock() / 1000)
+    if (cached !== undefined && keyring.has(cached.kid) && stillTrusted(cached)) return cached
+    return decryptAndValidate(token, depth)
   }
 
   function sharedDecryption(token: string): Promise<Grant> {
@@ -381,6 +462,14 @@ export function createOpener(options: OpenerOptions): Opener {
     // Core's own stores answer from memory without a promise; any other store is awaited.
     const known = answerNow(revocations, grant.jti)
     let revoked = known !== undefined ? known : await isRevoked(grant.jti)
+    // Revoking any layer of an attenuated token revokes everything wrapped around it.
+    const chain = grant.chain
+    if (chain !== undefined) {
+      for (let i = 1; i < chain.length && !revoked; i++) {
+        const layerKnown = answerNow(revocations, chain[i]!)
+        revoked = layerKnown !== undefined ? layerKnown : await isRevoked(chain[i]!)
+      }
+    }
     if (!revoked && grant.issuerKid !== undefined) {
       // Revoking `issuer:<kid>` refuses everything that issuer key signed.
       const id = issuerRevocationId(grant.issuerKid)

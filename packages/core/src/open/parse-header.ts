@@ -8,9 +8,10 @@ const ENCRYPTED_KEY_CHARS = 54
 const IV_CHARS = 16
 const TAG_CHARS = 22
 const COORDINATE = /^[A-Za-z0-9_-]{43}$/
-const HEADER_MEMBERS = new Set(['alg', 'enc', 'kid', 'typ', 'cty', 'hosts', 'epk'])
-// `JWT`: the plaintext is an issuer-signed grant (a JWS). Absent: an unsigned grant (the old form).
-const CONTENT_TYPES = new Set(['JWT'])
+const HEADER_MEMBERS = new Set(['alg', 'enc', 'kid', 'typ', 'cty', 'hosts', 'epk', 'jkt'])
+// `JWT`: the plaintext is an issuer-signed grant (a JWS); `keyhole+att`: an attenuation layer.
+// Absent: an unsigned grant (the old form).
+const CONTENT_TYPES = new Set(['JWT', 'keyhole+att'])
 const NON_ASCII = /[^\x00-\x7f]/
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -37,7 +38,8 @@ export class CheckedHeader {
   readonly hosts: readonly string[]
   /**
    * The protected header exactly as `JSON.parse` made it from the token's first segment; its
-   * members are exactly `alg`, `enc`, `kid`, `typ`, `hosts`, `epk` and optionally `cty`, all checked.
+   * members are exactly `alg`, `enc`, `kid`, `typ`, `hosts`, `epk` and optionally `cty` and `jkt`,
+   * all checked (`jkt` against the claims, after decryption).
    */
   readonly header: Readonly<Record<string, unknown>>
 
@@ -149,6 +151,7 @@ export function checkHeader(token: string, curveOf: (kid: string) => KeyCurve | 
     throw invalidToken()
   }
   if (cty !== undefined && !(typeof cty === 'string' && CONTENT_TYPES.has(cty))) throw invalidToken()
+  if (parsed.jkt !== undefined && typeof parsed.jkt !== 'string') throw invalidToken()
   const curve = curveOf(kid)
   if (curve === undefined || !epkMatches(epk, curve)) throw invalidToken()
   if (!Array.isArray(hosts) || hosts.length === 0 || hosts.some((h) => typeof h !== 'string'))

@@ -4,6 +4,7 @@ import { assertPolicyShape } from '../policy/validate-policy.js'
 import { assertJti } from '../revocation/jti.js'
 import type { Grant, Injection } from '../types.js'
 import { invalidToken } from './invalid-token.js'
+import { checkCnf } from './validate-layer.js'
 
 /** What the claims are checked against. */
 export interface ClaimsContext {
@@ -43,6 +44,7 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw invalidToken()
   const c = claims as Record<string, unknown>
   const { jti, iat, exp, nbf, iss, aud, sub, hosts, paths, methods, inject } = c
+  const cnf = checkCnf(c.cnf)
   try {
     assertJti(jti)
   } catch {
@@ -95,6 +97,7 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
     inject: Object.freeze(injections),
     kid: context.kid,
     ...(context.issuerKid !== undefined && { issuerKid: context.issuerKid }),
+    ...(cnf && { cnf }),
   }) as Grant
   try {
     // The rest of the policy check: parsing the host and path patterns. Done by compiling the

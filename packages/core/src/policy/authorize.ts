@@ -1,5 +1,5 @@
 import { KeyholeError } from '../errors.js'
-import type { Policy } from '../types.js'
+import type { LayerPolicy, Policy } from '../types.js'
 import { isToken } from './header-rules.js'
 import { type HostRule, matchHost, parseHostPattern } from './host-pattern.js'
 import { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './path-pattern.js'
@@ -61,6 +61,52 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   result = { hosts, paths, methods }
   compiled.set(policy, result)
   return result
+}
+
+interface CompiledLayer {
+  readonly hosts: readonly HostRule[] | undefined
+  readonly paths: readonly PathRule[] | undefined
+  readonly methods: ReadonlySet<string> | undefined
+}
+
+const compiledLayers = new WeakMap<object, CompiledLayer>()
+
+function compileLayer(layer: LayerPolicy): CompiledLayer {
+  let result = compiledLayers.get(layer)
+  if (result === undefined) {
+    result = {
+      hosts: layer.hosts?.map(parseHostPattern),
+      paths: layer.paths?.map(parsePathPattern),
+      methods: layer.methods && new Set(layer.methods),
+    }
+    compiledLayers.set(layer, result)
+  }
+  return result
+}
+
+/**
+ * The restrictions of an attenuated token's outer layers: the request must satisfy each of them
+ * as well as the grant itself, so a layer naming something wider than what it wraps gains nothing.
+ */
+function authorizeLayers(layers: readonly LayerPolicy[], target: Target, method: string): void {
+  for (const layer of layers) {
+    const rules = compileLayer(layer)
+    if (rules.hosts !== undefined && !rules.hosts.some((rule) => matchHost(rule, target))) {
+      throw new KeyholeError(
+        'host_not_allowed',
+        `${target.scheme}://${target.host}:${target.port} is not allowed by this token`,
+      )
+    }
+    if (rules.paths !== undefined) {
+      const path = normalizeTargetPath(target.path)
+      if (path === undefined || !rules.paths.some((rule) => matchPath(rule, path))) {
+        throw new KeyholeError('path_not_allowed', 'the target path is not allowed by this token')
+      }
+    }
+    if (rules.methods !== undefined && !rules.methods.has(method)) {
+      throw new KeyholeError('method_not_allowed', 'the request method is not allowed by this token')
+    }
+  }
 }
 
 function normalizeMethod(method: string): string | undefined {
@@ -138,5 +184,7 @@ export function authorize(
   ) {
     throw new KeyholeError('method_not_allowed', 'the request method is not allowed by this token')
   }
+  const layers = (policy as { readonly layers?: readonly LayerPolicy[] }).layers
+  if (layers !== undefined) authorizeLayers(layers, target, method)
   return target
 }
