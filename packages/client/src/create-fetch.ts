@@ -1,5 +1,7 @@
+import { createProof, PROOF_HEADER } from './create-proof.js'
 import { KeyholeClientError } from './errors.js'
 import { urlTarget } from './match-host.js'
+import type { ProofKey } from './proof-key.js'
 import { exactSearch, parseCallUrl, proxiedPrefix, proxyBase } from './proxied-url.js'
 import { createTokenTable } from './token-table.js'
 
@@ -26,6 +28,20 @@ export interface CreateFetchOptions {
    * `no_token_for_host` and nothing is sent.
    */
   readonly passthrough?: boolean
+  /**
+   * The key the tokens are bound to (`generateProofKey()`): every proxied call then carries a
+   * fresh `Keyhole-Proof` for its method and target URL. Default: none (unbound tokens).
+   */
+  readonly proofKey?: ProofKey
+}
+
+// The methods fetch upper-cases whatever case they are written in (as the proxy sees them).
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
+
+function wireMethod(method: string | undefined): string {
+  if (method === undefined) return 'GET'
+  const upper = method.toUpperCase()
+  return NORMALIZED_METHODS.has(upper) ? upper : method
 }
 
 type Init = RequestInit & { duplex?: 'half' }
@@ -80,6 +96,7 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
   const table = createTokenTable(options.tokens)
   const passthrough = options.passthrough === true
   const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  const proofKey = options.proofKey
 
   return async function keyholeFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = input instanceof Request ? input : undefined
@@ -101,10 +118,17 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
     }
 
     const proxied = `${proxiedPrefix(base, url)}${url.pathname}${exactSearch(url)}`
+    // A fresh proof for every call, for the target URL (not the proxy's) and the method as sent.
+    const proof =
+      proofKey === undefined
+        ? undefined
+        : await createProof(proofKey, { method: wireMethod(init?.method ?? request?.method), url, token })
     if (request === undefined) {
       const headers = copyHeaders(init?.headers)
       headers.delete(TOKEN_HEADER)
       headers.set(TOKEN_HEADER, token)
+      headers.delete(PROOF_HEADER)
+      if (proof !== undefined) headers.set(PROOF_HEADER, proof)
       const out: Init = { ...init, headers }
       if (isStream(out.body)) out.duplex = 'half'
       return send(proxied, out)
@@ -113,6 +137,8 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
     const headers = copyHeaders(source.headers)
     headers.delete(TOKEN_HEADER)
     headers.set(TOKEN_HEADER, token)
+    headers.delete(PROOF_HEADER)
+    if (proof !== undefined) headers.set(PROOF_HEADER, proof)
     const out: Init = {
       method: source.method,
       headers,
