@@ -43,15 +43,21 @@ export { type HostRule, type HostTarget, matchHost, parseHostPattern } from './p
 export { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './policy/path-pattern.js'
 export { parseTarget, type Target } from './policy/target.js'
 export { assertValidPolicy, type PolicyWithInjections } from './policy/validate-policy.js'
-export { checkTargetAddress, isLocalHostname, isPrivateAddress } from './proxy/address-guard.js'
+export {
+  checkTargetAddress,
+  isLocalHostname,
+  isPrivateAddress,
+  type PrivateAddressPermit,
+} from './proxy/address-guard.js'
+export { type AddressRanges, parseAddressRanges } from './proxy/address-ranges.js'
 export {
   type AuthorizedRequest,
   createRequestAuthorizer,
-  type IncomingRequestParts,
   type RequestAuthorizerOptions,
 } from './proxy/authorize-request.js'
 export { type ClosableResponse, closeSignal, toAbortSignal } from './proxy/close-signal.js'
 export {
+  type AdmissionOptions,
   createProxy,
   type ProxyContext,
   type ProxyHandler,
@@ -64,6 +70,7 @@ export {
   createFetchForwarder,
   type FetchForwarderOptions,
   type Forwarder,
+  type ForwarderCapabilities,
   type ForwardInit,
   type ForwardTarget,
 } from './proxy/forward-fetch.js'

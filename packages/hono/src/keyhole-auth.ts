@@ -4,10 +4,17 @@ import { createMiddleware } from 'hono/factory'
 import { rawUrl } from './keyhole.js'
 import { pathBelowMount } from './mount-path.js'
 
-/** Options of {@link keyholeAuth}: `opener` and `upstream` (required), `tokenHeaders` (default none). */
+/**
+ * Options of {@link keyholeAuth}: `opener` and `upstream` (required), `tokenHeaders`,
+ * `allowHosts` and `allowPrivateAddresses`, read exactly as the engine (`keyhole()`) reads them.
+ */
 export type KeyholeAuthOptions = RequestAuthorizerOptions
 
-/** What {@link keyholeAuth} puts on the context as `c.var.keyhole`: `{ grant, target, inject(headers, url?) }`. */
+/**
+ * What {@link keyholeAuth} puts on the context as `c.var.keyhole`:
+ * `{ grant, target, prepare(request?), scrub(response) }` (and the older `inject(headers, url?)`).
+ * `prepare()` defaults to the incoming request (`c.req.raw`).
+ */
 export type KeyholeContext = AuthorizedRequest
 
 /** The Hono environment {@link keyholeAuth} adds: `c.var.keyhole`. */
@@ -16,33 +23,30 @@ export interface KeyholeEnv {
 }
 
 /**
- * Middleware for gateways that forward requests themselves: reads the token (`X-Keyhole-Token`,
- * `Authorization: Bearer`, then `tokenHeaders`), opens it (expiry and revocation are enforced
- * by the opener) and authorizes `upstream` + the path below the mount point, then sets
- * `c.var.keyhole = { grant, target, inject }`. A refused request gets the engine's JSON error
- * response (`X-Keyhole-Error`) and never reaches the next handler.
+ * Middleware for gateways that forward requests themselves. Runs the engine's own pipeline
+ * stages — reads the token (`X-Keyhole-Token`, `Authorization: Bearer`, then `tokenHeaders`),
+ * opens it (signature, expiry and revocation are the opener's), authorizes `upstream` + the path
+ * below the mount point against the grant and `allowHosts` — so it refuses exactly what
+ * `keyhole()` would, with the same status and `X-Keyhole-Error` JSON response; the next handler
+ * never runs then. Otherwise sets `c.var.keyhole = { grant, target, prepare, scrub }`:
+ * `await prepare()` is the outgoing request (headers stripped as the engine strips them,
+ * credentials applied, `redirect: 'manual'`), and `scrub(response)` is what goes back.
  *
  * @example
  * ```ts
  * import { keyholeAuth } from '@keyhole/hono'
  *
  * app.use('/github/*', keyholeAuth({ opener, upstream: 'https://api.github.com' }))
- * app.get('/github/*', async (c) => {
- *   const url = new URL(c.var.keyhole.target)
- *   const headers = new Headers(c.req.raw.headers)
- *   c.var.keyhole.inject(headers, url)
- *   return fetch(url, { headers, redirect: 'manual' })
+ * app.all('/github/*', async (c) => {
+ *   const upstream = await fetch(await c.var.keyhole.prepare())
+ *   return c.var.keyhole.scrub(upstream)
  * })
  * ```
  */
 export function keyholeAuth(options: KeyholeAuthOptions): MiddlewareHandler<KeyholeEnv> {
   const authorizeRequest = createRequestAuthorizer(options)
   return createMiddleware<KeyholeEnv>(async (c, next) => {
-    const result = await authorizeRequest({
-      headers: c.req.raw.headers,
-      method: c.req.method,
-      path: pathBelowMount(rawUrl(c), c.req.routePath),
-    })
+    const result = await authorizeRequest(c.req.raw, { path: pathBelowMount(rawUrl(c), c.req.routePath) })
     if (result instanceof Response) return result
     c.set('keyhole', result)
     await next()

@@ -20,22 +20,26 @@ export type KeyholeOptions = ProxyOptions
  * header stripping, credential injection) happens inside the engine.
  *
  * On Node, pass `forward: createNodeForwarder()` from `@keyhole/core/node` for speed, a
- * byte-exact path and a check of the address actually dialed; the default is `fetch`.
+ * byte-exact path and a check of the address actually dialed. The default is `fetch`, which
+ * cannot check the address it dials: in open mode it then needs `allowHosts`, except on runtimes
+ * whose `fetch` cannot reach private networks (Cloudflare Workers).
  *
  * @example
  * ```ts
+ * import { createNodeForwarder } from '@keyhole/core/node'
  * import { Hono } from 'hono'
  * import { keyhole } from '@keyhole/hono'
  *
  * const app = new Hono()
- * app.all('/proxy/*', keyhole({ opener }))
+ * app.all('/proxy/*', keyhole({ opener, forward: createNodeForwarder() })) // on Node
+ * app.all('/github/*', keyhole({ opener, upstream: 'https://api.github.com' })) // gateway mode, any runtime
  * // GET /proxy/https/api.github.com/user  with  X-Keyhole-Token: <token>
  * ```
  */
 export function keyhole(options: KeyholeOptions): Handler {
   const handle = createProxy(options)
-  const nodeStreams =
-    (options?.forward as unknown as Record<symbol, unknown> | undefined)?.[TAKES_NODE_STREAMS] === true
+  // The node forwarder pipes a Node request body itself; any other forwarder gets a web stream.
+  const nodeStreams = options?.forward?.capabilities?.takesNodeStreams === true
   return (c) => {
     const url = rawUrl(c)
     const path = pathBelowMount(url, c.req.routePath)
@@ -53,9 +57,6 @@ export function keyhole(options: KeyholeOptions): Handler {
     return handle(request, { path, signal })
   }
 }
-
-// Registered by @keyhole/core's node forwarder; looked up here so that nothing of Node is imported.
-const TAKES_NODE_STREAMS = Symbol.for('keyhole.forwarder.takesNodeStreams')
 
 interface NodeBindings {
   incoming?: { url?: unknown; rawHeaders?: unknown; readableDidRead?: boolean; method?: string }

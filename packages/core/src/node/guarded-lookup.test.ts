@@ -1,6 +1,7 @@
 import type { LookupAddress } from 'node:dns'
 import { describe, expect, it } from 'vitest'
 import { isKeyholeError } from '../errors.js'
+import { parseAddressRanges } from '../proxy/address-ranges.js'
 import { createGuardedLookup, type Lookup } from './guarded-lookup.js'
 
 // A resolver with fixed answers, in dns.lookup's shape (single and all: true).
@@ -60,5 +61,20 @@ describe('createGuardedLookup', () => {
   it('checks the real resolver too: localhost is refused', async () => {
     const { error } = await resolve(createGuardedLookup(), 'localhost', true)
     expect(isKeyholeError(error, 'host_not_allowed')).toBe(true)
+  })
+
+  it.each([
+    ['loopback.test', ['127.0.0.0/8'], true],
+    ['loopback.test', ['10.0.0.0/8', '::1'], false],
+    ['mixed.test', ['fd00::/8'], true],
+    ['mixed.test', ['fc00::/8'], false],
+    ['mapped.test', ['169.254.0.0/16'], true],
+    ['mapped.test', ['169.254.169.0/25'], false],
+  ])('with ranges, %s passes only inside them (%j)', async (host, ranges, passes) => {
+    const ranged = createGuardedLookup(fixed(answers), parseAddressRanges(ranges))
+    // all: true, as Node's happy-eyeballs connect asks: every answer is judged.
+    const { error } = await resolve(ranged, host, true)
+    if (passes) expect(error).toBeNull()
+    else expect(isKeyholeError(error, 'host_not_allowed')).toBe(true)
   })
 })

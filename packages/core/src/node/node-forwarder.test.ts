@@ -2,6 +2,7 @@ import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isKeyholeError } from '../errors.js'
+import { parseAddressRanges } from '../proxy/address-ranges.js'
 import type { ForwardInit } from '../proxy/forward-fetch.js'
 import { nodeBody } from './incoming-response.js'
 import { createNodeForwarder } from './node-forwarder.js'
@@ -66,7 +67,7 @@ const target = (path: string) => ({
   host: '127.0.0.1',
   port,
   path,
-  privateAddressAllowed: true,
+  privateAddresses: true,
 })
 
 describe('createNodeForwarder', () => {
@@ -80,6 +81,24 @@ describe('createNodeForwarder', () => {
     expect(await (await open(`http://127.0.0.1:${port}/y`, init())).text()).toBe('hello /y')
     forward.destroy()
     open.destroy()
+  })
+
+  it('dials a private literal inside the ranges the engine hands it, and no other', async () => {
+    const forward = createNodeForwarder()
+    const inside = { ...target('/in'), privateAddresses: parseAddressRanges(['127.0.0.0/8']) }
+    expect(await (await forward('', init({ keyhole: inside }))).text()).toBe('hello /in')
+    const before = seen.length
+    const outside = { ...target('/out'), privateAddresses: parseAddressRanges(['10.0.0.0/8']) }
+    const refused = await forward('', init({ keyhole: outside })).catch((error) => error)
+    expect(isKeyholeError(refused, 'host_not_allowed')).toBe(true)
+    expect(seen.length).toBe(before)
+    expect(forward.capabilities).toMatchObject({
+      appliesTimeout: true,
+      takesNodeStreams: true,
+      cleanResponses: true,
+      checksDialedAddress: true,
+    })
+    forward.destroy()
   })
 
   it('sends the path exactly as given and never follows redirects', async () => {

@@ -3,15 +3,9 @@ import https from 'node:https'
 import { pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
 import { KeyholeError } from '../errors.js'
-import { addressKey, isPrivateAddress } from '../proxy/address-guard.js'
-import {
-  APPLIES_TIMEOUT,
-  CLEAN_RESPONSES,
-  type Forwarder,
-  type ForwardInit,
-  type ForwardTarget,
-  TAKES_NODE_STREAMS,
-} from '../proxy/forward-fetch.js'
+import { addressKey, isPrivateAddress, type PrivateAddressPermit } from '../proxy/address-guard.js'
+import type { AddressRanges } from '../proxy/address-ranges.js'
+import type { Forwarder, ForwarderCapabilities, ForwardInit, ForwardTarget } from '../proxy/forward-fetch.js'
 import { createGuardedLookup, type Lookup } from './guarded-lookup.js'
 import { toWebResponse } from './incoming-response.js'
 
@@ -31,13 +25,15 @@ export interface NodeForwarderOptions {
   /**
    * Dial private, loopback and link-local addresses for every request. Default `false`: only
    * when the engine says the request may (the grant names the address literally, gateway mode,
-   * or the proxy's own `allowPrivateAddresses`).
+   * or the proxy's own `allowPrivateAddresses`, whose ranges it then applies to every address).
    */
   allowPrivateAddresses?: boolean
 }
 
 /** The node forwarder; `destroy()` closes its pooled connections. */
 export interface NodeForwarder extends Forwarder {
+  /** `appliesTimeout`, `takesNodeStreams`, `cleanResponses` and `checksDialedAddress`. */
+  readonly capabilities: ForwarderCapabilities
   /** Closes every pooled keep-alive connection (for shutdown and tests). */
   destroy(): void
 }
@@ -52,9 +48,21 @@ function targetFromUrl(url: string): ForwardTarget {
     host: parsed.hostname,
     port,
     path: parsed.pathname + parsed.search,
-    privateAddressAllowed: false,
+    privateAddresses: false,
   }
 }
+
+const NODE_CAPABILITIES: ForwarderCapabilities = Object.freeze({
+  // The engine hands it its timeout and the client's signal instead of wrapping every request in
+  // an AbortController and a timer of its own.
+  appliesTimeout: true,
+  // A Node adapter can hand over the incoming request itself as the body; it is piped.
+  takesNodeStreams: true,
+  // toWebResponse builds responses without hop-by-hop or X-Keyhole-* headers.
+  cleanResponses: true,
+  // Literal addresses before connecting, every DNS answer in the agent's lookup.
+  checksDialedAddress: true,
+})
 
 function destroyForTimeout(request: ClientRequest, ms: number): void {
   request.destroy(
@@ -92,20 +100,36 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
     ...options.agent,
   }
   delete (base as { lookup?: unknown }).lookup
-  const guardedLookup = createGuardedLookup(options.lookup)
   const openLookup = options.lookup
   const allowAll = options.allowPrivateAddresses === true
-  // Private-address requests get agents of their own, so a pooled connection opened for one
-  // kind of request is never reused for the other.
+  // Requests with different address permits get agents of their own (one pair per range set, and
+  // range sets are compiled once per proxy), so a pooled connection opened for one kind of
+  // request is never reused for another.
+  const makeAgent = (scheme: 'http' | 'https', lookup: Lookup | undefined): http.Agent => {
+    const agentOptions = lookup ? { ...base, lookup } : base
+    return scheme === 'https' ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+  }
   const agents: Record<string, http.Agent | undefined> = {}
-  const agentFor = (scheme: 'http' | 'https', guarded: boolean): http.Agent => {
-    const key = `${scheme}:${guarded}`
-    let agent = agents[key]
+  const rangedAgents = new Map<AddressRanges, Record<string, http.Agent | undefined>>()
+  const agentFor = (scheme: 'http' | 'https', permit: PrivateAddressPermit): http.Agent => {
+    if (permit === true || permit === false) {
+      const key = `${scheme}:${permit}`
+      let agent = agents[key]
+      if (!agent) {
+        agent = makeAgent(scheme, permit ? openLookup : createGuardedLookup(openLookup))
+        agents[key] = agent
+      }
+      return agent
+    }
+    let pair = rangedAgents.get(permit)
+    if (!pair) {
+      pair = {}
+      rangedAgents.set(permit, pair)
+    }
+    let agent = pair[scheme]
     if (!agent) {
-      const lookup = guarded ? guardedLookup : openLookup
-      const agentOptions = lookup ? { ...base, lookup } : base
-      agent = scheme === 'https' ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
-      agents[key] = agent
+      agent = makeAgent(scheme, createGuardedLookup(openLookup, permit))
+      pair[scheme] = agent
     }
     return agent
   }
@@ -120,8 +144,13 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
       const target = init.keyhole ?? targetFromUrl(url)
       const bracketed = target.host.startsWith('[')
       const host = bracketed ? target.host.slice(1, -1) : target.host
-      const mayDialPrivate = allowAll || target.privateAddressAllowed
-      if (!mayDialPrivate && addressKey(host) !== undefined && isPrivateAddress(host)) {
+      const permit: PrivateAddressPermit = allowAll || (target.privateAddresses ?? false)
+      if (
+        permit !== true &&
+        addressKey(host) !== undefined &&
+        isPrivateAddress(host) &&
+        (permit === false || !permit.has(host))
+      ) {
         reject(
           new KeyholeError('host_not_allowed', 'the target is a private, loopback or link-local address'),
         )
@@ -138,7 +167,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
           http.validateHeaderValue(name, init.headers[name] as string)
         }
         request = (target.scheme === 'https' ? https : http).request({
-          agent: agentFor(target.scheme, !mayDialPrivate),
+          agent: agentFor(target.scheme, permit),
           host,
           port: target.port,
           path: target.path,
@@ -217,14 +246,12 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
       }
     })
 
-  const forward = ((url: string, init: ForwardInit) => send(url, init, false)) as NodeForwarder
-  // The engine hands this forwarder its timeout and the client's signal instead of wrapping
-  // every request in an AbortController and a timer of its own.
-  Object.defineProperty(forward, APPLIES_TIMEOUT, { value: true })
-  Object.defineProperty(forward, TAKES_NODE_STREAMS, { value: true })
-  Object.defineProperty(forward, CLEAN_RESPONSES, { value: true })
-  forward.destroy = () => {
-    for (const agent of Object.values(agents)) agent?.destroy()
-  }
-  return forward
+  const forward = (url: string, init: ForwardInit) => send(url, init, false)
+  return Object.assign(forward, {
+    capabilities: NODE_CAPABILITIES,
+    destroy() {
+      for (const agent of Object.values(agents)) agent?.destroy()
+      for (const pair of rangedAgents.values()) for (const agent of Object.values(pair)) agent?.destroy()
+    },
+  })
 }

@@ -10,6 +10,7 @@ import {
   parseIpv4,
   parseIpv6,
 } from './address-guard.js'
+import { type AddressRanges, parseAddressRanges } from './address-ranges.js'
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -163,36 +164,56 @@ describe('isLocalHostname', () => {
 })
 
 describe('checkTargetAddress', () => {
-  const refused = (host: string, hosts: string[], allow = false) => {
+  const signed = (hosts: string[]) => ({ hosts, issuerKid: 'issuer-kid' })
+  const refused = (host: string, hosts: string[], allow: boolean | AddressRanges = false) => {
     try {
-      checkTargetAddress(host, { hosts }, allow)
+      checkTargetAddress(host, signed(hosts), allow)
     } catch (error) {
       return isKeyholeError(error, 'host_not_allowed')
     }
     return false
   }
 
-  it('lets public addresses and ordinary names through without a private-address allowance', () => {
+  it('lets public addresses and ordinary names through, handing the operator allowance on', () => {
     expect(checkTargetAddress('140.82.112.3', { hosts: ['140.82.112.3'] }, false)).toBe(false)
     expect(checkTargetAddress('api.github.com', { hosts: ['api.github.com'] }, false)).toBe(false)
+    const ranges = parseAddressRanges(['10.1.0.0/16'])
+    // A name may resolve into the ranges: the forwarder gets them to check what it dials.
+    expect(checkTargetAddress('svc.example.com', { hosts: ['svc.example.com'] }, ranges)).toBe(ranges)
   })
 
-  it('refuses private literals unless the grant names them literally', () => {
+  it('refuses private literals unless a signed grant names them literally', () => {
     expect(refused('127.0.0.1', ['*.example.com'])).toBe(true)
     expect(refused('169.254.169.254', ['http://169.254.169.25'])).toBe(true)
-    expect(checkTargetAddress('127.0.0.1', { hosts: ['http://127.0.0.1:8080'] }, false)).toBe(true)
-    expect(checkTargetAddress('[::1]', { hosts: ['http://[::1]:8080'] }, false)).toBe(true)
-    expect(checkTargetAddress('[::ffff:7f00:1]', { hosts: ['[::ffff:127.0.0.1]'] }, false)).toBe(true)
+    expect(checkTargetAddress('127.0.0.1', signed(['http://127.0.0.1:8080']))).toBe(true)
+    expect(checkTargetAddress('[::1]', signed(['http://[::1]:8080']))).toBe(true)
+    expect(checkTargetAddress('[::ffff:7f00:1]', signed(['[::ffff:127.0.0.1]']))).toBe(true)
     expect(checkTargetAddress('10.0.0.1', { hosts: ['api.example.com'] }, true)).toBe(true)
   })
 
-  it('refuses private literals a grant names when the operator turns grant-named addresses off', () => {
-    const hosts = ['http://169.254.169.254', 'http://127.0.0.1:8080']
-    expect(checkTargetAddress('169.254.169.254', { hosts }, false, true)).toBe(true)
-    expect(() => checkTargetAddress('169.254.169.254', { hosts }, false, false)).toThrow(/does not name/)
-    expect(() => checkTargetAddress('127.0.0.1', { hosts }, false, false)).toThrow(KeyholeError)
-    expect(checkTargetAddress('127.0.0.1', { hosts }, true, false)).toBe(true)
-    expect(checkTargetAddress('140.82.112.3', { hosts: ['140.82.112.3'] }, false, false)).toBe(false)
+  it('never lets an unsigned grant reach a private address by naming it', () => {
+    const hosts = ['http://169.254.169.254', 'http://127.0.0.1:8080', 'http://[::1]:8080', 'http://10.0.0.5']
+    for (const host of ['169.254.169.254', '127.0.0.1', '[::1]', '10.0.0.5', '[::ffff:127.0.0.1]']) {
+      expect(() => checkTargetAddress(host, { hosts }), host).toThrow(/neither a signed token nor the proxy/)
+    }
+    // An issuerKid that is not a string is no signature.
+    expect(() => checkTargetAddress('127.0.0.1', { hosts, issuerKid: 1 } as never)).toThrow(KeyholeError)
+    expect(checkTargetAddress('127.0.0.1', { hosts }, true)).toBe(true)
+    expect(checkTargetAddress('140.82.112.3', { hosts: ['140.82.112.3'] })).toBe(false)
+  })
+
+  it('lets private literals inside the operator ranges through, and only those', () => {
+    const ranges = parseAddressRanges(['10.1.0.0/16', '127.0.0.1', 'fd00::/8'])
+    const unsigned = { hosts: ['http://10.2.0.1'] }
+    expect(checkTargetAddress('10.1.200.3', unsigned, ranges)).toBe(true)
+    expect(checkTargetAddress('127.0.0.1', unsigned, ranges)).toBe(true)
+    expect(checkTargetAddress('[fd00::5]', unsigned, ranges)).toBe(true)
+    expect(checkTargetAddress('[::ffff:10.1.0.9]', unsigned, ranges)).toBe(true)
+    for (const host of ['10.2.0.1', '127.0.0.2', '169.254.169.254', '[::1]', '[fe80::1]']) {
+      expect(() => checkTargetAddress(host, unsigned, ranges), host).toThrow(KeyholeError)
+    }
+    // A signed grant naming an address outside the ranges still reaches it.
+    expect(checkTargetAddress('10.2.0.1', signed(['http://10.2.0.1']), ranges)).toBe(true)
   })
 
   it('refuses numeric host spellings a URL parser turns into private addresses', () => {
@@ -205,6 +226,9 @@ describe('checkTargetAddress', () => {
     expect(refused('localhost', ['http://localhost:3000'])).toBe(true)
     expect(refused('svc.internal', ['svc.internal'])).toBe(true)
     expect(checkTargetAddress('localhost', { hosts: ['localhost'] }, true)).toBe(true)
+    // With ranges the name passes here; the forwarder checks what it resolves to against them.
+    const ranges = parseAddressRanges(['127.0.0.0/8'])
+    expect(checkTargetAddress('localhost', { hosts: ['localhost'] }, ranges)).toBe(ranges)
   })
 
   it('grantNamesAddress never treats a wildcard or a name as naming an address', () => {

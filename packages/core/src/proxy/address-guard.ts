@@ -1,5 +1,6 @@
 import { KeyholeError } from '../errors.js'
 import type { Policy } from '../types.js'
+import type { AddressRanges } from './address-ranges.js'
 
 /*
  * Which addresses a proxy must not dial on a sandbox's behalf. The rule is an allow-list for
@@ -245,26 +246,38 @@ export function grantNamesAddress(policy: Policy, host: string): boolean {
 const namedAddresses = new WeakMap<Policy, Set<string>>()
 
 /**
- * Checks the host of an authorized target before anything is dialed. IP literals that are
- * private are refused unless the grant names that address literally or `allowPrivateAddresses`
- * is set; local-only names (`localhost`, `*.local`, ...) are refused unless
- * `allowPrivateAddresses` is set. With `grantsMayNamePrivateAddresses` false, a grant naming
- * a private address literally no longer lets it through (anyone holding the public JWKS can
- * mint such a grant). Returns whether the forwarder may dial a private address for this request
- * (so a DNS-checking forwarder can apply the same decision).
+ * What a request may dial besides public addresses, as the address rule decided it: nothing
+ * (`false`), anything (`true`), or only the private addresses inside the operator's ranges. A
+ * forwarder that checks dialed addresses (the node forwarder) applies it to every DNS answer.
+ */
+export type PrivateAddressPermit = boolean | AddressRanges
+
+/**
+ * Checks the host of an authorized target before anything is dialed, and returns what the
+ * forwarder may dial for it.
  *
+ * - A private, loopback or link-local IP literal passes only when the operator allows it
+ *   (`allowPrivateAddresses` is `true`, or the address lies in one of its ranges) or a **signed**
+ *   grant (one with `issuerKid`) names that address literally. An unsigned grant naming it never
+ *   does: anyone holding the public JWKS could have minted it.
+ * - A local-only name (`localhost`, `*.local`, `*.internal`, ...) passes only when the operator
+ *   allows private addresses at all; with ranges, the addresses it resolves to must lie in them.
+ * - Any other name passes; the forwarder checks what it resolves to against the returned permit.
+ *
+ * @throws KeyholeError `host_not_allowed`, or `bad_target` for a host no URL parser accepts
  * @example
  * ```ts
- * checkTargetAddress('127.0.0.1', grant, false) // throws host_not_allowed unless the grant names 127.0.0.1
+ * checkTargetAddress('127.0.0.1', grant) // true if grant.issuerKid is set and it names 127.0.0.1, else throws
+ * checkTargetAddress('10.1.2.3', grant, parseAddressRanges(['10.1.0.0/16'])) // true
+ * checkTargetAddress('api.github.com', grant) // false: public name, private answers refused
  * ```
  */
 export function checkTargetAddress(
   host: string,
-  policy: Policy,
-  allowPrivateAddresses: boolean,
-  grantsMayNamePrivateAddresses = true,
-): boolean {
-  if (allowPrivateAddresses) return true
+  grant: Policy & { readonly issuerKid?: string | undefined },
+  allowPrivateAddresses: PrivateAddressPermit = false,
+): PrivateAddressPermit {
+  if (allowPrivateAddresses === true) return true
   let kind = hostKinds.get(host)
   if (kind === undefined) {
     kind = classifyHost(host)
@@ -272,14 +285,16 @@ export function checkTargetAddress(
     if (hostKinds.size >= MAX_HOST_KINDS) hostKinds.clear()
     hostKinds.set(host, kind)
   }
-  if (kind === 'public') return false
+  if (kind === 'public') return allowPrivateAddresses
   if (kind === 'local') {
+    if (allowPrivateAddresses !== false) return allowPrivateAddresses
     throw new KeyholeError('host_not_allowed', 'the target host name only resolves to local addresses')
   }
-  if (grantsMayNamePrivateAddresses && grantNamesAddress(policy, kind)) return true
+  if (allowPrivateAddresses !== false && allowPrivateAddresses.has(kind)) return true
+  if (typeof grant.issuerKid === 'string' && grantNamesAddress(grant, kind)) return true
   throw new KeyholeError(
     'host_not_allowed',
-    'the target is a private, loopback or link-local address that the token does not name literally',
+    'the target is a private, loopback or link-local address that neither a signed token nor the proxy allows',
   )
 }
 

@@ -1,24 +1,27 @@
-import { isKeyholeError, KeyholeError, type KeyholeErrorCode } from '../errors.js'
-import { authorize } from '../policy/authorize.js'
+import { KeyholeError } from '../errors.js'
+import { type Admission, compileAdmission } from '../pipeline/admission.js'
+import { authorizeTarget } from '../pipeline/authorize-target.js'
+import { buildUpstream } from '../pipeline/build-upstream.js'
+import { fail } from '../pipeline/fail.js'
+import { openGrant } from '../pipeline/open-grant.js'
+import type { AdmissionOptions, ProxyContext } from '../pipeline/options.js'
+import { readRequest } from '../pipeline/read-request.js'
+import { type RequestState, startRequest } from '../pipeline/request-state.js'
+import { scrubResponse } from '../pipeline/scrub-response.js'
 import type { Grant } from '../types.js'
-import type { ProxyOpener } from './create-proxy.js'
-import { errorResponse, publicMessage } from './error-response.js'
 import { injectCredentials } from './inject-credentials.js'
-import { readToken } from './read-token.js'
-import { compileGatewayTarget } from './resolve-target.js'
 import { sanitizeHeaders } from './sanitize-headers.js'
 
-/** Options of {@link createRequestAuthorizer}. */
-export interface RequestAuthorizerOptions {
-  /** Opens tokens and enforces expiry and revocation (`createOpener({ keyring, revocations })`). Required. */
-  opener: ProxyOpener
+/**
+ * Options of {@link createRequestAuthorizer} (and of the adapters' `keyholeAuth`): the engine's
+ * admission options, with `upstream` required.
+ */
+export interface RequestAuthorizerOptions extends Omit<AdmissionOptions, 'upstream' | 'onEvent'> {
   /**
    * The upstream the gateway forwards to, `http(s)://host[:port][/base]`. The target the token is
    * checked against is this plus the request path below the mount point. Required.
    */
   upstream: string | URL
-  /** More headers that may carry the token (e.g. `['x-api-key']`), as in the engine. Default: none. */
-  tokenHeaders?: readonly string[]
 }
 
 /** An authorized request, for gateways that forward requests themselves. */
@@ -28,95 +31,106 @@ export interface AuthorizedRequest {
   /** The authorized target: `upstream` + the path and query below the mount point, as received. */
   readonly target: string
   /**
-   * Prepares outgoing headers: removes everything the engine would strip (the token headers,
-   * `Authorization`, `Proxy-Authorization`, hop-by-hop headers and those named in `Connection`,
-   * `Host`, `Forwarded`, `X-Forwarded-*`, headers the grant injects, `Cookie` when it injects a
-   * cookie), then sets the grant's credentials. Pass `url` (the URL you will send to) when the
-   * grant injects a query parameter; it is checked against the grant first, so credentials never
-   * go anywhere the grant does not allow. Throws `KeyholeError`.
+   * The request to send upstream, built by the engine's own stage: to `target` (with injected
+   * query parameters), with the method, headers and body of `request` minus everything the engine
+   * strips (the token headers, `Authorization`, `Proxy-Authorization`, hop-by-hop headers and
+   * those named in `Connection`, `Host`, `Forwarded`, `X-Forwarded-*`, headers the grant injects,
+   * `Cookie` when it injects a cookie), plus every credential the grant injects, and
+   * `redirect: 'manual'`. A method other than the authorized one is checked against the grant
+   * first. Rejects with `KeyholeError`. Default `request`: the one that was authorized (the
+   * incoming request, in the adapters).
+   */
+  prepare(request?: Request): Promise<Request>
+  /**
+   * The upstream's response as it may go back to the sandbox: where response scrubbing (masking
+   * the grant's secrets) plugs in. Returns the response unchanged for now.
+   */
+  scrub(response: Response): Response
+  /**
+   * Strips `headers` in place as {@link AuthorizedRequest.prepare} does and sets the grant's
+   * credentials. Pass `url` (the URL you will send to) when the grant injects a query parameter;
+   * it is checked against the grant first. Throws `KeyholeError`.
+   *
+   * @deprecated Use `prepare(request)`, which builds the whole outgoing request.
    */
   inject(headers: Headers, url?: URL): void
 }
 
-/** What a gateway knows about an incoming request. */
-export interface IncomingRequestParts {
-  readonly headers: Headers
-  readonly method: string
-  /** The raw path and query below the mount point, as received. */
-  readonly path: string
-}
-
 /**
- * The checks of `keyholeAuth` in the Hono and Express adapters, written once: reads the token
- * (`X-Keyhole-Token`, `Authorization: Bearer`, then `tokenHeaders`), opens it (expiry and
- * revocation are the opener's) and authorizes `upstream` + `path`. Resolves to an
+ * The checks of `keyholeAuth` in the Hono and Express adapters: the engine's own pipeline stages
+ * (read token, open, authorize against the grant, `allowHosts` and the address rule) over
+ * `upstream` + the path below the mount point, without sending anything. Resolves to an
  * {@link AuthorizedRequest}, or to the engine's JSON error `Response` (`X-Keyhole-Error`) when
- * the request is refused — never to an error that could carry the token.
+ * the request is refused — the same status and code the engine would answer with, never an
+ * error that could carry the token.
  *
  * @example
  * ```ts
  * const check = createRequestAuthorizer({ opener, upstream: 'https://api.github.com' })
- * const result = await check({ headers: request.headers, method: request.method, path: '/user' })
+ * const result = await check(request, { path: '/user' })
  * if (result instanceof Response) return result
- * const headers = new Headers({ accept: 'application/json' })
- * result.inject(headers)
- * return fetch(result.target, { headers, redirect: 'manual' })
+ * return result.scrub(await fetch(await result.prepare()))
  * ```
  */
 export function createRequestAuthorizer(
   options: RequestAuthorizerOptions,
-): (request: IncomingRequestParts) => Promise<AuthorizedRequest | Response> {
-  if (!options || typeof options.opener?.open !== 'function') {
-    throw new KeyholeError('bad_request', 'keyholeAuth needs an opener (createOpener({ keyring }))')
+): (request: Request, context?: ProxyContext) => Promise<AuthorizedRequest | Response> {
+  if (options && typeof options.opener?.open === 'function' && options.upstream === undefined) {
+    throw new KeyholeError('bad_request', 'keyholeAuth needs { upstream }')
   }
-  if (options.upstream === undefined) throw new KeyholeError('bad_request', 'keyholeAuth needs { upstream }')
-  const { opener } = options
-  const tokenHeaders = (options.tokenHeaders ?? []).map((name) => name.toLowerCase())
-  const resolve = compileGatewayTarget(options.upstream)
+  const { onEvent: _ignored, ...admissionOptions } = (options ?? {}) as AdmissionOptions
+  const admission = compileAdmission(admissionOptions, 'keyholeAuth')
 
-  return async function authorizeRequest({ headers, method, path }) {
-    let token: string | undefined
-    let grant: Grant | undefined
-    let phase: KeyholeErrorCode = 'invalid_token'
+  return async function authorizeRequest(request, context) {
+    const state = startRequest(admission, request, context)
     try {
-      token = readToken(headers, tokenHeaders)
-      phase = 'bad_target'
-      const target = resolve(path).url
-      phase = 'invalid_token'
-      grant = await opener.open(token)
-      phase = 'bad_target'
-      authorize(grant, { method, url: target })
-      return authorizedRequest(grant, target, method, tokenHeaders)
-    } catch (error) {
-      const code = isKeyholeError(error) ? error.code : phase
-      const secrets = [...(token ? [token] : []), ...(grant?.inject.map((i) => i.value) ?? [])]
-      return errorResponse(code, publicMessage(code, error, secrets))
+      readRequest(state, admission)
+      await openGrant(state, admission)
+      authorizeTarget(state, admission)
+    } catch (thrown) {
+      fail(state, admission, thrown)
+      return state.response as Response
     }
+    return authorizedRequest(state, admission)
   }
 }
 
-function authorizedRequest(
-  grant: Grant,
-  target: string,
-  method: string,
-  tokenHeaders: readonly string[],
-): AuthorizedRequest {
-  const injectsQuery = grant.inject.some((rule) => rule.in === 'query')
+function authorizedRequest(authorized: RequestState, admission: Admission): AuthorizedRequest {
+  const grant = authorized.grant as Grant
+  const target = (authorized.raw as { url: string }).url
   return Object.freeze({
     grant,
     target,
+    async prepare(request: Request = authorized.request): Promise<Request> {
+      const state: RequestState = { ...authorized, request, method: request.method }
+      if (state.method !== authorized.method) authorizeTarget(state, admission)
+      buildUpstream(state, admission)
+      const init: RequestInit & { duplex: 'half' } = {
+        method: state.method,
+        headers: state.headers as Record<string, string>,
+        body: state.body,
+        redirect: 'manual',
+        duplex: 'half',
+      }
+      if (request.signal) init.signal = request.signal
+      return new Request(state.url, init)
+    },
+    scrub(response: Response): Response {
+      return scrubResponse(authorized, response)
+    },
     inject(headers: Headers, url?: URL) {
       if (url === undefined) {
-        if (injectsQuery) {
+        if (authorized.plan?.query) {
           throw new KeyholeError(
             'bad_request',
             'this grant injects a query parameter: pass the URL you forward to, inject(headers, url)',
           )
         }
       } else {
-        authorize(grant, { method, url })
+        const raw = { ...(authorized.raw as NonNullable<RequestState['raw']>), url: url.href }
+        authorizeTarget({ ...authorized, raw }, admission)
       }
-      const kept = sanitizeHeaders(headers, { grant, tokenHeaders })
+      const kept = sanitizeHeaders(headers, { grant, tokenHeaders: admission.tokenHeaders })
       for (const name of [...headers.keys()]) if (!kept.has(name)) headers.delete(name)
       injectCredentials(grant, url ?? new URL(target), headers)
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isKeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
+import { toPublicJwk } from '../keys/jwk.js'
 import { createKeyring } from '../keys/keyring.js'
 import { mint } from '../mint.js'
 import { createOpener } from '../open/opener.js'
@@ -16,6 +17,7 @@ const grant = Object.freeze({
   iat: 0,
   exp: 4_000_000_000,
   kid: 'kid-1',
+  issuerKid: 'issuer-1',
   hosts: ['api.example.com'],
   inject: [{ in: 'header', name: 'Authorization', value: 'Bearer real' }],
 }) as Grant
@@ -28,11 +30,14 @@ const opener = {
   },
 }
 
-function recorder() {
+// A plain function forwarder checks no dialed address, so these proxies bound their targets.
+const ALLOW = ['api.example.com', 'http://api.example.com', 'http://10.0.0.5:8080']
+
+function recorder(response: () => Response = () => new Response('ok')) {
   const sent: { url: string; init: ForwardInit }[] = []
   const forward = async (url: string, init: ForwardInit) => {
     sent.push({ url, init })
-    return new Response('ok')
+    return response()
   }
   return { sent, forward }
 }
@@ -42,7 +47,7 @@ describe('createProxy', () => {
     expect(() => createProxy({} as never)).toThrow()
     for (const tokenHeaders of [['bad name'], ['x-ok', '']]) {
       try {
-        createProxy({ opener, tokenHeaders })
+        createProxy({ opener, tokenHeaders, allowHosts: ALLOW })
         expect.unreachable()
       } catch (error) {
         expect(isKeyholeError(error, 'bad_request')).toBe(true)
@@ -55,6 +60,7 @@ describe('createProxy', () => {
     const handle = createProxy({
       opener,
       forward,
+      allowHosts: ALLOW,
       tokenHeaders: ['Authorization', 'X-Keyhole-Token', 'x-api-key'],
     })
     const res = await handle(
@@ -67,7 +73,7 @@ describe('createProxy', () => {
 
   it('reads the target from request.url when no path is given, and times the request itself for plain forwarders', async () => {
     const { sent, forward } = recorder()
-    const handle = createProxy({ opener, forward, timeout: '5s' })
+    const handle = createProxy({ opener, forward, timeout: '5s', allowHosts: ALLOW })
     const res = await handle(
       new Request('http://p/https/api.example.com/a%2Fb?q=1', { headers: { 'x-keyhole-token': TOKEN } }),
     )
@@ -82,6 +88,7 @@ describe('createProxy', () => {
   it('answers 504 when a forwarder does not answer within the timeout', async () => {
     const handle = createProxy({
       opener,
+      allowHosts: ALLOW,
       timeout: '20ms',
       forward: (_url, init) =>
         new Promise((_resolve, reject) =>
@@ -102,7 +109,7 @@ describe('createProxy', () => {
       },
       () => Promise.reject('not even an error'),
     ]) {
-      const handle = createProxy({ opener, forward: forward as never })
+      const handle = createProxy({ opener, forward: forward as never, allowHosts: ALLOW })
       const res = await handle(
         new Request('http://p/https/api.example.com/', { headers: { 'x-keyhole-token': TOKEN } }),
       )
@@ -124,8 +131,9 @@ describe('createProxy', () => {
     }) as Grant
     const scopedOpener = { open: async () => scoped }
     const { sent, forward } = recorder()
-    const open = createProxy({ opener: scopedOpener, forward })
-    const strict = createProxy({ opener: scopedOpener, forward, grantsMayNamePrivateAddresses: false })
+    const open = createProxy({ opener: scopedOpener, forward, allowHosts: ALLOW })
+    // The same grant on a proxy whose operator bound excludes the private address.
+    const strict = createProxy({ opener: scopedOpener, forward, allowHosts: ['api.example.com'] })
     const request = (method: string, path: string) =>
       new Request(`http://p${path}`, { method, headers: { 'x-keyhole-token': TOKEN } })
     const outcomes: [number, string | null][] = []
@@ -161,13 +169,19 @@ describe('createProxy', () => {
       'http://10.0.0.5:8080/ok',
       'http://10.0.0.5:8080/ok',
     ])
-    expect(sent.map((s) => s.init.keyhole?.privateAddressAllowed)).toEqual([false, false, false, true, true])
+    expect(sent.map((s) => s.init.keyhole?.privateAddresses)).toEqual([false, false, false, true, true])
   })
 
   it('names the token in the event of a token refused after opening (revoked, expired)', async () => {
     const keyring = createKeyring([await generateKey()])
+    const issuer = await generateKey({ use: 'sig' })
     let now = Date.now()
-    const opener = createOpener({ keyring, now: () => now, clockTolerance: 0 })
+    const opener = createOpener({
+      keyring,
+      issuers: [toPublicJwk(issuer)],
+      now: () => now,
+      clockTolerance: 0,
+    })
     const token = await mint(
       {
         hosts: ['api.example.com'],
@@ -175,13 +189,14 @@ describe('createProxy', () => {
         ttl: '10m',
         sub: 'agent-7',
       },
-      { to: keyring.publicJwks() },
+      { to: keyring.publicJwks(), signWith: issuer },
     )
     const events: ProxyEvent[] = []
     const { forward } = recorder()
     const handle = createProxy({
       opener,
       forward,
+      allowHosts: ['api.example.com'],
       onEvent: (event) => {
         events.push(event)
       },
@@ -194,11 +209,11 @@ describe('createProxy', () => {
     expect((await send()).status).toBe(403)
     now += 11 * 60 * 1000
     expect((await send()).status).toBe(401)
-    const outcomes = events.map((e) => [e.outcome, e.jti, e.sub, e.kid])
+    const outcomes = events.map((e) => [e.outcome, e.jti, e.sub, e.kid, e.issuerKid])
     const kid = keyring.current.kid
-    expect(outcomes[0]).toEqual(['ok', jti, 'agent-7', kid])
-    expect(outcomes[1]).toEqual(['token_revoked', jti, 'agent-7', kid])
-    expect(outcomes[2]).toEqual(['token_expired', jti, 'agent-7', kid])
+    expect(outcomes[0]).toEqual(['ok', jti, 'agent-7', kid, issuer.kid])
+    expect(outcomes[1]).toEqual(['token_revoked', jti, 'agent-7', kid, issuer.kid])
+    expect(outcomes[2]).toEqual(['token_expired', jti, 'agent-7', kid, issuer.kid])
     expect(JSON.stringify(events)).not.toContain('sk-event-secret')
     expect(JSON.stringify(events)).not.toContain(token)
   })

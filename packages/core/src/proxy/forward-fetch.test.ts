@@ -89,4 +89,25 @@ describe('createFetchForwarder', () => {
     await (await custom(`${origin}/plain`, init())).text()
     expect(calls).toEqual([`${origin}/plain`])
   })
+
+  it('declares what it can do: clean responses, no dialed-address check, private networks unless told', () => {
+    expect(createFetchForwarder().capabilities).toEqual({
+      cleanResponses: true,
+      reachesPrivateNetworks: true,
+    })
+    expect(createFetchForwarder({ reachesPrivateNetworks: false }).capabilities?.reachesPrivateNetworks).toBe(
+      false,
+    )
+    const onWorkers = Object.getOwnPropertyDescriptor(globalThis, 'navigator')
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { userAgent: 'Cloudflare-Workers' },
+      configurable: true,
+    })
+    try {
+      expect(createFetchForwarder().capabilities?.reachesPrivateNetworks).toBe(false)
+    } finally {
+      if (onWorkers) Object.defineProperty(globalThis, 'navigator', onWorkers)
+      else delete (globalThis as { navigator?: unknown }).navigator
+    }
+  })
 })

@@ -1,4 +1,6 @@
 import { KeyholeError } from '../errors.js'
+import type { PrivateAddressPermit } from './address-guard.js'
+import type { AddressRanges } from './address-ranges.js'
 import { toPassableResponse } from './sanitize-headers.js'
 
 /** Where the engine is sending a request, for forwarders that dial themselves. */
@@ -10,37 +12,63 @@ export interface ForwardTarget {
   /** The path and query exactly as they are to be sent (credentials already injected). */
   readonly path: string
   /**
-   * True when this request may reach a private, loopback or link-local address: the grant names
-   * the address literally, or the proxy was created with `allowPrivateAddresses`.
+   * Which private, loopback or link-local addresses this request may reach, as the engine's
+   * address rule decided: `false` none (every address dialed must be public), `true` any (a signed
+   * grant names the address literally, gateway mode, or `allowPrivateAddresses: true`), or an
+   * {@link AddressRanges} (`allowPrivateAddresses: ['10.1.0.0/16']`): private addresses only
+   * inside those ranges. A forwarder with `capabilities.checksDialedAddress` applies it to the
+   * address it actually connects to (every DNS answer).
    */
-  readonly privateAddressAllowed: boolean
+  readonly privateAddresses: PrivateAddressPermit
   /**
    * Connect plus response-headers timeout in ms, set only for forwarders that apply it themselves
-   * (marked with {@link APPLIES_TIMEOUT}); they then reject with `upstream_timeout`. Absent or 0:
-   * the engine times the request by aborting `signal`.
+   * (`capabilities.appliesTimeout`); they then reject with `upstream_timeout`. Absent or 0: no
+   * timeout (or, for other forwarders, the engine times the request by aborting `signal`).
    */
   readonly timeout?: number
 }
 
 /**
- * Marks a forwarder that applies `init.keyhole.timeout` itself: the engine then passes the
- * client's own signal instead of creating an AbortController per request. Internal to core.
+ * What a forwarder can do beyond the {@link Forwarder} contract, declared so the engine can skip
+ * work or refuse a setup that would be unsafe. Every flag defaults to the conservative answer: a
+ * plain function (`fetch` included) declares nothing and gets the full treatment.
  */
-export const APPLIES_TIMEOUT: unique symbol = Symbol.for('keyhole.forwarder.appliesTimeout')
-
-/**
- * Marks keyhole's own forwarder whose responses never carry hop-by-hop or `X-Keyhole-*` headers,
- * so the engine passes them on without another look. Deliberately not a registered symbol: only
- * core's node forwarder can carry it. Internal to core.
- */
-export const CLEAN_RESPONSES: unique symbol = Symbol('keyhole.forwarder.cleanResponses')
-
-/**
- * Marks a forwarder that takes a Node `Readable` as `init.body` (the node forwarder pipes it into
- * the upstream request), so a Node adapter can hand over the request itself instead of a web
- * stream over it. A registered symbol, so adapters that import nothing of Node find it by shape.
- */
-export const TAKES_NODE_STREAMS: unique symbol = Symbol.for('keyhole.forwarder.takesNodeStreams')
+export interface ForwarderCapabilities {
+  /**
+   * The forwarder applies `init.keyhole.timeout` itself (rejecting with `upstream_timeout`) and
+   * listens to `init.signal` directly. The engine then hands it the client's own signal, which
+   * may be only AbortSignal-shaped (`aborted`, `reason`, `add/removeEventListener`; an
+   * adapter's `closeSignal`), instead of an `AbortController` and a timer per request. Default
+   * `false`: `init.signal` is a real `AbortSignal` that the engine aborts on timeout or when the
+   * client goes away.
+   */
+  readonly appliesTimeout?: boolean
+  /**
+   * `init.body` may be a Node `Readable` (the incoming request itself) instead of a web stream,
+   * so a Node adapter can skip a web stream over the request. Default `false`: always a web
+   * `ReadableStream` or `null`.
+   */
+  readonly takesNodeStreams?: boolean
+  /**
+   * Responses never carry hop-by-hop or `X-Keyhole-*` headers, so the engine passes them on
+   * without another look. A promise the forwarder makes: one that breaks it lets an upstream
+   * forge `X-Keyhole-Error`. Default `false`: the engine strips them.
+   */
+  readonly cleanResponses?: boolean
+  /**
+   * The forwarder checks the address it connects to (every DNS answer) against
+   * `init.keyhole.privateAddresses`, so a name resolving or rebinding to a private address is
+   * refused with `host_not_allowed`. Without it, only IP literals and local-only names are caught,
+   * and `createProxy` refuses the forwarder in open mode unless `allowHosts` bounds the targets or
+   * the forwarder declares `reachesPrivateNetworks: false`. Default `false`.
+   */
+  readonly checksDialedAddress?: boolean
+  /**
+   * `false` declares that the runtime the forwarder sends from cannot reach private networks at
+   * all (Cloudflare Workers' `fetch`), so the dialed address needs no check. Default `true`.
+   */
+  readonly reachesPrivateNetworks?: boolean
+}
 
 /**
  * What the engine hands a forwarder: a `RequestInit` that `fetch` accepts as it is, plus the
@@ -51,9 +79,12 @@ export interface ForwardInit {
   method: string
   /** Headers to send, lower-case names (injected ones keep the grant's spelling); owned by the forwarder. */
   headers: Record<string, string>
-  /** The request body, streamed; `null` for GET and HEAD. */
+  /** The request body, streamed; `null` for GET and HEAD. A Node `Readable` only with `takesNodeStreams`. */
   body: ReadableStream<Uint8Array> | null
-  /** Aborted when the client goes away or the connect/headers timeout fires (absent only when no one can abort). */
+  /**
+   * Aborted when the client goes away or the connect/headers timeout fires. A real `AbortSignal`
+   * unless the forwarder declares `appliesTimeout` (see {@link ForwarderCapabilities}).
+   */
   signal?: AbortSignal
   redirect: 'manual'
   duplex: 'half'
@@ -64,14 +95,37 @@ export interface ForwardInit {
  * Sends one request upstream and resolves with the response as soon as its headers arrive,
  * never following redirects, and rejects as soon as `init.signal` aborts (the engine's timeout
  * and the client going away arrive that way; aborting later must end the response body).
- * `fetch` itself fits this type.
+ * `fetch` itself fits this type. `capabilities`, when present, says what more it can do.
+ *
+ * @example
+ * ```ts
+ * const forward: Forwarder = (url, init) => fetch(url, init)
+ * const workers: Forwarder = Object.assign((url: string, init: ForwardInit) => fetch(url, init), {
+ *   capabilities: { reachesPrivateNetworks: false },
+ * })
+ * ```
  */
-export type Forwarder = (url: string, init: ForwardInit) => Promise<Response>
+export interface Forwarder {
+  (url: string, init: ForwardInit): Promise<Response>
+  /** What this forwarder can do beyond the contract; absent: nothing. Read once, when the proxy is created. */
+  readonly capabilities?: ForwarderCapabilities
+}
 
 /** Options for {@link createFetchForwarder}. */
 export interface FetchForwarderOptions {
   /** The fetch implementation. Default: the global `fetch`, looked up on every call. */
   fetch?: (url: string, init: ForwardInit) => Promise<Response>
+  /**
+   * Whether this runtime's `fetch` can reach private, loopback or link-local addresses. `false`
+   * declares it cannot (Cloudflare Workers), which lets `createProxy` use this forwarder in open
+   * mode without `allowHosts` although it cannot check the addresses it dials. Default: `false`
+   * on Cloudflare Workers (`navigator.userAgent === 'Cloudflare-Workers'`), `true` elsewhere.
+   */
+  reachesPrivateNetworks?: boolean
+}
+
+function onWorkers(): boolean {
+  return (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent === 'Cloudflare-Workers'
 }
 
 // The content codings fetch implementations decode on their own. Asking the upstream only for
@@ -104,7 +158,9 @@ function decodedByFetch(response: Response, method: string): boolean {
  * The default forwarder: web `fetch` with `redirect: 'manual'` and a streamed body
  * (`duplex: 'half'`). Works on every runtime with fetch. What it cannot do:
  * - check the address it connects to (DNS is the runtime's), so only literal addresses and
- *   local-only names are refused; use the node forwarder from `@keyhole/core/node` on Node;
+ *   local-only names are refused: in open mode `createProxy` takes it only with `allowHosts`, or
+ *   where the runtime cannot reach private networks (Workers); use the node forwarder from
+ *   `@keyhole/core/node` on Node;
  * - pass compressed bodies through: fetch decodes gzip/deflate/br by itself, so `Accept-Encoding`
  *   is limited to those and a decoded response loses `Content-Encoding` and `Content-Length`;
  * - send the path byte for byte: fetch parses the URL (dot segments are resolved, a few
@@ -113,12 +169,16 @@ function decodedByFetch(response: Response, method: string): boolean {
  *
  * @example
  * ```ts
- * const handle = createProxy({ opener, forward: createFetchForwarder({ fetch: myFetch }) })
+ * const handle = createProxy({
+ *   opener,
+ *   allowHosts: ['api.github.com'],
+ *   forward: createFetchForwarder({ fetch: myFetch }),
+ * })
  * ```
  */
 export function createFetchForwarder(options: FetchForwarderOptions = {}): Forwarder {
   const custom = options.fetch
-  return async (url, init) => {
+  const forward = async (url: string, init: ForwardInit) => {
     const accept = init.headers['accept-encoding']
     if (accept !== undefined) init.headers['accept-encoding'] = limitAcceptEncoding(accept)
     const response = await (custom ? custom(url, init) : fetch(url, init))
@@ -130,4 +190,10 @@ export function createFetchForwarder(options: FetchForwarderOptions = {}): Forwa
     const drop = decodedByFetch(response, init.method) ? ['content-encoding', 'content-length'] : undefined
     return toPassableResponse(response, drop)
   }
+  const capabilities: ForwarderCapabilities = {
+    // Every response goes through toPassableResponse above.
+    cleanResponses: true,
+    reachesPrivateNetworks: options.reachesPrivateNetworks ?? !onWorkers(),
+  }
+  return Object.assign(forward, { capabilities: Object.freeze(capabilities) })
 }

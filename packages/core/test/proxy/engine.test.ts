@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../../src/keys/generate-key.js'
+import { toPublicJwk } from '../../src/keys/jwk.js'
 import { createKeyring } from '../../src/keys/keyring.js'
 import { mint } from '../../src/mint.js'
 import { createNodeForwarder, type NodeForwarder } from '../../src/node/node-forwarder.js'
@@ -11,7 +12,7 @@ import { createOpener, type Opener } from '../../src/open/opener.js'
 import { createProxy, type ProxyHandler, type ProxyOptions } from '../../src/proxy/create-proxy.js'
 import type { ProxyEvent } from '../../src/proxy/events.js'
 import { createFetchForwarder, type Forwarder } from '../../src/proxy/forward-fetch.js'
-import type { Injection, PublicJwks } from '../../src/types.js'
+import type { Injection, KeyholeIssuerPrivateJwk, PublicJwks } from '../../src/types.js'
 import { closedPort, startUpstream, type Upstream } from './upstream.js'
 
 const HEADER_SECRET = 'ghp_HEADERSECRET0123456789abcdef'
@@ -23,16 +24,23 @@ const SECRETS = [HEADER_SECRET, APIKEY_SECRET, QUERY_SECRET, encodeURIComponent(
 let a: Upstream
 let b: Upstream
 let jwks: PublicJwks
+let issuer: KeyholeIssuerPrivateJwk
 let opener: Opener
+// Accepts the old unsigned tokens too: the private-address rule must tell them apart.
+let lenientOpener: Opener
 const tokens: string[] = []
 const events: ProxyEvent[] = []
 const proxyErrorBodies: string[] = []
 const nodeForwarders: NodeForwarder[] = []
 
-async function token(hosts: string[], inject: Injection[], extra: { sub?: string; ttl?: string } = {}) {
+async function token(
+  hosts: string[],
+  inject: Injection[],
+  extra: { sub?: string; ttl?: string; unsigned?: boolean } = {},
+) {
   const minted = await mint(
     { hosts, inject, ttl: extra.ttl ?? '1h', sub: extra.sub ?? 'agent-7' },
-    { to: jwks },
+    { to: jwks, signWith: extra.unsigned ? undefined : issuer },
   )
   tokens.push(minted)
   return minted
@@ -48,7 +56,9 @@ beforeAll(async () => {
   b = await startUpstream()
   const keyring = createKeyring([await generateKey()])
   jwks = keyring.publicJwks()
-  opener = createOpener({ keyring })
+  issuer = await generateKey({ use: 'sig' })
+  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
+  lenientOpener = createOpener({ keyring, issuers: [toPublicJwk(issuer)], acceptUnsigned: true })
 })
 
 afterAll(async () => {
@@ -92,8 +102,12 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
   let forward: Forwarder
   let handle: ProxyHandler
 
+  // fetch cannot check the address it dials, so its proxies bound their targets to this suite's
+  // upstreams (the node forwarder checks every address it dials and needs no bound).
+  const bound = (): Partial<ProxyOptions> =>
+    name === 'fetch' ? { allowHosts: [a.origin, b.origin, `http://localhost:${a.port}`] } : {}
   const proxy = (options: Partial<ProxyOptions> = {}) =>
-    createProxy({ opener, forward, onEvent: (event) => void events.push(event), ...options })
+    createProxy({ opener, forward, onEvent: (event) => void events.push(event), ...bound(), ...options })
 
   async function call(h: ProxyHandler, path: string, init: RequestInit & { duplex?: 'half' } = {}) {
     const response = await h(new Request(`http://keyhole.test${path}`, init), { path })
@@ -223,23 +237,37 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
     expect(b.received.length).toBe(beforeB)
   })
 
-  it('with grantsMayNamePrivateAddresses off, a self-minted grant naming a private address is refused', async () => {
-    // Anyone holding the public JWKS can mint a grant naming an internal address literally.
-    const t = await token([a.origin], headerInjection)
+  it('an unsigned grant naming a private address reaches it only when the operator allows it', async () => {
+    // Anyone holding the public JWKS can mint an unsigned grant naming an internal address.
+    const t = await token([a.origin], headerInjection, { unsigned: true })
     const before = a.received.length
-    const strict = proxy({ grantsMayNamePrivateAddresses: false })
-    const refused = await call(strict, `/http/127.0.0.1:${a.port}/echo`, {
-      headers: { 'x-keyhole-token': t },
+    const unsigned = (options: Partial<ProxyOptions> = {}) =>
+      proxy({ opener: lenientOpener, allowHosts: [a.origin], ...options })
+    const outcomes: [number, string | null][] = []
+    for (const handler of [
+      unsigned(),
+      unsigned({ allowPrivateAddresses: ['10.0.0.0/8', 'fd00::/8'] }),
+      unsigned({ allowPrivateAddresses: ['127.0.0.1/32'] }),
+      unsigned({ allowPrivateAddresses: true }),
+    ]) {
+      const res = await call(handler, `/http/127.0.0.1:${a.port}/echo`, { headers: { 'x-keyhole-token': t } })
+      outcomes.push([res.status, res.headers.get('x-keyhole-error')])
+      await res.text()
+    }
+    expect(outcomes).toEqual([
+      [403, 'host_not_allowed'],
+      [403, 'host_not_allowed'],
+      [200, null],
+      [200, null],
+    ])
+    expect(a.received.length).toBe(before + 2)
+    // The same grant, signed by a trusted issuer, names the address and reaches it.
+    const signed = await token([a.origin], headerInjection)
+    const res = await call(handle, `/http/127.0.0.1:${a.port}/echo`, {
+      headers: { 'x-keyhole-token': signed },
     })
-    expect(refused.status).toBe(403)
-    expect(refused.headers.get('x-keyhole-error')).toBe('host_not_allowed')
-    expect(a.received.length).toBe(before)
-    const operatorAllowed = proxy({ grantsMayNamePrivateAddresses: false, allowPrivateAddresses: true })
-    const allowed = await call(operatorAllowed, `/http/127.0.0.1:${a.port}/echo`, {
-      headers: { 'x-keyhole-token': t },
-    })
-    expect(allowed.status).toBe(200)
-    expect(a.received.length).toBe(before + 1)
+    expect(res.status).toBe(200)
+    await res.text()
   })
 
   it('hands a redirect back untouched and never follows it', async () => {
@@ -480,7 +508,8 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
   it('answers 502 upstream_unreachable when nothing listens', async () => {
     const port = await closedPort()
     const t = await token([`http://127.0.0.1:${port}`], headerInjection)
-    const res = await call(handle, `/http/127.0.0.1:${port}/x`, { headers: { 'x-keyhole-token': t } })
+    const h = name === 'fetch' ? proxy({ allowHosts: [`http://127.0.0.1:${port}`] }) : handle
+    const res = await call(h, `/http/127.0.0.1:${port}/x`, { headers: { 'x-keyhole-token': t } })
     expect(res.status).toBe(502)
     expect(res.headers.get('x-keyhole-error')).toBe('upstream_unreachable')
     const body = (await res.json()) as { error: { code: string; message: string } }
@@ -669,7 +698,7 @@ describe('node forwarder address guard (DNS answers are checked where they are u
     const handle = createProxy({ opener, forward })
     const t = await mint(
       { hosts: [`http://rebind.test:${a.port}`], inject: headerInjection, ttl: '1h' },
-      { to: jwks },
+      { to: jwks, signWith: issuer },
     )
     tokens.push(t)
     const before = a.received.length
@@ -687,7 +716,7 @@ describe('node forwarder address guard (DNS answers are checked where they are u
   it('lets it through when the proxy or the forwarder allows private addresses', async () => {
     const t = await mint(
       { hosts: [`http://rebind.test:${a.port}`], inject: headerInjection, ttl: '1h' },
-      { to: jwks },
+      { to: jwks, signWith: issuer },
     )
     tokens.push(t)
     const viaProxy = createNodeForwarder({ lookup: rebind as never })
@@ -706,6 +735,64 @@ describe('node forwarder address guard (DNS answers are checked where they are u
       const echo = echoOf(await res.text())
       expect(headerValues(echo.rawHeaders, 'host')).toEqual([`rebind.test:${a.port}`])
     }
+  })
+})
+
+describe('node forwarder address guard with operator CIDR ranges', () => {
+  const resolvingTo =
+    (address: string, family: number) =>
+    (_host: string, options: unknown, callback: (...args: unknown[]) => void) => {
+      if ((options as { all?: boolean }).all) callback(null, [{ address, family }])
+      else callback(null, address, family)
+    }
+
+  it('a name resolving to a private address passes only when the dialed address lies in the ranges', async () => {
+    const t = await mint(
+      { hosts: [`http://rebind.test:${a.port}`], inject: headerInjection, ttl: '1h' },
+      { to: jwks, signWith: issuer },
+    )
+    tokens.push(t)
+    const outcomes: string[] = []
+    for (const [address, family, ranges] of [
+      ['127.0.0.1', 4, ['127.0.0.0/8']],
+      ['127.0.0.1', 4, ['10.0.0.0/8', '::1/128']],
+      ['::ffff:127.0.0.1', 6, ['127.0.0.1']],
+      ['169.254.169.254', 4, ['127.0.0.0/8']],
+      ['::1', 6, ['127.0.0.0/8']],
+    ] as const) {
+      const forward = createNodeForwarder({ lookup: resolvingTo(address, family) as never })
+      nodeForwarders.push(forward)
+      const handle = createProxy({ opener, forward, allowPrivateAddresses: ranges })
+      const before = a.received.length
+      const res = await handle(
+        new Request(`http://keyhole.test/http/rebind.test:${a.port}/echo/ranges`, {
+          headers: { 'x-keyhole-token': t },
+        }),
+      )
+      const contacted = a.received.length > before
+      const error = res.headers.get('x-keyhole-error')
+      await res.text()
+      outcomes.push(
+        `${address} ${ranges.join(',')}: ${res.status} ${error ?? ''}${contacted ? ' contacted' : ''}`,
+      )
+    }
+    // An IPv4-mapped answer is judged by the IPv4 range; whether the host can then dial it over
+    // IPv6 depends on the machine, so it may fail to connect, but it is never refused.
+    expect(outcomes[0]).toBe('127.0.0.1 127.0.0.0/8: 200  contacted')
+    expect(outcomes[1]).toBe('127.0.0.1 10.0.0.0/8,::1/128: 403 host_not_allowed')
+    expect(outcomes[2]).toMatch(
+      /^::ffff:127\.0\.0\.1 127\.0\.0\.1: (200 {2}contacted|502 upstream_unreachable)$/,
+    )
+    expect(outcomes[3]).toBe('169.254.169.254 127.0.0.0/8: 403 host_not_allowed')
+    expect(outcomes[4]).toBe('::1 127.0.0.0/8: 403 host_not_allowed')
+  })
+
+  it('createProxy refuses an invalid CIDR range at once', () => {
+    const forward = createNodeForwarder()
+    nodeForwarders.push(forward)
+    expect(() => createProxy({ opener, forward, allowPrivateAddresses: ['10.0.0.0/33'] })).toThrow(
+      /not a CIDR range/,
+    )
   })
 })
 

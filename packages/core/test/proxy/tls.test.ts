@@ -5,13 +5,14 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../../src/keys/generate-key.js'
+import { toPublicJwk } from '../../src/keys/jwk.js'
 import { createKeyring } from '../../src/keys/keyring.js'
 import { mint } from '../../src/mint.js'
 import { createNodeForwarder, type NodeForwarder } from '../../src/node/node-forwarder.js'
 import { createOpener, type Opener } from '../../src/open/opener.js'
 import { createProxy } from '../../src/proxy/create-proxy.js'
 import type { ProxyEvent } from '../../src/proxy/events.js'
-import type { PublicJwks } from '../../src/types.js'
+import type { KeyholeIssuerPrivateJwk, PublicJwks } from '../../src/types.js'
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
 const cert = fixture('localhost-cert.pem')
@@ -21,6 +22,7 @@ let server: https.Server
 let port: number
 let opener: Opener
 let jwks: PublicJwks
+let issuer: KeyholeIssuerPrivateJwk
 const seen: { url: string; authorization?: string; servername?: string }[] = []
 const forwarders: NodeForwarder[] = []
 const events: ProxyEvent[] = []
@@ -40,7 +42,8 @@ beforeAll(async () => {
   port = (server.address() as AddressInfo).port
   const keyring = createKeyring([await generateKey()])
   jwks = keyring.publicJwks()
-  opener = createOpener({ keyring })
+  issuer = await generateKey({ use: 'sig' })
+  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
 })
 
 afterAll(async () => {
@@ -52,7 +55,7 @@ afterAll(async () => {
 const tokenFor = (hosts: string[]) =>
   mint(
     { hosts, inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }], ttl: '1h' },
-    { to: jwks },
+    { to: jwks, signWith: issuer },
   )
 
 function nodeForwarder(options: Parameters<typeof createNodeForwarder>[0]) {
@@ -102,7 +105,13 @@ describe('engine over TLS', () => {
     ['fetch', () => undefined],
   ])('refuses an untrusted certificate with 502 upstream_unreachable (%s forwarder)', async (_name, make) => {
     const before = seen.length
-    const handle = createProxy({ opener, forward: make(), onEvent: (e) => void events.push(e) })
+    // fetch cannot check the address it dials: its proxy bounds the targets instead.
+    const handle = createProxy({
+      opener,
+      forward: make(),
+      allowHosts: [`127.0.0.1:${port}`],
+      onEvent: (e) => void events.push(e),
+    })
     const token = await tokenFor([`127.0.0.1:${port}`])
     const res = await handle(
       new Request(`http://keyhole.test/https/127.0.0.1:${port}/untrusted`, {

@@ -1,0 +1,132 @@
+import { isKeyholeError, KeyholeError } from '../errors.js'
+import { isToken } from '../policy/header-rules.js'
+import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
+import type { Target } from '../policy/target.js'
+import type { PrivateAddressPermit } from '../proxy/address-guard.js'
+import { parseAddressRanges } from '../proxy/address-ranges.js'
+import type { ProxyEventListener } from '../proxy/events.js'
+import { TOKEN_HEADER } from '../proxy/read-token.js'
+import { compileGatewayTarget, resolveOpenTarget, type TargetResolver } from '../proxy/resolve-target.js'
+import { compileStripRules, type StripRules } from '../proxy/sanitize-headers.js'
+import type { Grant } from '../types.js'
+import type { AdmissionOptions, ProxyOpener } from './options.js'
+
+/** The last target a grant was authorized for, with what the address rule decided for it. */
+export interface AuthorizedTarget {
+  readonly method: string
+  readonly url: string
+  readonly target: Target
+  readonly privateAddresses: PrivateAddressPermit
+}
+
+/**
+ * The admission half of the pipeline (read token, open, authorize, build the upstream request),
+ * compiled once from {@link AdmissionOptions}: the engine and `keyholeAuth` both run their
+ * requests through one of these, so they take the same decisions.
+ */
+export interface Admission {
+  readonly opener: ProxyOpener
+  /** Lower-case extra token headers, without `authorization` and `x-keyhole-token` (read anyway). */
+  readonly tokenHeaders: readonly string[]
+  readonly stripRules: StripRules
+  readonly resolve: TargetResolver
+  /** Gateway mode: the operator chose the upstream, so the private-address rule does not apply. */
+  readonly gateway: boolean
+  /** The operator's host bound, or undefined for any public host. */
+  readonly allowHosts: readonly HostRule[] | undefined
+  /** The operator's private-address allowance: none, all, or these ranges. */
+  readonly privateAddresses: PrivateAddressPermit
+  /**
+   * The last request each grant was authorized for, per pipeline (the operator's rules are this
+   * pipeline's). Policy and address checks are pure functions of (grant, method, target) and an
+   * agent calls the same URL over and over; expiry and revocation are still checked by the opener
+   * on every request, before this. Held weakly: it goes when the grant leaves the opener's cache.
+   */
+  readonly lastAuthorized: WeakMap<Grant, AuthorizedTarget>
+  readonly onEvent: ProxyEventListener | undefined
+  /** `performance.now` with a listener, a constant 0 without: no clock reads nobody will see. */
+  readonly tick: () => number
+}
+
+const zero = () => 0
+const now = () => performance.now()
+
+function compileTokenHeaders(names: readonly string[] | undefined): string[] {
+  const tokenHeaders: string[] = []
+  for (const name of names ?? []) {
+    if (typeof name !== 'string' || !isToken(name)) {
+      throw new KeyholeError('bad_request', 'tokenHeaders must be header names')
+    }
+    const lower = name.toLowerCase()
+    // X-Keyhole-Token and Authorization are read already (the latter as a Bearer credential);
+    // reading Authorization again as a raw value would see "Bearer <token>" and refuse it.
+    if (lower !== TOKEN_HEADER && lower !== 'authorization' && !tokenHeaders.includes(lower))
+      tokenHeaders.push(lower)
+  }
+  return tokenHeaders
+}
+
+function compileAllowHosts(patterns: readonly string[] | undefined): HostRule[] | undefined {
+  if (patterns === undefined) return undefined
+  if (!Array.isArray(patterns) || patterns.length === 0) {
+    throw new KeyholeError('bad_request', 'allowHosts must be a non-empty list of host patterns')
+  }
+  return patterns.map((pattern) => {
+    try {
+      return parseHostPattern(pattern)
+    } catch (error) {
+      const why = isKeyholeError(error) ? error.message : 'not a host pattern'
+      throw new KeyholeError('bad_request', `allowHosts: ${why}`, { cause: error })
+    }
+  })
+}
+
+function compilePrivateAddresses(option: AdmissionOptions['allowPrivateAddresses']): PrivateAddressPermit {
+  if (option === undefined || option === false) return false
+  if (option === true) return true
+  if (!Array.isArray(option)) {
+    throw new KeyholeError(
+      'bad_request',
+      'allowPrivateAddresses must be true, false or a list of CIDR ranges',
+    )
+  }
+  return parseAddressRanges(option)
+}
+
+/**
+ * Compiles the options the engine and `keyholeAuth` share. Throws `bad_request` for a missing
+ * opener, a bad token header name, host pattern or CIDR range, and for an opener that accepts
+ * unsigned tokens without `allowHosts` (unsigned and unbounded is an open relay).
+ *
+ * @example
+ * ```ts
+ * const admission = compileAdmission({ opener, allowHosts: ['api.github.com'] })
+ * ```
+ */
+export function compileAdmission(options: AdmissionOptions, who = 'createProxy'): Admission {
+  if (!options || typeof options.opener?.open !== 'function') {
+    throw new KeyholeError('bad_request', `${who} needs an opener (createOpener({ keyring, issuers }))`)
+  }
+  const tokenHeaders = compileTokenHeaders(options.tokenHeaders)
+  const allowHosts = compileAllowHosts(options.allowHosts)
+  if (options.opener.acceptsUnsigned === true && allowHosts === undefined) {
+    throw new KeyholeError(
+      'bad_request',
+      `${who}: the opener accepts unsigned tokens, which anyone holding the public keys can mint; ` +
+        'bound the targets with allowHosts, or trust issuers instead of acceptUnsigned',
+    )
+  }
+  const onEvent = options.onEvent
+  return {
+    opener: options.opener,
+    tokenHeaders,
+    stripRules: compileStripRules(tokenHeaders),
+    resolve: options.upstream !== undefined ? compileGatewayTarget(options.upstream) : resolveOpenTarget,
+    gateway: options.upstream !== undefined,
+    allowHosts,
+    privateAddresses: compilePrivateAddresses(options.allowPrivateAddresses),
+    lastAuthorized: new WeakMap(),
+    onEvent,
+    tick: onEvent ? now : zero,
+  }
+}

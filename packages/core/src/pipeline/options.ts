@@ -1,0 +1,86 @@
+import type { Duration } from '../duration.js'
+import type { ProxyEventListener } from '../proxy/events.js'
+import type { Forwarder } from '../proxy/forward-fetch.js'
+import type { Grant, OpenInfo } from '../types.js'
+
+/** What the engine needs from an opener (`createOpener()` returns one). */
+export interface ProxyOpener {
+  open(token: string, info?: OpenInfo): Promise<Grant>
+  /**
+   * True when the opener accepts unsigned grants (`createOpener({ acceptUnsigned: true })`); the
+   * engine then insists on `allowHosts`, since unsigned and unbounded is an open relay.
+   */
+  readonly acceptsUnsigned?: boolean
+}
+
+/**
+ * The options the engine and `keyholeAuth` share: how the token is read, where the target comes
+ * from and which targets the operator lets any grant reach.
+ */
+export interface AdmissionOptions {
+  /** Opens tokens and enforces expiry and revocation (`createOpener({ keyring, issuers })`). Required. */
+  opener: ProxyOpener
+  /**
+   * Gateway mode: every request goes to this `http(s)://host[:port][/base]`, with the request
+   * path below the mount point appended. The token's policy (and `allowHosts`) is still
+   * enforced. Because the operator, not the caller, chose this host, it may be a private address.
+   * Default: open mode, `/{scheme}/{host[:port]}/{path...}`.
+   */
+  upstream?: string | URL
+  /**
+   * More header names that may carry the token, after `X-Keyhole-Token` and
+   * `Authorization: Bearer` (e.g. `['x-api-key']`, so an SDK works with only its base URL and
+   * API key changed). They are always stripped before forwarding. Listing `Authorization` or
+   * `X-Keyhole-Token` changes nothing (both are read anyway). Default: none.
+   */
+  tokenHeaders?: readonly string[]
+  /**
+   * Host patterns, read exactly like a grant's (`api.github.com`, `*.example.com:8443`,
+   * `http://10.0.0.5:8080`; scheme and port locked), that every target must match in addition to
+   * the grant; anything else is 403 `host_not_allowed` and nothing is dialed. Required when the
+   * opener accepts unsigned tokens. Default: any public host.
+   */
+  allowHosts?: readonly string[]
+  /**
+   * Lets requests reach private, loopback and link-local addresses: `true` for all of them, or
+   * a list of CIDR ranges (`['10.1.0.0/16', 'fd00::/8']`; an invalid one throws here). Local-only
+   * names (`localhost`, `*.local`, `*.internal`, ...) pass only with this set. Default `false`:
+   * such targets are 403 `host_not_allowed` unless a signed grant names the address literally
+   * (`http://10.0.0.5:8080`); an unsigned grant never reaches a private address by naming it.
+   */
+  allowPrivateAddresses?: boolean | readonly string[]
+  /** Receives one event per request (outcome, token ids, target, timings; nothing secret). Errors it throws are ignored. */
+  onEvent?: ProxyEventListener
+}
+
+/** Options of `createProxy`. */
+export interface ProxyOptions extends AdmissionOptions {
+  /**
+   * Sends the request upstream and must reject once `init.signal` aborts (the timeout and the
+   * client going away are delivered that way); `fetch` itself fits. Default: `createFetchForwarder()`
+   * (global fetch, `redirect: 'manual'`, streamed body), which cannot check the addresses it
+   * dials, so in open mode it needs `allowHosts` (or a runtime without private networks). On
+   * Node use `createNodeForwarder()` from `@keyhole/core/node`: faster, sends the path byte for
+   * byte, and checks the address it dials.
+   */
+  forward?: Forwarder
+  /**
+   * Connect plus response-headers timeout; past it the request's signal is aborted and the answer
+   * is 504 `upstream_timeout`. Default `'30s'`; `0` waits forever.
+   */
+  timeout?: Duration
+}
+
+/** Per-request details an adapter may pass to the engine. */
+export interface ProxyContext {
+  /**
+   * The raw path and query below the mount point, exactly as received (not decoded, not
+   * normalized). Default: the path and query of `request.url`, for an engine mounted at `/`.
+   */
+  path?: string
+  /**
+   * Fires when the client goes away. Default: `request.signal`. Adapters that have a cheaper
+   * way to learn about a closed connection than materializing `request.signal` pass it here.
+   */
+  signal?: AbortSignal
+}

@@ -1,0 +1,24 @@
+import { readToken } from '../proxy/read-token.js'
+import { pathFromUrl } from '../proxy/resolve-target.js'
+import type { Admission } from './admission.js'
+import type { RequestState } from './request-state.js'
+
+/**
+ * Stage 1: reads the token (`X-Keyhole-Token`, `Authorization: Bearer`, then the operator's
+ * `tokenHeaders`) and the raw target (open-mode path or gateway upstream plus path). Nothing is
+ * opened or parsed beyond that.
+ *
+ * @throws KeyholeError `missing_token`, `invalid_token`, `bad_target`
+ * @example
+ * ```ts
+ * readRequest(state, admission) // state.token, state.raw
+ * ```
+ */
+export function readRequest(state: RequestState, admission: Admission): void {
+  state.phase = 'token'
+  state.token = readToken(state.request.headers, admission.tokenHeaders)
+  state.raw = admission.resolve(state.context?.path ?? pathFromUrl(state.request.url))
+  const now = admission.tick()
+  state.tokenMs = now - state.started
+  state.phaseStart = now
+}

@@ -1,0 +1,96 @@
+import type { Target } from '../policy/target.js'
+import type { PrivateAddressPermit } from '../proxy/address-guard.js'
+import type { ProxyEvent } from '../proxy/events.js'
+import type { InjectionPlan } from '../proxy/inject-credentials.js'
+import type { RawTarget } from '../proxy/resolve-target.js'
+import type { Grant, OpenInfo } from '../types.js'
+import type { Admission } from './admission.js'
+import type { ProxyContext } from './options.js'
+
+/** The stage a request is in; an error thrown there is reported with that stage's timing and default code. */
+export type Phase = 'token' | 'open' | 'policy' | 'upstream'
+
+/**
+ * Everything one request carries through the pipeline. Each stage reads what the stages before
+ * it wrote and fills in its own fields; one object per request, created with every field
+ * present so that it keeps one shape.
+ */
+export interface RequestState {
+  /** The incoming request (or, in `prepare`, the request the gateway hands over). */
+  request: Request
+  readonly context: ProxyContext | undefined
+  method: string
+  phase: Phase
+  /** Clock readings and phase durations in ms; all 0 when no one listens for events. */
+  readonly started: number
+  phaseStart: number
+  tokenMs: number
+  policyMs: number
+  upstreamMs: number
+  /** Filled in by the opener when someone listens for events, undefined otherwise. */
+  readonly info: OpenInfo | undefined
+  // read-request
+  token: string | undefined
+  raw: RawTarget | undefined
+  // open-grant
+  grant: Grant | undefined
+  // authorize-target
+  target: Target | undefined
+  privateAddresses: PrivateAddressPermit
+  plan: InjectionPlan | undefined
+  // build-upstream
+  /** The URL to send to, credentials in its query included. */
+  url: string
+  /** The path and query to send, byte for byte. */
+  path: string
+  headers: Record<string, string> | undefined
+  body: ReadableStream<Uint8Array> | null
+  clientSignal: AbortSignal | undefined
+  // send-upstream, answer, fail
+  response: Response | undefined
+  outcome: ProxyEvent['outcome']
+  /** Why a `KeyholeError` was thrown (its `reason`), for the event only. */
+  reason: string | undefined
+}
+
+/**
+ * A fresh {@link RequestState} for `request`.
+ *
+ * @example
+ * ```ts
+ * const state = startRequest(admission, request, { path: '/https/api.github.com/user' })
+ * ```
+ */
+export function startRequest(
+  admission: Admission,
+  request: Request,
+  context: ProxyContext | undefined,
+): RequestState {
+  const started = admission.tick()
+  return {
+    request,
+    context,
+    method: request.method,
+    phase: 'token',
+    started,
+    phaseStart: started,
+    tokenMs: 0,
+    policyMs: 0,
+    upstreamMs: 0,
+    info: admission.onEvent ? { cacheHit: false, openMs: 0, revocationMs: 0 } : undefined,
+    token: undefined,
+    raw: undefined,
+    grant: undefined,
+    target: undefined,
+    privateAddresses: false,
+    plan: undefined,
+    url: '',
+    path: '',
+    headers: undefined,
+    body: null,
+    clientSignal: undefined,
+    response: undefined,
+    outcome: 'ok',
+    reason: undefined,
+  }
+}
