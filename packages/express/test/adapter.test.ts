@@ -8,6 +8,7 @@ import {
   type Keyring,
   mint,
   type Opener,
+  toPublicJwk,
 } from '@keyhole/core'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -37,7 +38,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
   keyring = createKeyring([await generateKey()])
-  opener = createOpener({ keyring })
+  const issuer = await generateKey({ use: 'sig' })
+  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
   token = await mint(
     {
       hosts: [origin],
@@ -45,7 +47,7 @@ beforeAll(async () => {
       ttl: '5m',
       sub: 'agent',
     },
-    { to: keyring.publicJwks() },
+    { to: keyring.publicJwks(), signWith: issuer },
   )
 })
 
@@ -119,6 +121,33 @@ describe('keyhole() mounted with app.use', () => {
 })
 
 describe('keyholeAuth()', () => {
+  test('req.keyhole.prepare() builds the outgoing request from the incoming one, body streamed', async () => {
+    const app = express()
+    app.use(
+      '/gw',
+      keyholeAuth({ opener, upstream: origin, tokenHeaders: ['x-api-key'] }),
+      async (req, res) => {
+        const prepared = await req.keyhole!.prepare()
+        const headers = Object.fromEntries(prepared.headers)
+        const upstream = req.keyhole!.scrub(await fetch(prepared))
+        res.json({ url: prepared.url, headers, upstream: await upstream.json() })
+      },
+    )
+    const base = await listen(app)
+    const response = await fetch(`${base}/gw/up?z=1`, {
+      method: 'PUT',
+      body: 'x'.repeat(100_000),
+      headers: { 'x-api-key': token, authorization: 'Bearer sandbox', 'x-keep': '1', cookie: 'a=b' },
+    })
+    expect(response.status).toBe(200)
+    const seen = await response.json()
+    expect(seen.url).toBe(`${origin}/up?z=1`)
+    expect(seen.upstream).toEqual({ url: '/up?z=1', auth: 'Bearer up-1', length: 100_000 })
+    expect(seen.headers).toMatchObject({ authorization: 'Bearer up-1', 'x-keep': '1', cookie: 'a=b' })
+    expect(seen.headers['x-api-key']).toBeUndefined()
+    expect(seen.headers.host).toBeUndefined()
+  })
+
   test('sets req.keyhole and refuses in the engine error shape', async () => {
     const app = express()
     let reached = 0

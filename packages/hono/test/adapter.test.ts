@@ -1,7 +1,16 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { createKeyring, createOpener, generateKey, type Keyring, mint, type Opener } from '@keyhole/core'
+import {
+  createKeyring,
+  createOpener,
+  generateKey,
+  type KeyholeIssuerPrivateJwk,
+  type Keyring,
+  mint,
+  type Opener,
+  toPublicJwk,
+} from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -16,6 +25,7 @@ let keyring: Keyring
 let opener: Opener
 let token: string
 let queryToken: string
+let issuer: KeyholeIssuerPrivateJwk
 const servers: Server[] = []
 
 beforeAll(async () => {
@@ -26,7 +36,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
   keyring = createKeyring([await generateKey()])
-  opener = createOpener({ keyring })
+  issuer = await generateKey({ use: 'sig' })
+  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
   token = await mint(
     {
       hosts: [origin],
@@ -34,11 +45,11 @@ beforeAll(async () => {
       ttl: '5m',
       sub: 'agent',
     },
-    { to: keyring.publicJwks() },
+    { to: keyring.publicJwks(), signWith: issuer },
   )
   queryToken = await mint(
     { hosts: [origin], inject: [{ in: 'query', name: 'key', value: 'q-1' }], ttl: '5m' },
-    { to: keyring.publicJwks() },
+    { to: keyring.publicJwks(), signWith: issuer },
   )
 })
 
@@ -78,7 +89,7 @@ describe('keyhole() finds the path below its mount point', () => {
 
   test('inside a sub-app mounted with app.route() and under basePath()', async () => {
     const sub = new Hono<KeyholeEnv>()
-    sub.all('/proxy/*', keyhole({ opener }))
+    sub.all('/proxy/*', keyhole({ opener, allowHosts: [origin] }))
     const app = new Hono<KeyholeEnv>().basePath('/v2')
     app.route('/api', sub)
     const base = await listen(app)
@@ -91,7 +102,8 @@ describe('keyhole() finds the path below its mount point', () => {
 
   test('through app.request(), without Node bindings (the fetch forwarder)', async () => {
     const app = new Hono<KeyholeEnv>()
-    app.all('/proxy/*', keyhole({ opener }))
+    // fetch cannot check the address it dials: the targets are bounded instead.
+    app.all('/proxy/*', keyhole({ opener, allowHosts: [origin] }))
     const response = await app.request(`/proxy/http/${host()}/plain?y=2`, {
       headers: { 'x-keyhole-token': token },
     })
@@ -104,7 +116,69 @@ describe('keyhole() finds the path below its mount point', () => {
 })
 
 describe('keyholeAuth()', () => {
-  test('puts grant, target and inject on c.var.keyhole', async () => {
+  test('puts grant, target, prepare and scrub on c.var.keyhole; prepare() strips and injects', async () => {
+    const app = new Hono<KeyholeEnv>()
+    app.use('/gw/*', keyholeAuth({ opener, upstream: `${origin}/base`, tokenHeaders: ['x-api-key'] }))
+    app.all('/gw/*', async (c) => {
+      const prepared = await c.var.keyhole.prepare()
+      const upstream = c.var.keyhole.scrub(await fetch(prepared))
+      return c.json({
+        target: c.var.keyhole.target,
+        url: prepared.url,
+        method: prepared.method,
+        redirect: prepared.redirect,
+        headers: Object.fromEntries(prepared.headers),
+        upstream: await upstream.json(),
+      })
+    })
+    const base = await listen(app)
+    const response = await fetch(`${base}/gw/items/1?z=%20`, {
+      method: 'POST',
+      body: 'payload',
+      headers: {
+        'x-api-key': token,
+        authorization: 'Bearer sandbox',
+        'x-forwarded-for': '10.0.0.1',
+        'proxy-authorization': 'Basic c2FuZGJveA==',
+        'x-other': 'kept',
+        'content-type': 'text/plain',
+      },
+    })
+    expect(response.status).toBe(200)
+    const seen = await response.json()
+    expect(seen).toMatchObject({
+      target: `${origin}/base/items/1?z=%20`,
+      url: `${origin}/base/items/1?z=%20`,
+      method: 'POST',
+      redirect: 'manual',
+      upstream: { url: '/base/items/1?z=%20', auth: 'Bearer up-1' },
+    })
+    expect(seen.headers.authorization).toBe('Bearer up-1')
+    expect(seen.headers['x-other']).toBe('kept')
+    for (const gone of ['x-api-key', 'x-forwarded-for', 'proxy-authorization', 'host']) {
+      expect(seen.headers[gone], gone).toBeUndefined()
+    }
+  })
+
+  test('prepare() checks another method against the grant', async () => {
+    const getOnly = await mint(
+      { hosts: [origin], methods: ['GET'], inject: [{ in: 'header', name: 'X-Key', value: 'k' }], ttl: '5m' },
+      { to: keyring.publicJwks(), signWith: issuer },
+    )
+    const app = new Hono<KeyholeEnv>()
+    app.use('/gw/*', keyholeAuth({ opener, upstream: origin }))
+    app.get('/gw/*', async (c) => {
+      const ok = await c.var.keyhole.prepare()
+      const refused = await c.var.keyhole
+        .prepare(new Request('http://gateway/x', { method: 'DELETE' }))
+        .catch((error: { code?: string }) => error.code)
+      return c.json({ ok: ok.headers.get('x-key'), refused })
+    })
+    const response = await app.request('/gw/x', { headers: { 'x-keyhole-token': getOnly } })
+    expect(await response.json()).toEqual({ ok: 'k', refused: 'method_not_allowed' })
+  })
+
+  test('still offers inject(headers, url) on c.var.keyhole', async () => {
     const app = new Hono<KeyholeEnv>()
     app.use('/gw/*', keyholeAuth({ opener, upstream: `${origin}/base` }))
     app.get('/gw/*', (c) => {

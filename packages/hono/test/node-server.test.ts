@@ -1,7 +1,7 @@
 import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { createKeyring, createOpener, generateKey, mint, type Opener } from '@keyhole/core'
+import { createKeyring, createOpener, generateKey, mint, type Opener, toPublicJwk } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -38,10 +38,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
   origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
   const keyring = createKeyring([await generateKey()])
-  opener = createOpener({ keyring })
+  const issuer = await generateKey({ use: 'sig' })
+  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
   token = await mint(
     { hosts: [origin], inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }], ttl: '5m' },
-    { to: keyring.publicJwks() },
+    { to: keyring.publicJwks(), signWith: issuer },
   )
 })
 
@@ -93,7 +94,8 @@ describe('keyhole() on @hono/node-server', () => {
         await next()
         built = Object.getOwnPropertySymbols(c.req.raw).map((symbol) => symbol.description)
       })
-      app.all('/proxy/*', keyhole(fwd ? { opener, forward: fwd } : { opener }))
+      // Without the node forwarder, fetch: it cannot check the address it dials, so bound the targets.
+      app.all('/proxy/*', keyhole(fwd ? { opener, forward: fwd } : { opener, allowHosts: [origin] }))
       const base = await listen(app)
       const body = Buffer.alloc(3 * 1024 * 1024 + 7, 0)
       for (let i = 0; i < body.length; i++) body[i] = (i * 31) % 251
