@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
 import { generateKey } from '../keys/generate-key.js'
 import { createKeyring } from '../keys/keyring.js'
 import { mint } from '../mint.js'
@@ -46,6 +47,12 @@ function pool(threads: number): DecryptPool {
 
 const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
+// A signed token's plaintext is the issuer's JWS; its payload holds the claims.
+function grantClaims(plaintext: Uint8Array) {
+  const payload = Buffer.from(plaintext).toString('utf8').split('.')[1] ?? ''
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+}
+
 describe('createDecryptPool', () => {
   it('decrypts what nodeDecrypt decrypts, and refuses what it refuses (random grants and damage)', async () => {
     const keys = [await generateKey(), await generateKey({ curve: 'X25519' })]
@@ -69,7 +76,7 @@ describe('createDecryptPool', () => {
           const to = curveIndex % 2 === 0 ? keyring.publicJwks() : other.publicJwks()
           let token = await mint(
             { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-Key', value }], ttl: '1h' },
-            { to },
+            { to, signWith: testIssuer },
           )
           if (damaged) {
             const at = damageAt % token.length
@@ -102,26 +109,26 @@ describe('createDecryptPool', () => {
       Array.from({ length: 60 }, (_, i) =>
         mint(
           { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-N', value: `n-${i}` }], ttl: '1h' },
-          { to: keyring.publicJwks() },
+          { to: keyring.publicJwks(), signWith: testIssuer },
         ),
       ),
     )
     const decryptor = pool(2)
     const plaintexts = await Promise.all(tokens.map((token) => decryptor.decrypt(token, key)))
-    const values = plaintexts.map((p) => JSON.parse(Buffer.from(p).toString('utf8')).inject[0].value)
+    const values = plaintexts.map((p) => grantClaims(p).inject[0].value)
     expect(values).toEqual(tokens.map((_, i) => `n-${i}`))
   })
 
   it('plugs into createOpener: opens, refuses with invalid_token, and never names the token', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring, decrypt: pool(1).decrypt })
+    const opener = createOpener({ keyring, issuers: testIssuers, decrypt: pool(1).decrypt })
     const token = await mint(
       {
         hosts: ['api.example.com'],
         inject: [{ in: 'header', name: 'Authorization', value: 'Bearer s3cr3t-pool' }],
         ttl: '1h',
       },
-      { to: keyring.publicJwks() },
+      { to: keyring.publicJwks(), signWith: testIssuer },
     )
     expect((await opener.open(token)).inject[0]?.value).toBe('Bearer s3cr3t-pool')
     const parts = token.split('.')
@@ -140,15 +147,13 @@ describe('createDecryptPool', () => {
     const key = keyring.current
     const token = await mint(
       { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-K', value: 'v' }], ttl: '1h' },
-      { to: keyring.publicJwks() },
+      { to: keyring.publicJwks(), signWith: testIssuer },
     )
     const decryptor = pool(1)
     const pending = decryptor.decrypt(token, key)
     await decryptor.close()
     await expect(pending).rejects.toThrow('stopped')
-    expect(JSON.parse(Buffer.from(await decryptor.decrypt(token, key)).toString('utf8')).hosts).toEqual([
-      'api.example.com',
-    ])
+    expect(grantClaims(await decryptor.decrypt(token, key)).hosts).toEqual(['api.example.com'])
   })
 
   it('refuses a thread count that is not a positive integer', () => {

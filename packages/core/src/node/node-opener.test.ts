@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
 import { generateKey } from '../keys/generate-key.js'
 import { createKeyring } from '../keys/keyring.js'
 import { mint } from '../mint.js'
@@ -28,21 +29,28 @@ function nonCanonical(token: string): string {
 describe('createNodeOpener', () => {
   it('decrypts with nodeDecrypt unless told otherwise', async () => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const odd = nonCanonical(token)
 
-    expect((await createNodeOpener({ keyring }).open(token)).hosts).toEqual(['api.example.com'])
+    expect((await createNodeOpener({ keyring, issuers: testIssuers }).open(token)).hosts).toEqual([
+      'api.example.com',
+    ])
     // jose (core's default) opens the non-canonical spelling; the node opener does not.
-    expect((await createOpener({ keyring }).open(odd)).hosts).toEqual(['api.example.com'])
-    await expect(createNodeOpener({ keyring }).open(odd)).rejects.toMatchObject({ code: 'invalid_token' })
+    expect((await createOpener({ keyring, issuers: testIssuers }).open(odd)).hosts).toEqual([
+      'api.example.com',
+    ])
+    await expect(createNodeOpener({ keyring, issuers: testIssuers }).open(odd)).rejects.toMatchObject({
+      code: 'invalid_token',
+    })
   })
 
   it('takes the decrypt option over its default', async () => {
     const keyring = createKeyring([await generateKey({ curve: 'X25519' })])
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     let calls = 0
     const opener = createNodeOpener({
       keyring,
+      issuers: testIssuers,
       decrypt: () => {
         calls++
         throw new Error('refused')

@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { craftToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
 import { createKeyring } from '../keys/keyring.js'
@@ -204,8 +205,8 @@ describe('createGrantCache', () => {
 describe('the verified-grant cache inside the opener', () => {
   it('a hit returns the same grant without decrypting', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const first = await opener.open(token)
     expect(opener.stats.decryptions).toBe(1)
     for (let i = 0; i < 10; i++) expect(await opener.open(token)).toBe(first)
@@ -214,8 +215,8 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('32 concurrent opens of a new token decrypt once', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const grants = await Promise.all(Array.from({ length: 32 }, () => opener.open(token)))
     expect(opener.stats.decryptions).toBe(1)
     expect(new Set(grants).size).toBe(1)
@@ -223,9 +224,12 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('32 concurrent opens of a bad token decrypt once, all fail, and nothing is cached', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
+    const opener = createOpener({ keyring, issuers: testIssuers })
     const claims = validClaims()
-    const bad = await craftToken(keyring.publicJwks().keys[0]!, { claims: { ...claims, jti: undefined } })
+    const bad = await craftSignedToken(
+      keyring.publicJwks().keys[0]!,
+      await craftJws({ ...claims, jti: undefined }, testIssuer),
+    )
     const results = await Promise.allSettled(Array.from({ length: 32 }, () => opener.open(bad)))
     expect(results.every((r) => r.status === 'rejected' && isKeyholeError(r.reason, 'invalid_token'))).toBe(
       true,
@@ -239,8 +243,8 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('cacheSize 0 decrypts every time', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring, cacheSize: 0 })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     await opener.open(token)
     await opener.open(token)
     expect(opener.stats).toEqual({ decryptions: 2, cacheHits: 0, cacheSize: 0 })
@@ -249,8 +253,11 @@ describe('the verified-grant cache inside the opener', () => {
   it('respects expiry: a cached grant is refused once the token expired', async () => {
     const keyring = createKeyring([await generateKey()])
     let now = start
-    const opener = createOpener({ keyring, clockTolerance: 0, now: () => now })
-    const token = await mint({ ...grant, ttl: 60 }, { to: keyring.publicJwks(), now: () => now })
+    const opener = createOpener({ keyring, issuers: testIssuers, clockTolerance: 0, now: () => now })
+    const token = await mint(
+      { ...grant, ttl: 60 },
+      { to: keyring.publicJwks(), signWith: testIssuer, now: () => now },
+    )
     await opener.open(token)
     now = start + 59_000
     await opener.open(token)
@@ -263,8 +270,11 @@ describe('the verified-grant cache inside the opener', () => {
   it('an entry does not outlive exp even inside the clock tolerance', async () => {
     const keyring = createKeyring([await generateKey()])
     let now = start
-    const opener = createOpener({ keyring, clockTolerance: '30s', now: () => now })
-    const token = await mint({ ...grant, ttl: 60 }, { to: keyring.publicJwks(), now: () => now })
+    const opener = createOpener({ keyring, issuers: testIssuers, clockTolerance: '30s', now: () => now })
+    const token = await mint(
+      { ...grant, ttl: 60 },
+      { to: keyring.publicJwks(), signWith: testIssuer, now: () => now },
+    )
     await opener.open(token)
     now = start + 70_000 // past exp, within tolerance: still accepted, but decrypted afresh
     await opener.open(token)
@@ -274,8 +284,8 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('a token revoked after it was cached is refused', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const { jti, exp } = await opener.open(token)
     await opener.open(token)
     expect(opener.stats.cacheHits).toBe(1)
@@ -287,10 +297,10 @@ describe('the verified-grant cache inside the opener', () => {
   it('a not-yet-valid token is never answered from the cache as valid', async () => {
     const keyring = createKeyring([await generateKey()])
     let now = start
-    const opener = createOpener({ keyring, clockTolerance: 0, now: () => now })
+    const opener = createOpener({ keyring, issuers: testIssuers, clockTolerance: 0, now: () => now })
     const token = await mint(
       { ...grant, nbf: start / 1000 + 60 },
-      { to: keyring.publicJwks(), now: () => now },
+      { to: keyring.publicJwks(), signWith: testIssuer, now: () => now },
     )
     expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
     expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
@@ -301,9 +311,9 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('stays within cacheSize', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring, cacheSize: 3 })
+    const opener = createOpener({ keyring, issuers: testIssuers, cacheSize: 3 })
     const tokens = await Promise.all(
-      Array.from({ length: 5 }, () => mint(grant, { to: keyring.publicJwks() })),
+      Array.from({ length: 5 }, () => mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })),
     )
     for (const token of tokens) await opener.open(token)
     expect(opener.stats.cacheSize).toBe(3)
@@ -315,8 +325,8 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('a cached token with one character changed is not answered from the cache', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     await opener.open(token)
     const parts = token.split('.')
     const ciphertext = parts[3]!
@@ -331,8 +341,8 @@ describe('the verified-grant cache inside the opener', () => {
 
   it('clear() empties the cache', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     await opener.open(token)
     opener.clear()
     expect(opener.stats.cacheSize).toBe(0)

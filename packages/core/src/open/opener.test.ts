@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { craftToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
 import { toPublicJwk } from '../keys/jwk.js'
@@ -32,8 +33,8 @@ async function failure(promise: Promise<unknown>): Promise<KeyholeError> {
 describe.each(['P-256', 'X25519'] as const)('round trip (%s)', (curve) => {
   it('mints and opens, returning a deeply frozen grant', async () => {
     const keyring = createKeyring([await generateKey({ curve })])
-    const token = await mint(grant, { to: keyring.publicJwks() })
-    const opened = await createOpener({ keyring }).open(token)
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    const opened = await createOpener({ keyring, issuers: testIssuers }).open(token)
     expect(opened).toEqual({
       jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       iat: expect.any(Number),
@@ -44,6 +45,7 @@ describe.each(['P-256', 'X25519'] as const)('round trip (%s)', (curve) => {
       sub: 'agent-1',
       inject: grant.inject,
       kid: keyring.current.kid,
+      issuerKid: testIssuer.kid,
     })
     expect(opened.exp - opened.iat).toBe(3600)
     expect(Object.isFrozen(opened)).toBe(true)
@@ -56,9 +58,9 @@ describe.each(['P-256', 'X25519'] as const)('round trip (%s)', (curve) => {
 describe('keyrings', () => {
   it('a token for key A opens with a keyring holding A and B, and not after retire(A)', async () => {
     const a = await generateKey()
-    const token = await mint(grant, { to: toPublicJwk(a) })
+    const token = await mint(grant, { to: toPublicJwk(a), signWith: testIssuer })
     const keyring = createKeyring([a, await generateKey({ curve: 'X25519' })])
-    const opener = createOpener({ keyring, cacheSize: 0 })
+    const opener = createOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
     expect((await opener.open(token)).kid).toBe(a.kid)
     keyring.retire(a.kid)
     expect((await failure(opener.open(token))).code).toBe('invalid_token')
@@ -67,8 +69,8 @@ describe('keyrings', () => {
   it('retire also stops a token that is in the verified-grant cache', async () => {
     const a = await generateKey()
     const keyring = createKeyring([a, await generateKey()])
-    const token = await mint(grant, { to: toPublicJwk(a) })
-    const opener = createOpener({ keyring })
+    const token = await mint(grant, { to: toPublicJwk(a), signWith: testIssuer })
+    const opener = createOpener({ keyring, issuers: testIssuers })
     await opener.open(token)
     expect(opener.stats.cacheSize).toBe(1)
     keyring.retire(a.kid)
@@ -77,8 +79,8 @@ describe('keyrings', () => {
   })
 
   it('a token for a key the keyring never held is invalid_token', async () => {
-    const token = await mint(grant, { to: toPublicJwk(await generateKey()) })
-    const opener = createOpener({ keyring: createKeyring([await generateKey()]) })
+    const token = await mint(grant, { to: toPublicJwk(await generateKey()), signWith: testIssuer })
+    const opener = createOpener({ keyring: createKeyring([await generateKey()]), issuers: testIssuers })
     expect((await failure(opener.open(token))).code).toBe('invalid_token')
   })
 
@@ -87,8 +89,10 @@ describe('keyrings', () => {
     const b = await generateKey()
     // b's material under a's kid: tokens for a reach the import, which refuses the mismatch.
     const keyring = createKeyring([{ ...b, kid: a.kid }])
-    const token = await mint(grant, { to: toPublicJwk(a) })
-    expect((await failure(createOpener({ keyring }).open(token))).code).toBe('invalid_key')
+    const token = await mint(grant, { to: toPublicJwk(a), signWith: testIssuer })
+    expect((await failure(createOpener({ keyring, issuers: testIssuers }).open(token))).code).toBe(
+      'invalid_key',
+    )
   })
 })
 
@@ -98,8 +102,17 @@ describe('time', () => {
   it('token_expired after exp + clockTolerance, not before', async () => {
     const keyring = createKeyring([await generateKey()])
     let now = start
-    const token = await mint({ ...grant, ttl: 60 }, { to: keyring.publicJwks(), now: () => now })
-    const opener = createOpener({ keyring, clockTolerance: '10s', now: () => now, cacheSize: 0 })
+    const token = await mint(
+      { ...grant, ttl: 60 },
+      { to: keyring.publicJwks(), signWith: testIssuer, now: () => now },
+    )
+    const opener = createOpener({
+      keyring,
+      issuers: testIssuers,
+      clockTolerance: '10s',
+      now: () => now,
+      cacheSize: 0,
+    })
     now = start + 69_000
     await expect(opener.open(token)).resolves.toBeTruthy()
     now = start + 70_000
@@ -111,9 +124,9 @@ describe('time', () => {
     let now = start
     const token = await mint(
       { ...grant, nbf: start / 1000 + 120 },
-      { to: keyring.publicJwks(), now: () => now },
+      { to: keyring.publicJwks(), signWith: testIssuer, now: () => now },
     )
-    const opener = createOpener({ keyring, clockTolerance: '30s', now: () => now })
+    const opener = createOpener({ keyring, issuers: testIssuers, clockTolerance: '30s', now: () => now })
     expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
     now = start + 89_000
     expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
@@ -123,49 +136,66 @@ describe('time', () => {
 
   it('token_not_yet_valid when iat is in the future beyond the tolerance', async () => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint(grant, { to: keyring.publicJwks(), now: () => start + 60_000 })
-    const opener = createOpener({ keyring, clockTolerance: '30s', now: () => start })
+    const token = await mint(grant, {
+      to: keyring.publicJwks(),
+      signWith: testIssuer,
+      now: () => start + 60_000,
+    })
+    const opener = createOpener({ keyring, issuers: testIssuers, clockTolerance: '30s', now: () => start })
     expect((await failure(opener.open(token))).code).toBe('token_not_yet_valid')
-    const tolerant = createOpener({ keyring, clockTolerance: '61s', now: () => start })
+    const tolerant = createOpener({ keyring, issuers: testIssuers, clockTolerance: '61s', now: () => start })
     await expect(tolerant.open(token)).resolves.toBeTruthy()
   })
 
   it('a lifetime over maxTtl is invalid_token', async () => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint({ ...grant, ttl: '2h' }, { to: keyring.publicJwks() })
-    expect((await failure(createOpener({ keyring, maxTtl: '1h' }).open(token))).code).toBe('invalid_token')
-    await expect(createOpener({ keyring, maxTtl: '2h' }).open(token)).resolves.toBeTruthy()
+    const token = await mint({ ...grant, ttl: '2h' }, { to: keyring.publicJwks(), signWith: testIssuer })
+    expect(
+      (await failure(createOpener({ keyring, issuers: testIssuers, maxTtl: '1h' }).open(token))).code,
+    ).toBe('invalid_token')
+    await expect(
+      createOpener({ keyring, issuers: testIssuers, maxTtl: '2h' }).open(token),
+    ).resolves.toBeTruthy()
   })
 })
 
 describe('audience and issuer', () => {
   it('requires a matching aud when the opener has an audience', async () => {
     const keyring = createKeyring([await generateKey()])
-    const forA = await mint({ ...grant, aud: ['proxy-a', 'proxy-b'] }, { to: keyring.publicJwks() })
-    const none = await mint(grant, { to: keyring.publicJwks() })
-    await expect(createOpener({ keyring, audience: 'proxy-b' }).open(forA)).resolves.toBeTruthy()
-    expect((await failure(createOpener({ keyring, audience: 'proxy-c' }).open(forA))).code).toBe(
-      'invalid_token',
+    const forA = await mint(
+      { ...grant, aud: ['proxy-a', 'proxy-b'] },
+      { to: keyring.publicJwks(), signWith: testIssuer },
     )
-    expect((await failure(createOpener({ keyring, audience: 'proxy-a' }).open(none))).code).toBe(
-      'invalid_token',
-    )
-    await expect(createOpener({ keyring }).open(forA)).resolves.toBeTruthy()
+    const none = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    await expect(
+      createOpener({ keyring, issuers: testIssuers, audience: 'proxy-b' }).open(forA),
+    ).resolves.toBeTruthy()
+    expect(
+      (await failure(createOpener({ keyring, issuers: testIssuers, audience: 'proxy-c' }).open(forA))).code,
+    ).toBe('invalid_token')
+    expect(
+      (await failure(createOpener({ keyring, issuers: testIssuers, audience: 'proxy-a' }).open(none))).code,
+    ).toBe('invalid_token')
+    await expect(createOpener({ keyring, issuers: testIssuers }).open(forA)).resolves.toBeTruthy()
   })
 
   it('requires a matching iss when the opener has an issuer', async () => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint({ ...grant, iss: 'ci' }, { to: keyring.publicJwks() })
-    await expect(createOpener({ keyring, issuer: ['ci', 'ops'] }).open(token)).resolves.toBeTruthy()
-    expect((await failure(createOpener({ keyring, issuer: 'ops' }).open(token))).code).toBe('invalid_token')
+    const token = await mint({ ...grant, iss: 'ci' }, { to: keyring.publicJwks(), signWith: testIssuer })
+    await expect(
+      createOpener({ keyring, issuers: testIssuers, issuer: ['ci', 'ops'] }).open(token),
+    ).resolves.toBeTruthy()
+    expect(
+      (await failure(createOpener({ keyring, issuers: testIssuers, issuer: 'ops' }).open(token))).code,
+    ).toBe('invalid_token')
   })
 })
 
 describe('revocation', () => {
   it('token_revoked once the jti is revoked, using the default memory store', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const opened = await opener.open(token)
     await opener.revocations.revoke(opened.jti, new Date(opened.exp * 1000))
     expect((await failure(opener.open(token))).code).toBe('token_revoked')
@@ -174,9 +204,9 @@ describe('revocation', () => {
   it('uses the store it is given', async () => {
     const keyring = createKeyring([await generateKey()])
     const revocations = createMemoryStore({ sweepInterval: false })
-    const opener = createOpener({ keyring, revocations })
+    const opener = createOpener({ keyring, issuers: testIssuers, revocations })
     expect(opener.revocations).toBe(revocations)
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const { jti, exp } = await opener.open(token)
     await revocations.revoke(jti, new Date(exp * 1000))
     expect((await failure(opener.open(token))).code).toBe('token_revoked')
@@ -205,20 +235,26 @@ describe('revocation', () => {
     ['is slower than revocationTimeout', slow],
   ])('revocation_unavailable when the store %s, unless failOpen', async (_name, revocations) => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint(grant, { to: keyring.publicJwks() })
-    const closed = createOpener({ keyring, revocations, revocationTimeout: 0.05 })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    const closed = createOpener({ keyring, issuers: testIssuers, revocations, revocationTimeout: 0.05 })
     const err = await failure(closed.open(token))
     expect(err.code).toBe('revocation_unavailable')
     expect(err.status).toBe(503)
     // The grant was verified and cached; a second try still asks the store and still fails.
     expect((await failure(closed.open(token))).code).toBe('revocation_unavailable')
-    const open = createOpener({ keyring, revocations, revocationTimeout: 0.05, failOpen: true })
+    const open = createOpener({
+      keyring,
+      issuers: testIssuers,
+      revocations,
+      revocationTimeout: 0.05,
+      failOpen: true,
+    })
     await expect(open.open(token)).resolves.toBeTruthy()
   })
 
   it('waits for a store that answers later than a few microtasks but within the timeout', async () => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     for (const delay of ['microtasks', 'timer'] as const) {
       const late: RevocationStore = {
         isRevoked: async () => {
@@ -228,25 +264,32 @@ describe('revocation', () => {
         },
         revoke: async () => {},
       }
-      const opener = createOpener({ keyring, revocations: late, revocationTimeout: '1s' })
+      const opener = createOpener({
+        keyring,
+        issuers: testIssuers,
+        revocations: late,
+        revocationTimeout: '1s',
+      })
       expect((await failure(opener.open(token))).code).toBe('token_revoked')
     }
   })
 
   it('consults the store on every open, cache hits included', async () => {
     const keyring = createKeyring([await generateKey()])
-    let asked = 0
+    const asked: string[] = []
     const counting: RevocationStore = {
-      isRevoked: async () => {
-        asked++
+      isRevoked: async (id) => {
+        asked.push(id)
         return false
       },
       revoke: async () => {},
     }
-    const opener = createOpener({ keyring, revocations: counting })
-    const token = await mint(grant, { to: keyring.publicJwks() })
-    for (let i = 0; i < 5; i++) await opener.open(token)
-    expect(asked).toBe(5)
+    const opener = createOpener({ keyring, issuers: testIssuers, revocations: counting })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    let jti = ''
+    for (let i = 0; i < 5; i++) jti = (await opener.open(token)).jti
+    // A signed grant is checked twice per open: its jti, then its issuer (`issuer:<kid>`).
+    expect(asked).toEqual(Array.from({ length: 5 }, () => [jti, `issuer:${testIssuer.kid}`]).flat())
     expect(opener.stats.decryptions).toBe(1)
   })
 })
@@ -254,8 +297,8 @@ describe('revocation', () => {
 describe('OpenInfo and options', () => {
   it('fills info on miss and hit', async () => {
     const keyring = createKeyring([await generateKey()])
-    const opener = createOpener({ keyring })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const info: OpenInfo = { cacheHit: true, openMs: -1, revocationMs: -1 }
     await opener.open(token, info)
     expect(info.cacheHit).toBe(false)
@@ -268,10 +311,10 @@ describe('OpenInfo and options', () => {
 
   it('refuses nonsense options', async () => {
     const keyring = createKeyring([await generateKey()])
-    expect(() => createOpener({ keyring, cacheSize: -1 })).toThrow(
+    expect(() => createOpener({ keyring, issuers: testIssuers, cacheSize: -1 })).toThrow(
       expect.objectContaining({ code: 'bad_request' }),
     )
-    expect(() => createOpener({ keyring, maxTokenBytes: 0 })).toThrow(
+    expect(() => createOpener({ keyring, issuers: testIssuers, maxTokenBytes: 0 })).toThrow(
       expect.objectContaining({ code: 'bad_request' }),
     )
     // biome-ignore lint/suspicious/noExplicitAny: a missing keyring on purpose
@@ -279,7 +322,7 @@ describe('OpenInfo and options', () => {
   })
 
   it('non-string tokens are invalid_token', async () => {
-    const opener = createOpener({ keyring: createKeyring([await generateKey()]) })
+    const opener = createOpener({ keyring: createKeyring([await generateKey()]), issuers: testIssuers })
     for (const token of [undefined, null, 42, {}, ['a.b.c.d.e'], '']) {
       // biome-ignore lint/suspicious/noExplicitAny: wrong types on purpose
       expect((await failure(opener.open(token as any))).code).toBe('invalid_token')
@@ -294,6 +337,7 @@ describe('the decrypt option', () => {
     const calls: string[] = []
     const opener = createOpener({
       keyring,
+      issuers: testIssuers,
       cacheSize: 0,
       decrypt: async (token, privateJwk) => {
         calls.push(privateJwk.kid)
@@ -302,20 +346,21 @@ describe('the decrypt option', () => {
         return (await compactDecrypt(token, await importJWK(material, 'ECDH-ES+A256KW'))).plaintext
       },
     })
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     expect((await opener.open(token)).kid).toBe(key.kid)
     expect(calls).toEqual([key.kid])
     // A token for an unknown key never reaches the decryptor.
-    const foreign = await mint(grant, { to: toPublicJwk(await generateKey()) })
+    const foreign = await mint(grant, { to: toPublicJwk(await generateKey()), signWith: testIssuer })
     expect((await failure(opener.open(foreign))).code).toBe('invalid_token')
     expect(calls).toHaveLength(1)
   })
 
   it('a throwing decryptor or one returning garbage gives invalid_token', async () => {
     const keyring = createKeyring([await generateKey()])
-    const token = await mint(grant, { to: keyring.publicJwks() })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
     const throwing = createOpener({
       keyring,
+      issuers: testIssuers,
       decrypt: () => {
         throw new Error(`decryption failed for ${token}`)
       },
@@ -323,10 +368,14 @@ describe('the decrypt option', () => {
     const err = await failure(throwing.open(token))
     expect(err.code).toBe('invalid_token')
     expect(err.message).not.toContain(token)
-    const garbage = createOpener({ keyring, decrypt: () => new TextEncoder().encode('{"jti":"x"}') })
+    const garbage = createOpener({
+      keyring,
+      issuers: testIssuers,
+      decrypt: () => new TextEncoder().encode('{"jti":"x"}'),
+    })
     expect((await failure(garbage.open(token))).code).toBe('invalid_token')
     // biome-ignore lint/suspicious/noExplicitAny: a wrong return type on purpose
-    const notBytes = createOpener({ keyring, decrypt: () => '{}' as any })
+    const notBytes = createOpener({ keyring, issuers: testIssuers, decrypt: () => '{}' as any })
     expect((await failure(notBytes.open(token))).code).toBe('invalid_token')
   })
 })
@@ -335,7 +384,7 @@ describe('policy checks at open', () => {
   it('a crafted grant opens exactly when assertValidPolicy accepts its policy', async () => {
     const key = await generateKey()
     const keyring = createKeyring([key])
-    const opener = createOpener({ keyring, cacheSize: 0 })
+    const opener = createOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
     const hostCases = [
       'api.example.com',
       '*.example.com',
@@ -364,7 +413,7 @@ describe('policy checks at open', () => {
           } catch {
             valid = false
           }
-          const token = await craftToken(toPublicJwk(key), { claims })
+          const token = await craftSignedToken(toPublicJwk(key), await craftJws(claims, testIssuer), [host])
           const outcome = await opener.open(token).then(
             (g) => g,
             (e: KeyholeError) => e.code,
