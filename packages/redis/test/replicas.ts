@@ -69,8 +69,9 @@ export async function startReplica(
   const revocations = createCachingStore(store, cache)
   const opener = createOpener({ keyring, revocations })
   const app = new Hono()
-  // the grant names 127.0.0.1 literally, so no allowPrivateAddresses is needed
-  app.all('/proxy/*', keyhole({ opener }))
+  // a signed grant naming 127.0.0.1 literally needs no allowPrivateAddresses; fetch (Hono's default
+  // forwarder) cannot check dialed addresses, so the targets are bounded to the upstream
+  app.all('/proxy/*', keyhole({ opener, allowHosts: [`http://127.0.0.1:${upstream.port}`] }))
   app.post('/revoke', revoke({ opener, adminToken: ADMIN_TOKEN }))
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
   if (!server.listening) await once(server, 'listening')

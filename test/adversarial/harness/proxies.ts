@@ -4,6 +4,7 @@ import { pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web'
 import { createAdaptorServer } from '@hono/node-server'
 import { createProxy, type ProxyEvent, type ProxyOptions } from '@keyhole/core'
+import { createNodeForwarder } from '@keyhole/core/node'
 import { keyhole as expressKeyhole } from '@keyhole/express'
 import { keyhole as honoKeyhole } from '@keyhole/hono'
 import express from 'express'
@@ -87,6 +88,16 @@ export async function startProxy(
 ): Promise<RunningProxy> {
   const events: ProxyEvent[] = []
   const userEvent = options.onEvent
+  // On Node the engine needs a forwarder that checks the addresses it dials (fetch cannot):
+  // the node forwarder, as the adapters' READMEs advise and Express uses by default.
+  const ownForwarder =
+    kind !== 'express' &&
+    options.forward === undefined &&
+    options.upstream === undefined &&
+    !options.allowHosts
+      ? createNodeForwarder()
+      : undefined
+  if (ownForwarder) options = { ...options, forward: ownForwarder }
   // Load runs pass record: false so that keeping events does not grow the heap being measured.
   const engineOptions: ProxyOptions = record
     ? {
@@ -139,6 +150,7 @@ export async function startProxy(
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()
+        ownForwarder?.destroy()
         server.close(() => resolve())
       }),
   }

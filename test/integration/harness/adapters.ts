@@ -83,7 +83,11 @@ export const honoWithFetch: Adapter = {
 
 async function startHono(spec: AppSpec, nodeForwarder: boolean): Promise<ProxyApp> {
   const forwarder = nodeForwarder ? createNodeForwarder(spec.forwarder) : undefined
-  const forward = forwarder && { forward: forwarder }
+  // fetch cannot check the address it dials, so on Node the engine takes it only with the targets
+  // bounded: here to the suite's upstream (the gateway's). On Workers, fetch reaches no private network.
+  const forward: Partial<ProxyOptions> | undefined = forwarder
+    ? { forward: forwarder }
+    : spec.gateway && { allowHosts: [spec.gateway.upstream] }
   const app = new Hono<keyholeHono.KeyholeEnv>()
   app.all('/proxy/*', keyholeHono.keyhole(engineOptions(spec, { ...forward, ...spec.proxy })))
   if (spec.gateway) {
