@@ -1,7 +1,6 @@
 import { KeyholeError } from '../errors.js'
 import type { Target } from '../policy/target.js'
 import type { ForwardInit } from '../proxy/forward-fetch.js'
-import type { Admission } from './admission.js'
 import type { Forwarding } from './forwarding.js'
 import type { RequestState } from './request-state.js'
 
@@ -19,26 +18,22 @@ function abortForClient(this: AbortController): void {
 }
 
 /**
- * Stage 5: hands the built request to the forwarder and waits for the response headers. A
- * forwarder that applies the timeout itself gets the client's signal; any other gets a real
- * `AbortSignal` the engine aborts when the client goes away or the timeout passes.
+ * Stage 5: hands the built request to the forwarder; resolves with the upstream's response once
+ * its headers arrive. A forwarder that applies the timeout itself gets the client's signal and
+ * its promise is returned as it is (no wrapper on the hot path); any other gets a real
+ * `AbortSignal` that the engine aborts when the client goes away or the timeout passes.
  *
  * @throws what the forwarder rejects with, or the abort reason (`upstream_timeout`, client gone)
  * @example
  * ```ts
- * await sendUpstream(state, admission, forwarding) // state.response: the upstream's response
+ * const upstream = await sendUpstream(state, forwarding)
  * ```
  */
-export async function sendUpstream(
-  state: RequestState,
-  admission: Admission,
-  forwarding: Forwarding,
-): Promise<void> {
+export function sendUpstream(state: RequestState, forwarding: Forwarding): Promise<Response> {
   const target = state.target as Target
   const clientSignal = state.context?.signal ?? state.request.signal
   state.clientSignal = clientSignal
   const timeoutMs = forwarding.timeoutMs
-  const selfTimed = forwarding.selfTimed
   const init: ForwardInit = {
     method: state.method,
     headers: state.headers as Record<string, string>,
@@ -46,7 +41,7 @@ export async function sendUpstream(
     signal: clientSignal,
     redirect: 'manual',
     duplex: 'half',
-    keyhole: selfTimed
+    keyhole: forwarding.selfTimed
       ? {
           scheme: target.scheme,
           host: target.host,
@@ -63,32 +58,38 @@ export async function sendUpstream(
           privateAddresses: state.privateAddresses,
         },
   }
-  let upstream: Response
-  if (selfTimed) {
-    // The forwarder applies the timeout and listens to the client's signal itself: no
-    // controller, timer or listener of the engine's own on the hot path.
-    upstream = await forwarding.forward(state.url, init)
-  } else {
-    const controller = new AbortController()
-    if (clientSignal) {
-      if (clientSignal.aborted) controller.abort(CLIENT_GONE)
-      else clientSignal.addEventListener('abort', abortForClient.bind(controller), { once: true })
-    }
-    init.signal = controller.signal
-    // Forwarders reject as soon as the signal aborts (fetch does), so the deadline is just a
-    // timer that aborts it.
-    const timer = timeoutMs > 0 ? setTimeout(abortForTimeout, timeoutMs, controller, timeoutMs) : undefined
-    try {
-      upstream = await forwarding.forward(state.url, init)
-    } finally {
-      clearTimeout(timer)
-    }
-    if (controller.signal.aborted) {
-      // Headers arrived just as the deadline passed or the client left: too late to use them.
-      upstream.body?.cancel().catch(() => {})
-      throw controller.signal.reason
-    }
+  // The forwarder applies the timeout and listens to the client's signal itself: no
+  // controller, timer or listener of the engine's own on the hot path.
+  if (forwarding.selfTimed) return forwarding.forward(state.url, init)
+  return sendTimed(state.url, init, clientSignal, forwarding)
+}
+
+async function sendTimed(
+  url: string,
+  init: ForwardInit,
+  clientSignal: AbortSignal | undefined,
+  forwarding: Forwarding,
+): Promise<Response> {
+  const timeoutMs = forwarding.timeoutMs
+  const controller = new AbortController()
+  if (clientSignal) {
+    if (clientSignal.aborted) controller.abort(CLIENT_GONE)
+    else clientSignal.addEventListener('abort', abortForClient.bind(controller), { once: true })
   }
-  state.response = upstream
-  state.upstreamMs = admission.tick() - state.phaseStart
+  init.signal = controller.signal
+  // Forwarders reject as soon as the signal aborts (fetch does), so the deadline is just a
+  // timer that aborts it.
+  const timer = timeoutMs > 0 ? setTimeout(abortForTimeout, timeoutMs, controller, timeoutMs) : undefined
+  let upstream: Response
+  try {
+    upstream = await forwarding.forward(url, init)
+  } finally {
+    clearTimeout(timer)
+  }
+  if (controller.signal.aborted) {
+    // Headers arrived just as the deadline passed or the client left: too late to use them.
+    upstream.body?.cancel().catch(() => {})
+    throw controller.signal.reason
+  }
+  return upstream
 }

@@ -139,7 +139,7 @@ describe('authorizeTarget', () => {
     const admission = compileAdmission({ opener, ...options })
     const state = startRequest(admission, request(path, { 'x-keyhole-token': token }, method), undefined)
     readRequest(state, admission)
-    await openGrant(state, admission)
+    state.grant = await openGrant(state, admission)
     try {
       authorizeTarget(state, admission)
     } catch (error) {
@@ -182,7 +182,7 @@ describe('authorizeTarget', () => {
     const run = async (path: string, method = 'GET') => {
       const state = startRequest(admission, request(path, { 'x-keyhole-token': TOKEN }, method), undefined)
       readRequest(state, admission)
-      await openGrant(state, admission)
+      state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
       return state.target
     }
@@ -217,7 +217,7 @@ describe('buildUpstream', () => {
       undefined,
     )
     readRequest(state, admission)
-    await openGrant(state, admission)
+    state.grant = await openGrant(state, admission)
     authorizeTarget(state, admission)
     buildUpstream(state, admission)
     expect(state.url).toBe('https://api.example.com/v1/a%20b?z=%20&key=q%20s')
@@ -253,15 +253,15 @@ describe('sendUpstream, answer, fail and the event', () => {
       },
     )
     readRequest(state, admission)
-    await openGrant(state, admission)
+    state.grant = await openGrant(state, admission)
     authorizeTarget(state, admission)
     buildUpstream(state, admission)
-    await sendUpstream(state, admission, forwarding)
+    const upstream = await sendUpstream(state, forwarding)
     expect(seen?.signal).toBeInstanceOf(AbortSignal)
     expect(seen?.signal).not.toBe(signal)
     expect(seen?.keyhole).toMatchObject({ host: 'api.example.com', port: 443, privateAddresses: false })
     expect(seen?.keyhole?.timeout).toBeUndefined()
-    answer(state, forwarding)
+    answer(state, admission, forwarding, upstream)
     // Not a clean forwarder: an upstream cannot pass its errors off as the proxy's.
     expect(state.response?.headers.get('x-keyhole-error')).toBeNull()
   })
@@ -286,10 +286,10 @@ describe('sendUpstream, answer, fail and the event', () => {
       },
     )
     readRequest(state, admission)
-    await openGrant(state, admission)
+    state.grant = await openGrant(state, admission)
     authorizeTarget(state, admission)
     buildUpstream(state, admission)
-    await sendUpstream(state, admission, forwarding)
+    await sendUpstream(state, forwarding)
     expect(seen?.signal).toBe(signal)
     expect(seen?.keyhole?.timeout).toBe(7000)
   })
@@ -303,7 +303,7 @@ describe('sendUpstream, answer, fail and the event', () => {
       undefined,
     )
     readRequest(refused, admission)
-    await openGrant(refused, admission).catch((error) => fail(refused, admission, error))
+    await openGrant(refused, admission).catch((error: unknown) => fail(refused, admission, error))
     emitRequestEvent(refused, admission)
     expect(refused.response?.status).toBe(401)
     const body = await refused.response?.text()
@@ -316,7 +316,7 @@ describe('sendUpstream, answer, fail and the event', () => {
       undefined,
     )
     readRequest(ok, admission)
-    await openGrant(ok, admission)
+    ok.grant = await openGrant(ok, admission)
     ok.response = new Response('fine')
     emitRequestEvent(ok, admission)
     expect(events[1]).toMatchObject({

@@ -85,7 +85,7 @@ export function createRequestAuthorizer(
     const state = startRequest(admission, request, context)
     try {
       readRequest(state, admission)
-      await openGrant(state, admission)
+      state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
     } catch (thrown) {
       fail(state, admission, thrown)

@@ -52,11 +52,10 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
     const state = startRequest(admission, request, context)
     try {
       readRequest(state, admission)
-      await openGrant(state, admission)
+      state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
       buildUpstream(state, admission)
-      await sendUpstream(state, admission, forwarding)
-      answer(state, forwarding)
+      answer(state, admission, forwarding, await sendUpstream(state, forwarding))
     } catch (thrown) {
       fail(state, admission, thrown)
     }
