@@ -12,6 +12,9 @@ import { mint } from '../src/mint.js'
 import { createOpener, type Opener } from '../src/open/opener.js'
 import type { KeyholePrivateJwk, KeyholePublicJwk } from '../src/types.js'
 import {
+  type CraftOptions,
+  craftJws,
+  craftSignedToken,
   craftToken,
   encodeHeader,
   flipChar,
@@ -20,6 +23,7 @@ import {
   validClaims,
   withSegment,
 } from './helpers/craft.js'
+import { testIssuer, testIssuers } from './kit/issuer.js'
 
 let key: KeyholePrivateJwk
 let pub: KeyholePublicJwk
@@ -56,9 +60,18 @@ function header(overrides: Record<string, unknown> = {}): Record<string, unknown
     enc: 'A256GCM',
     kid: key.kid,
     typ: 'keyhole+jwt',
+    cty: 'JWT',
     hosts: ['api.example.com'],
     ...overrides,
   }
+}
+
+/** `craftToken`, but signed by the test issuer (the JWS is the plaintext, `cty: 'JWT'`), so the
+ * checks after signature verification are reached. */
+async function craftSigned(jwk: KeyholePublicJwk, options: CraftOptions = {}): Promise<string> {
+  const claims = options.claims ?? validClaims()
+  const hosts = typeof claims === 'string' ? undefined : (claims.hosts as string[] | undefined)
+  return craftSignedToken(jwk, await craftJws(claims, testIssuer), hosts, options.header)
 }
 
 beforeAll(async () => {
@@ -67,14 +80,14 @@ beforeAll(async () => {
   other = await generateKey()
   x25519 = await generateKey({ curve: 'X25519' })
   keyring = createKeyring([key])
-  opener = createOpener({ keyring, cacheSize: 0 })
+  opener = createOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
   token = await mint(
     {
       hosts: ['api.example.com'],
       inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }],
       ttl: '1h',
     },
-    { to: pub },
+    { to: pub, signWith: testIssuer },
   )
 })
 
@@ -82,12 +95,21 @@ describe('controls: the helpers build tokens that do open', () => {
   it('the minted token opens', async () => {
     expect(await outcome(token)).toBe('ok')
   })
-  it('craftToken with keyhole’s header opens', async () => {
-    expect(await outcome(await craftToken(pub))).toBe('ok')
+  it('craftToken with keyhole’s header opens where unsigned tokens are accepted, and only there', async () => {
+    const unsigned = await craftToken(pub)
+    expect(await outcome(unsigned, createOpener({ keyring, acceptUnsigned: true }))).toBe('ok')
+    expect(await outcome(unsigned)).toBe('invalid_token')
+  })
+  it('craftJws + craftSignedToken with keyhole’s headers opens', async () => {
+    expect(await outcome(await craftSigned(pub))).toBe('ok')
   })
   it('rawEncrypt (hand-made ECDH-ES+A256KW) with keyhole’s header opens', async () => {
     const claims = validClaims()
-    const raw = await rawEncrypt(pub, (epk) => JSON.stringify({ ...header(), epk }), JSON.stringify(claims))
+    const raw = await rawEncrypt(
+      pub,
+      (epk) => JSON.stringify({ ...header(), epk }),
+      await craftJws(claims, testIssuer),
+    )
     expect(await outcome(raw)).toBe('ok')
   })
 })
@@ -114,7 +136,7 @@ describe('tampering with any segment is invalid_token', () => {
   })
 
   it('a header swapped for another valid token’s header', async () => {
-    const second = await craftToken(pub)
+    const second = await craftSigned(pub)
     expect(await outcome(withSegment(token, 0, () => second.split('.')[0]!))).toBe('invalid_token')
   })
 })
@@ -147,7 +169,7 @@ describe('malformed compact serialization is invalid_token', () => {
 
   it('an oversized token, checked before parsing (and opens with a larger limit)', async () => {
     const claims = validClaims()
-    const big = await craftToken(pub, {
+    const big = await craftSigned(pub, {
       claims: {
         ...claims,
         inject: [{ in: 'header', name: 'X-Api-Key', value: `${SECRET}${'x'.repeat(7000)}` }],
@@ -155,7 +177,9 @@ describe('malformed compact serialization is invalid_token', () => {
     })
     expect(big.length).toBeGreaterThan(8192)
     expect(await outcome(big)).toBe('invalid_token')
-    expect(await outcome(big, createOpener({ keyring, maxTokenBytes: 16_384 }))).toBe('ok')
+    expect(await outcome(big, createOpener({ keyring, issuers: testIssuers, maxTokenBytes: 16_384 }))).toBe(
+      'ok',
+    )
     expect(await outcome('x'.repeat(100_000))).toBe('invalid_token')
   })
 })
@@ -163,12 +187,15 @@ describe('malformed compact serialization is invalid_token', () => {
 describe('disallowed algorithms and header members are invalid_token', () => {
   it('alg dir', async () => {
     const cek = crypto.getRandomValues(new Uint8Array(32))
-    const forged = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(validClaims())))
+    const forged = await new CompactEncrypt(
+      new TextEncoder().encode(await craftJws(validClaims(), testIssuer)),
+    )
       .setProtectedHeader({
         alg: 'dir',
         enc: 'A256GCM',
         kid: key.kid,
         typ: 'keyhole+jwt',
+        cty: 'JWT',
         hosts: ['api.example.com'],
       })
       .encrypt(cek)
@@ -185,12 +212,15 @@ describe('disallowed algorithms and header members are invalid_token', () => {
 
   it('RSA-OAEP-256 and RSA1_5', async () => {
     const { publicKey } = await generateKeyPair('RSA-OAEP-256', { modulusLength: 2048 })
-    const forged = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(validClaims())))
+    const forged = await new CompactEncrypt(
+      new TextEncoder().encode(await craftJws(validClaims(), testIssuer)),
+    )
       .setProtectedHeader({
         alg: 'RSA-OAEP-256',
         enc: 'A256GCM',
         kid: key.kid,
         typ: 'keyhole+jwt',
+        cty: 'JWT',
         hosts: ['api.example.com'],
       })
       .encrypt(publicKey)
@@ -202,12 +232,15 @@ describe('disallowed algorithms and header members are invalid_token', () => {
   })
 
   it('PBES2', async () => {
-    const forged = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(validClaims())))
+    const forged = await new CompactEncrypt(
+      new TextEncoder().encode(await craftJws(validClaims(), testIssuer)),
+    )
       .setProtectedHeader({
         alg: 'PBES2-HS256+A128KW',
         enc: 'A256GCM',
         kid: key.kid,
         typ: 'keyhole+jwt',
+        cty: 'JWT',
         hosts: ['api.example.com'],
       })
       .encrypt(new TextEncoder().encode('correct horse battery staple'))
@@ -215,11 +248,11 @@ describe('disallowed algorithms and header members are invalid_token', () => {
   })
 
   it('zip (a properly encrypted, compressed token)', async () => {
-    expect(await outcome(await craftToken(pub, { header: { zip: 'DEF' } }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { header: { zip: 'DEF' } }))).toBe('invalid_token')
   })
 
   it('crit (properly encrypted, hand-made since jose will not write it)', async () => {
-    const claims = JSON.stringify(validClaims())
+    const claims = await craftJws(validClaims(), testIssuer)
     const forged = await rawEncrypt(
       pub,
       (epk) => JSON.stringify({ ...header({ crit: ['exp'], exp: 1 }), epk }),
@@ -230,28 +263,28 @@ describe('disallowed algorithms and header members are invalid_token', () => {
 
   it('enc other than A256GCM', async () => {
     for (const enc of ['A128GCM', 'A256CBC-HS512']) {
-      expect(await outcome(await craftToken(pub, { header: { enc } }))).toBe('invalid_token')
+      expect(await outcome(await craftSigned(pub, { header: { enc } }))).toBe('invalid_token')
     }
   })
 
   it('typ missing or different', async () => {
-    expect(await outcome(await craftToken(pub, { header: { typ: undefined } }))).toBe('invalid_token')
-    expect(await outcome(await craftToken(pub, { header: { typ: 'JWT' } }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { header: { typ: undefined } }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { header: { typ: 'JWT' } }))).toBe('invalid_token')
   })
 
-  it('unknown header members (jku, x5u, apu/apv, cty)', async () => {
+  it('unknown header members (jku, x5u, apu/apv) and an unknown cty', async () => {
     for (const extra of [
       { jku: 'https://evil.example/jwks' },
       { x5u: 'https://evil.example/cert' },
       { apu: 'QWxpY2U', apv: 'Qm9i' },
-      { cty: 'JWT' },
+      { cty: 'json' },
     ]) {
-      expect(await outcome(await craftToken(pub, { header: extra }))).toBe('invalid_token')
+      expect(await outcome(await craftSigned(pub, { header: extra }))).toBe('invalid_token')
     }
   })
 
   it('a duplicated header member (hand-made)', async () => {
-    const claims = JSON.stringify(validClaims())
+    const claims = await craftJws(validClaims(), testIssuer)
     const forged = await rawEncrypt(
       pub,
       (epk) =>
@@ -270,31 +303,31 @@ describe('disallowed algorithms and header members are invalid_token', () => {
 
 describe('keys: unknown kid, wrong key, mismatched curve are invalid_token', () => {
   it('unknown kid', async () => {
-    expect(await outcome(await craftToken(pub, { header: { kid: 'unknown-kid' } }))).toBe('invalid_token')
-    expect(await outcome(await craftToken(pub, { header: { kid: undefined } }))).toBe('invalid_token')
-    expect(await outcome(await craftToken(pub, { header: { kid: '__proto__' } }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { header: { kid: 'unknown-kid' } }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { header: { kid: undefined } }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { header: { kid: '__proto__' } }))).toBe('invalid_token')
   })
 
   it('encrypted to another key but labelled with ours', async () => {
-    const forged = await craftToken({ ...toPublicJwk(other), kid: key.kid })
+    const forged = await craftSigned({ ...toPublicJwk(other), kid: key.kid })
     expect(await outcome(forged)).toBe('invalid_token')
   })
 
   it('minted for another key', async () => {
     const forged = await mint(
       { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-Key', value: SECRET }], ttl: '1h' },
-      { to: toPublicJwk(other) },
+      { to: toPublicJwk(other), signWith: testIssuer },
     )
     expect(await outcome(forged)).toBe('invalid_token')
   })
 
   it('an X25519 epk for a P-256 key', async () => {
-    const forged = await craftToken({ ...toPublicJwk(x25519), kid: key.kid })
+    const forged = await craftSigned({ ...toPublicJwk(x25519), kid: key.kid })
     expect(await outcome(forged)).toBe('invalid_token')
   })
 
   it('an epk with extra or private members', async () => {
-    const claims = JSON.stringify(validClaims())
+    const claims = await craftJws(validClaims(), testIssuer)
     for (const extra of [{ d: 'AAAA' }, { kid: 'x' }, { alg: 'ECDH-ES' }]) {
       const forged = await rawEncrypt(
         pub,
@@ -312,7 +345,7 @@ describe('claims', () => {
 
   it.each(['jti', 'iat', 'exp', 'hosts', 'inject'])('missing %s is invalid_token', async (name) => {
     const claims = without(name)
-    const forged = await craftToken(pub, { claims, header: { hosts: claims.hosts ?? ['api.example.com'] } })
+    const forged = await craftSigned(pub, { claims, header: { hosts: claims.hosts ?? ['api.example.com'] } })
     expect(await outcome(forged)).toBe('invalid_token')
   })
 
@@ -334,14 +367,14 @@ describe('claims', () => {
     ['aud a number', { aud: 7 }],
     ['nbf not a number', { nbf: 'soon' }],
   ])('%s is invalid_token', async (_name, change) => {
-    expect(await outcome(await craftToken(pub, { claims: { ...validClaims(), ...change } }))).toBe(
+    expect(await outcome(await craftSigned(pub, { claims: { ...validClaims(), ...change } }))).toBe(
       'invalid_token',
     )
   })
 
   it('plaintext that is not a JSON object is invalid_token', async () => {
     for (const plaintext of ['not json', '[1,2,3]', 'null', '"string"', '\xff\xfe']) {
-      expect(await outcome(await craftToken(pub, { claims: plaintext }))).toBe('invalid_token')
+      expect(await outcome(await craftSigned(pub, { claims: plaintext }))).toBe('invalid_token')
     }
   })
 
@@ -353,33 +386,33 @@ describe('claims', () => {
       ['API.example.com'],
       [],
     ]) {
-      expect(await outcome(await craftToken(pub, { claims, header: { hosts } }))).toBe('invalid_token')
+      expect(await outcome(await craftSigned(pub, { claims, header: { hosts } }))).toBe('invalid_token')
     }
-    expect(await outcome(await craftToken(pub, { claims, header: { hosts: undefined } }))).toBe(
+    expect(await outcome(await craftSigned(pub, { claims, header: { hosts: undefined } }))).toBe(
       'invalid_token',
     )
-    expect(await outcome(await craftToken(pub, { claims, header: { hosts: 'api.example.com' } }))).toBe(
+    expect(await outcome(await craftSigned(pub, { claims, header: { hosts: 'api.example.com' } }))).toBe(
       'invalid_token',
     )
   })
 
   it('exp in the past is token_expired', async () => {
     const claims = { ...validClaims(), iat: now() - 7200, exp: now() - 3600 }
-    expect(await outcome(await craftToken(pub, { claims }))).toBe('token_expired')
+    expect(await outcome(await craftSigned(pub, { claims }))).toBe('token_expired')
   })
 
   it('nbf in the future is token_not_yet_valid', async () => {
     const claims = { ...validClaims(), nbf: now() + 600 }
-    expect(await outcome(await craftToken(pub, { claims }))).toBe('token_not_yet_valid')
+    expect(await outcome(await craftSigned(pub, { claims }))).toBe('token_not_yet_valid')
   })
 
   it('a lifetime over maxTtl is invalid_token', async () => {
     const claims = { ...validClaims(), exp: now() + 25 * 3600 }
-    expect(await outcome(await craftToken(pub, { claims }))).toBe('invalid_token')
+    expect(await outcome(await craftSigned(pub, { claims }))).toBe('invalid_token')
   })
 
   it('extra claims are dropped from the grant', async () => {
-    const grant = await opener.open(await craftToken(pub, { claims: { ...validClaims(), admin: true } }))
+    const grant = await opener.open(await craftSigned(pub, { claims: { ...validClaims(), admin: true } }))
     expect(grant).not.toHaveProperty('admin')
   })
 })
@@ -418,10 +451,10 @@ describe('properties', () => {
 
 describe('revocation is by jti and survives re-encodings', () => {
   it('every alteration of a revoked token that still decrypts is still revoked', async () => {
-    const revocable = createOpener({ keyring })
+    const revocable = createOpener({ keyring, issuers: testIssuers })
     const original = await mint(
       { hosts: ['api.example.com'], inject: [{ in: 'query', name: 'api_key', value: SECRET }], ttl: '1h' },
-      { to: pub },
+      { to: pub, signWith: testIssuer },
     )
     const { jti, exp } = await revocable.open(original)
     // Base64url characters whose low bits fall outside the encoded bytes decode to the same
@@ -455,7 +488,12 @@ describe('revocation is by jti and survives re-encodings', () => {
       )
     }
     // Cache off as well: the same holds when every variant is decrypted afresh.
-    const uncached = createOpener({ keyring, cacheSize: 0, revocations: revocable.revocations })
+    const uncached = createOpener({
+      keyring,
+      issuers: testIssuers,
+      cacheSize: 0,
+      revocations: revocable.revocations,
+    })
     for (const variant of decrypting) expect(await outcome(variant, uncached)).toBe('token_revoked')
   })
 })

@@ -7,6 +7,7 @@ import { createKeyring } from '../../src/keys/keyring.js'
 import { mint } from '../../src/mint.js'
 import { nodeDecrypt } from '../../src/node/crypto/node-decrypt.js'
 import { createOpener } from '../../src/open/opener.js'
+import { testIssuer, testIssuers } from '../kit/issuer.js'
 
 const SECRET = 'Bearer ghp_opener_plugin_secret'
 
@@ -14,8 +15,8 @@ for (const curve of ['P-256', 'X25519'] as const) {
   describe(`the opener with decryptCompact, ${curve}`, () => {
     it('opens minted tokens to the same grants as with jose, and refuses tampering alike', async () => {
       const keyring = createKeyring([await generateKey({ curve })])
-      const viaJose = createOpener({ keyring, cacheSize: 0 })
-      const viaFast = createOpener({ keyring, cacheSize: 0, decrypt: nodeDecrypt })
+      const viaJose = createOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
+      const viaFast = createOpener({ keyring, issuers: testIssuers, cacheSize: 0, decrypt: nodeDecrypt })
       for (let i = 0; i < 5; i++) {
         const token = await mint(
           {
@@ -26,7 +27,7 @@ for (const curve of ['P-256', 'X25519'] as const) {
             ttl: '10m',
             sub: `agent-${i}`,
           },
-          { to: keyring.publicJwks() },
+          { to: keyring.publicJwks(), signWith: testIssuer },
         )
         const a = await viaJose.open(token)
         const b = await viaFast.open(token)
