@@ -41,6 +41,16 @@ if (!existsSync(keysFile)) {
 if (!existsSync(adminFile)) {
   writeFileSync(adminFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 })
 }
+// A key set from before issuer keys existed gets a signing key, so the minted tokens are signed.
+if (!readFileSync(keysFile, 'utf8').includes('"sig"')) {
+  const result = spawnSync(process.execPath, [bin, 'keygen', '--out', keysFile, '--add'], {
+    encoding: 'utf8',
+  })
+  if (result.status !== 0) {
+    process.stderr.write(result.stderr)
+    process.exit(result.status ?? 1)
+  }
+}
 const adminToken = readFileSync(adminFile, 'utf8').trim()
 
 const child = spawn(
@@ -76,10 +86,11 @@ child.stdout.on('data', (chunk) => {
   process.stdout.write(`
 JWKS URL: ${url}/.well-known/jwks.json
 
-Mint a token (the credential is read by keyhole from $API_TOKEN, so it never appears in argv):
+Mint a token, signed with the development key set's issuer key, which the proxy trusts (the
+credential is read by keyhole from $API_TOKEN, so it never appears in argv):
 
   export API_TOKEN=your-real-api-token
-  TOKEN=$(node ${shown} mint --jwks ${url}/.well-known/jwks.json \\
+  TOKEN=$(node ${shown} mint --keys ${relative(process.cwd(), keysFile)} \\
     --host api.github.com --method GET --header 'Authorization: Bearer \${API_TOKEN}' --ttl 1h)
 
 Call through the proxy with only the token:

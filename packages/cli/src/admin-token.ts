@@ -1,3 +1,4 @@
+import { MIN_ADMIN_TOKEN_BYTES } from '@keyhole/core'
 import { usageError } from './cli-error.js'
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -19,5 +20,23 @@ export function adminTokenFromEnv(name: string, env: Readonly<Record<string, str
   const value = env[name]
   if (value === undefined) throw usageError(`--admin-token-env: environment variable ${name} is not set`)
   if (value.trim() === '') throw usageError(`--admin-token-env: environment variable ${name} is empty`)
+  return value
+}
+
+/**
+ * {@link adminTokenFromEnv} for the proxy itself: the token must also be at least 32 bytes, or
+ * `keyhole serve` refuses to start, saying how to make one. The message never repeats the token.
+ *
+ * @example
+ * ```ts
+ * const adminToken = serverAdminToken('KEYHOLE_ADMIN_TOKEN', process.env)
+ * ```
+ */
+export function serverAdminToken(name: string, env: Readonly<Record<string, string | undefined>>): string {
+  const value = adminTokenFromEnv(name, env)
+  if (new TextEncoder().encode(value).length < MIN_ADMIN_TOKEN_BYTES)
+    throw usageError(
+      `--admin-token-env: the admin token in ${name} is shorter than ${MIN_ADMIN_TOKEN_BYTES} bytes; make one with: export ${name}="$(openssl rand -base64 32)"`,
+    )
   return value
 }

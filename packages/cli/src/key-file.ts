@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import type { KeyholePrivateJwk } from '@keyhole/core'
+import type { KeyholeIssuerPrivateJwk, KeyholePrivateJwk } from '@keyhole/core'
 import { CliError } from './cli-error.js'
 import { readJsonFile } from './read-json-file.js'
 
@@ -19,7 +19,7 @@ import { readJsonFile } from './read-json-file.js'
 export async function readKeyFile(
   path: string,
   options: { shown?: string; warn?: (line: string) => void } = {},
-): Promise<KeyholePrivateJwk[]> {
+): Promise<Array<KeyholePrivateJwk | KeyholeIssuerPrivateJwk>> {
   const shown = options.shown ?? path
   const warn = options.warn
   const json = await readJsonFile(path, 'key file', `create it with \`keyhole keygen --out ${shown}\``, shown)
@@ -41,7 +41,35 @@ export async function readKeyFile(
         `warning: ${shown} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${shown}\n`,
       )
   }
-  return keys as KeyholePrivateJwk[]
+  return keys as Array<KeyholePrivateJwk | KeyholeIssuerPrivateJwk>
+}
+
+/** The keys of a key file, by use: decryption keys for the keyring, issuer keys for signing. */
+export interface SplitKeys {
+  readonly enc: KeyholePrivateJwk[]
+  readonly sig: KeyholeIssuerPrivateJwk[]
+}
+
+/**
+ * Sorts a key file's keys into decryption keys and issuer (signing) keys, oldest first. An issuer
+ * key says `use: "sig"` (or has a signing `alg`, or the Ed25519 curve); everything else is a
+ * decryption key, so a file written before issuer keys existed reads as decryption keys only.
+ *
+ * @example
+ * ```ts
+ * const { enc, sig } = splitKeys(await readKeyFile('keys.json'))
+ * ```
+ */
+export function splitKeys(keys: ReadonlyArray<KeyholePrivateJwk | KeyholeIssuerPrivateJwk>): SplitKeys {
+  const enc: KeyholePrivateJwk[] = []
+  const sig: KeyholeIssuerPrivateJwk[] = []
+  for (const key of keys) {
+    const { use, alg, crv } = key as { use?: unknown; alg?: unknown; crv?: unknown }
+    if (use === 'sig' || alg === 'ES256' || alg === 'EdDSA' || crv === 'Ed25519')
+      sig.push(key as KeyholeIssuerPrivateJwk)
+    else enc.push(key as KeyholePrivateJwk)
+  }
+  return { enc, sig }
 }
 
 /**
@@ -56,7 +84,7 @@ export async function readKeyFile(
  */
 export async function writeKeyFile(
   path: string,
-  keys: readonly KeyholePrivateJwk[],
+  keys: readonly (KeyholePrivateJwk | KeyholeIssuerPrivateJwk)[],
   options: { force: boolean; shown?: string },
 ): Promise<void> {
   const shown = options.shown ?? path

@@ -1,6 +1,4 @@
 import type { RevocationStore } from '@keyhole/core'
-import { createPostgresStore } from '@keyhole/postgres'
-import { createRedisStore } from '@keyhole/redis'
 import { CliError, usageError } from './cli-error.js'
 
 /** A shared revocation store opened from a URL. */
@@ -68,6 +66,9 @@ export async function openStore(
     )
 
   if (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') {
+    // Loaded only here: the Redis and Postgres clients are large, and a proxy without a shared
+    // store (or with the other one) never needs them.
+    const { createRedisStore } = await import('@keyhole/redis')
     const store = createRedisStore({ url, ...(onError ? { onError } : {}) })
     return {
       store,
@@ -77,6 +78,7 @@ export async function openStore(
     }
   }
   if (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') {
+    const { createPostgresStore } = await import('@keyhole/postgres')
     const store = createPostgresStore({ url, ...(onError ? { onError } : {}) })
     try {
       await store.migrate()

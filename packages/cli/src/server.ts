@@ -4,15 +4,16 @@ import { createAdaptorServer } from '@hono/node-server'
 import {
   createMemoryStore,
   createOpener,
-  type Keyring,
+  type IssuerOption,
   type ProxyEvent,
   type RevocationStore,
+  toPublicJwk,
 } from '@keyhole/core'
 import { createDecryptPool, createNodeForwarder, createNodeOpener } from '@keyhole/core/node'
 import { admin, keyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
-import { loadKeyring } from './load-keyring.js'
+import { type LoadedKeys, loadKeys } from './load-keyring.js'
 import { field, formatEvent } from './log-line.js'
 
 /** Options of {@link startServer}. */
@@ -25,6 +26,17 @@ export interface ServerOptions {
   port?: number
   /** Address to listen on. Default `'127.0.0.1'` (this machine only). */
   hostname?: string
+  /**
+   * Issuers whose signed tokens the proxy honours besides the key file's own issuer keys
+   * (`--trust-issuer`): public keys or a JWKS URL, each optionally limited to host patterns.
+   */
+  trustIssuers?: readonly IssuerOption[]
+  /** Opens unsigned tokens too (`--accept-unsigned`); needs `allowHosts`. Default: false. */
+  acceptUnsigned?: boolean
+  /** Host patterns every target must match besides the grant (`--allow-host`). Default: any public host. */
+  allowHosts?: readonly string[]
+  /** Lets requests reach private addresses: all (`true`) or CIDR ranges (`--allow-private`). Default: false. */
+  allowPrivateAddresses?: boolean | readonly string[]
   /** Enables `POST /revoke` and `POST /mint`, guarded by `Authorization: Bearer <adminToken>`. Default: off. */
   adminToken?: string
   /** Where revocations live. Default: a new in-memory store (this process only). */
@@ -46,8 +58,10 @@ export interface ServerOptions {
 export interface KeyholeServer {
   /** The base URL, e.g. `http://127.0.0.1:8787`. */
   readonly url: string
-  /** Key ids currently loaded, oldest first (the last one is current). */
+  /** Decryption key ids currently loaded, oldest first (the last one is current). */
   kids(): readonly string[]
+  /** The key file's issuer key ids, oldest first (the last one signs `/mint`'s tokens). */
+  issuerKids(): readonly string[]
   /**
    * Reads the key file again and swaps in a new keyring. Requests already being handled finish
    * with the keys they started with; if the file cannot be read or a key is broken, the old
@@ -90,43 +104,60 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         })
       : undefined
 
-  let keyring = await loadKeyring(options.keys, options.keysShown ?? options.keys, options.warn)
+  const load = () => loadKeys(options.keys, options.keysShown ?? options.keys, options.warn)
+  let keys = await load()
   let closing: Promise<void> | undefined
-  // One set of admin handlers for the server's life, so a reload keeps the rate limiter's count;
-  // they read the current keyring on every request.
-  const adminRoutes = admin({
-    keyring: { publicJwks: () => keyring.publicJwks() },
-    store: revocations,
-    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
-    adminOffMessage: 'admin routes are off; start keyhole serve with --admin-token-env <VAR> to enable them',
-    // Draining on shutdown: load balancers stop sending here before the listener closes.
-    ready: () => closing === undefined,
-    onAction: (action) => {
-      if (action.type === 'revoke') log(`${new Date().toISOString()} revoked jti=${field(action.jti)}`)
-    },
-  })
+  // The admin routes read the current keyring on every request. They are made again only when
+  // the newest issuer key (what /mint signs with) changes, so a reload keeps the rate limiter's count.
+  let adminFor: { kid: string | undefined; routes: ReturnType<typeof admin> } | undefined
+  const adminRoutes = (signWith: LoadedKeys['issuers'][number] | undefined) => {
+    if (adminFor && adminFor.kid === signWith?.kid) return adminFor.routes
+    const routes = admin({
+      keyring: { publicJwks: () => keys.keyring.publicJwks() },
+      store: revocations,
+      ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
+      ...(signWith !== undefined && { signWith }),
+      adminOffMessage:
+        'admin routes are off; start keyhole serve with --admin-token-env <VAR> to enable them',
+      // Draining on shutdown: load balancers stop sending here before the listener closes.
+      ready: () => closing === undefined,
+      onAction: (action) => {
+        if (action.type === 'revoke') log(`${new Date().toISOString()} revoked jti=${field(action.jti)}`)
+      },
+    })
+    adminFor = { kid: signWith?.kid, routes }
+    return routes
+  }
 
-  const build = (keyring: Keyring): Hono => {
+  const build = ({ keyring, issuers: own }: LoadedKeys): Hono => {
+    // Tokens signed by the key file's own issuer keys, and by every --trust-issuer.
+    const issuers: IssuerOption[] = [
+      ...(own.length > 0 ? [{ keys: { keys: own.map((key) => toPublicJwk(key)) } }] : []),
+      ...(options.trustIssuers ?? []),
+    ]
+    const trust = { issuers, ...(options.acceptUnsigned && { acceptUnsigned: true }) }
     // node:crypto decryption: the same checks as createOpener, less CPU per uncached open; on
     // worker threads with --decrypt-threads.
     const opener = pool
-      ? createOpener({ keyring, revocations, decrypt: pool.decrypt })
-      : createNodeOpener({ keyring, revocations })
+      ? createOpener({ keyring, revocations, decrypt: pool.decrypt, ...trust })
+      : createNodeOpener({ keyring, revocations, ...trust })
     const app = new Hono()
-    app.use('*', adminRoutes)
+    app.use('*', adminRoutes(own.at(-1)))
     app.all(
       '/*',
       keyhole({
         opener,
         forward,
         onEvent,
+        ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
+        ...(options.allowPrivateAddresses ? { allowPrivateAddresses: options.allowPrivateAddresses } : {}),
         ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
       }),
     )
     return app
   }
 
-  let app = build(keyring)
+  let app = build(keys)
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
   const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
@@ -154,17 +185,19 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   let reloading: Promise<readonly string[]> | undefined
   return {
     url: `http://${host}:${address.port}`,
-    kids: () => keyring.kids(),
+    kids: () => keys.keyring.kids(),
+    issuerKids: () => keys.issuers.map((key) => key.kid),
     reload() {
       // Reloads run one at a time; a SIGHUP during a reload waits for it, then reads the file again.
       const previous = reloading ?? Promise.resolve([])
       const next = previous
         .catch(() => [])
         .then(async () => {
-          const fresh = await loadKeyring(options.keys, options.keysShown ?? options.keys, options.warn)
-          keyring = fresh
-          app = build(fresh)
-          return fresh.kids()
+          const fresh = await load()
+          const next = build(fresh)
+          keys = fresh
+          app = next
+          return fresh.keyring.kids()
         })
       reloading = next
       return next

@@ -22,7 +22,26 @@ describe('keyhole jwks', () => {
     const { keys } = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')) as {
       keys: Array<Record<string, string>>
     }
-    expect(jwks.keys.map((key) => key.kid)).toEqual(keys.map((key) => key.kid))
+    expect(jwks.keys.map((key) => key.kid)).toEqual(
+      keys.filter((key) => key.use === 'enc').map((key) => key.kid),
+    )
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d')
+    for (const key of keys) expect(result.stdout).not.toContain(key.d)
+  })
+
+  it('prints the issuer public keys with --issuer', async () => {
+    const result = await keyhole(['jwks', '--keys', 'keys.json', '--issuer'], { cwd: dir })
+    expect(result.code).toBe(0)
+    const jwks = JSON.parse(result.stdout) as { keys: Array<Record<string, unknown>> }
+    const { keys } = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')) as {
+      keys: Array<Record<string, string>>
+    }
+    const sig = keys.filter((key) => key.use === 'sig')
+    // keys.json holds two pairs (P-256, then X25519 added): ES256 and EdDSA issuer keys, oldest first.
+    expect(jwks.keys.map((key) => [key.kid, key.alg, key.use])).toEqual([
+      [sig[0]?.kid, 'ES256', 'sig'],
+      [sig[1]?.kid, 'EdDSA', 'sig'],
+    ])
     for (const key of jwks.keys) expect(key).not.toHaveProperty('d')
     for (const key of keys) expect(result.stdout).not.toContain(key.d)
   })

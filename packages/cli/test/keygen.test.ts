@@ -16,16 +16,18 @@ const readKeys = async (file: string) =>
   JSON.parse(await readFile(join(dir, file), 'utf8')) as { keys: Array<Record<string, string>> }
 
 describe('keyhole keygen', () => {
-  it('writes a P-256 private key set with mode 0600 and prints only the kid', async () => {
+  it('writes a P-256 decryption key and an ES256 issuer key with mode 0600 and prints their kids', async () => {
     const result = await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
     expect(result.code).toBe(0)
     const { keys } = await readKeys('keys.json')
-    expect(keys).toHaveLength(1)
-    const key = keys[0] as Record<string, string>
-    expect(key.crv).toBe('P-256')
+    expect(keys).toHaveLength(2)
+    const [key, issuer] = keys as [Record<string, string>, Record<string, string>]
+    expect(key).toMatchObject({ crv: 'P-256', use: 'enc' })
+    expect(issuer).toMatchObject({ crv: 'P-256', use: 'sig', alg: 'ES256' })
     expect(key.d).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    expect(result.stdout).toBe(`${key.kid}\n`)
+    expect(result.stdout).toBe(`enc ${key.kid}\nsig ${issuer.kid}\n`)
     expect(result.stdout + result.stderr).not.toContain(key.d)
+    expect(result.stdout + result.stderr).not.toContain(issuer.d)
     expect((await stat(join(dir, 'keys.json'))).mode & 0o777).toBe(0o600)
   })
 
@@ -35,18 +37,18 @@ describe('keyhole keygen', () => {
       const result = await keyhole(['keygen'], { cwd: own })
       expect(result.code).toBe(0)
       const { keys } = JSON.parse(await readFile(join(own, 'keys.json'), 'utf8'))
-      expect(keys[0].kid).toBe(result.stdout.trim())
+      expect(`enc ${keys[0].kid}\nsig ${keys[1].kid}\n`).toBe(result.stdout)
     } finally {
       await cleanup()
     }
   })
 
-  it('generates X25519 keys with --curve X25519', async () => {
+  it('generates an X25519 key and an EdDSA issuer key with --curve X25519', async () => {
     const result = await keyhole(['keygen', '--curve', 'X25519', '--out', 'x.json'], { cwd: dir })
     expect(result.code).toBe(0)
     const { keys } = await readKeys('x.json')
-    expect(keys[0]?.crv).toBe('X25519')
-    expect(keys[0]?.kty).toBe('OKP')
+    expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'X25519', use: 'enc' })
+    expect(keys[1]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', use: 'sig', alg: 'EdDSA' })
   })
 
   it('refuses to overwrite an existing file without --force, and replaces it with --force', async () => {
@@ -61,8 +63,8 @@ describe('keyhole keygen', () => {
     const forced = await keyhole(['keygen', '--out', 'k2.json', '--force'], { cwd: dir })
     expect(forced.code).toBe(0)
     const { keys } = await readKeys('k2.json')
-    expect(keys).toHaveLength(1)
-    expect(keys[0]?.kid).toBe(forced.stdout.trim())
+    expect(keys).toHaveLength(2)
+    expect(forced.stdout).toBe(`enc ${keys[0]?.kid}\nsig ${keys[1]?.kid}\n`)
     expect(JSON.stringify(keys)).not.toBe(JSON.parse(before).keys)
     expect((await stat(join(dir, 'k2.json'))).mode & 0o777).toBe(0o600)
   })
@@ -74,12 +76,37 @@ describe('keyhole keygen', () => {
     expect((await stat(join(dir, 'loose.json'))).mode & 0o777).toBe(0o600)
   })
 
-  it('adds a key to an existing set with --add, newest last', async () => {
-    const first = await keyhole(['keygen', '--out', 'ring.json'], { cwd: dir })
+  it('adds a pair to an existing set with --add, newest last', async () => {
+    const kids = (stdout: string) =>
+      Object.fromEntries(
+        stdout
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' ')),
+      )
+    const first = kids((await keyhole(['keygen', '--out', 'ring.json'], { cwd: dir })).stdout)
     const second = await keyhole(['keygen', '--out', 'ring.json', '--add', '--curve', 'X25519'], { cwd: dir })
     expect(second.code).toBe(0)
+    const added = kids(second.stdout)
     const { keys } = await readKeys('ring.json')
-    expect(keys.map((key) => key.kid)).toEqual([first.stdout.trim(), second.stdout.trim()])
+    expect(keys.map((key) => key.kid)).toEqual([first.enc, added.enc, first.sig, added.sig])
+  })
+
+  it('brings a key set from before issuer keys up to date with --add', async () => {
+    const old = await keyhole(['keygen', '--out', 'old.json'], { cwd: dir })
+    const { keys } = await readKeys('old.json')
+    await writeFile(join(dir, 'old.json'), JSON.stringify({ keys: [keys[0]] }), { mode: 0o600 })
+    const noSigner = await keyhole(
+      ['mint', '--keys', 'old.json', '--host', 'api.example.com', '--header', 'X-Key: v', '--ttl', '5m'],
+      { cwd: dir },
+    )
+    expect(noSigner.code).toBe(1)
+    expect(noSigner.stderr).toContain('run `keyhole keygen --add --out old.json`')
+    const added = await keyhole(['keygen', '--out', 'old.json', '--add'], { cwd: dir })
+    expect(added.code).toBe(0)
+    const after = await readKeys('old.json')
+    expect(after.keys.map((key) => key.use)).toEqual(['enc', 'enc', 'sig'])
+    expect(after.keys[0]?.kid).toBe(old.stdout.split('\n')[0]?.slice(4))
   })
 
   it('rejects an unknown curve and conflicting flags with exit code 2', async () => {

@@ -3,7 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createKeyring, createOpener, type KeyholePrivateJwk } from '@keyhole/core'
+import {
+  createKeyring,
+  createOpener,
+  type KeyholeIssuerPrivateJwk,
+  type KeyholePrivateJwk,
+  toPublicJwk,
+} from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli, keyhole, tempDir } from './cli.js'
 
@@ -11,10 +17,15 @@ const SECRET = 'ghp_cli-mint-test-secret-3b1f'
 let dir: string
 let remove: () => Promise<void>
 let keys: KeyholePrivateJwk[]
+let issuer: KeyholeIssuerPrivateJwk
 let jwksServer: Server
 let jwksUrl: string
 
-const open = (token: string) => createOpener({ keyring: createKeyring(keys) }).open(token)
+// Opens signed tokens (from the key set's issuer) and, for the --jwks cases, unsigned ones.
+const open = (token: string) =>
+  createOpener({ keyring: createKeyring(keys), issuers: [toPublicJwk(issuer)], acceptUnsigned: true }).open(
+    token,
+  )
 
 beforeAll(async () => {
   buildCli()
@@ -22,7 +33,9 @@ beforeAll(async () => {
   await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
   const jwks = await keyhole(['jwks', '--keys', 'keys.json'], { cwd: dir })
   await writeFile(join(dir, 'jwks.json'), jwks.stdout)
-  keys = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')).keys
+  const all = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')).keys
+  keys = all.filter((key: { use: string }) => key.use === 'enc')
+  issuer = all.find((key: { use: string }) => key.use === 'sig')
   jwksServer = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(jwks.stdout))
   await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
   jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
@@ -181,12 +194,14 @@ describe('keyhole mint', () => {
     const base = ['mint', '--jwks', 'jwks.json', '--ttl', '1h']
     const host = await keyhole([...base, '--host', 'ht!tp', '--header', 'X-Key: v'], { cwd: dir })
     expect(host.code).toBe(2)
-    expect(host.stderr).toContain('ht!tp')
+    // Named by position: a pattern is echoed nowhere, since a secret may have been pasted there.
+    expect(host.stderr).toContain('hosts[0] is not a valid host pattern')
+    expect(host.stderr).not.toContain('ht!tp')
     const forbidden = await keyhole([...base, '--host', 'a.example', '--header', 'Host: evil.example'], {
       cwd: dir,
     })
     expect(forbidden.code).toBe(2)
-    expect(forbidden.stderr).toMatch(/host/i)
+    expect(forbidden.stderr).toContain('inject[0].name is a header keyhole may not inject')
     const crlf = await keyhole([...base, '--host', 'a.example', '--header', 'X-Key: ${V}'], {
       cwd: dir,
       env: { V: `${SECRET}\r\nX-Injected: 1` },
@@ -207,7 +222,7 @@ describe('keyhole mint', () => {
       cwd: dir,
     })
     expect(jwks.code).toBe(2)
-    expect(jwks.stderr).toContain('--jwks is required')
+    expect(jwks.stderr).toContain('give either --keys keys.json')
     const host = await keyhole(['mint', '--jwks', 'jwks.json', '--header', 'X: v', '--ttl', '1h'], {
       cwd: dir,
     })
@@ -253,7 +268,77 @@ describe('keyhole mint', () => {
   it('has --help', async () => {
     const result = await keyhole(['mint', '--help'])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('Usage: keyhole mint --jwks')
+    expect(result.stdout).toContain('Usage: keyhole mint (--keys keys.json | --jwks')
     expect(result.stdout).toContain('${VAR}')
+    // Every example names a host serve accepts: a public HTTPS host, never a loopback address.
+    const examples = result.stdout.slice(result.stdout.indexOf('Examples:'))
+    expect(examples).toContain('--host api.github.com')
+    expect(examples).not.toMatch(/--host\s+\S*(127\.0\.0\.1|localhost)/)
+    expect(examples).not.toContain('http://')
+  })
+
+  it('signs with the key set’s newest issuer key with --keys', async () => {
+    const result = await keyhole(
+      ['mint', '--keys', 'keys.json', '--host', 'api.github.com', '--header', 'X-Key: ${K}', '--ttl', '5m'],
+      { cwd: dir, env: { K: SECRET } },
+    )
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const grant = await open(result.stdout.trim())
+    expect(grant.issuerKid).toBe(issuer.kid)
+    // A proxy that does not accept unsigned tokens opens it too.
+    const strict = createOpener({ keyring: createKeyring(keys), issuers: [toPublicJwk(issuer)] })
+    expect((await strict.open(result.stdout.trim())).issuerKid).toBe(issuer.kid)
+  })
+
+  it('signs with --issuer-key (a key set or one private JWK), and warns when --jwks mints unsigned', async () => {
+    await writeFile(join(dir, 'one-issuer.json'), JSON.stringify(issuer))
+    for (const file of ['keys.json', 'one-issuer.json']) {
+      const signed = await keyhole(
+        [
+          'mint',
+          '--jwks',
+          'jwks.json',
+          '--issuer-key',
+          file,
+          '--host',
+          'api.github.com',
+          '--header',
+          'X: v',
+          '--ttl',
+          '5m',
+        ],
+        { cwd: dir },
+      )
+      expect(signed.stderr).toBe('')
+      expect((await open(signed.stdout.trim())).issuerKid).toBe(issuer.kid)
+    }
+    const unsigned = await keyhole(
+      ['mint', '--jwks', 'jwks.json', '--host', 'api.github.com', '--header', 'X: v', '--ttl', '5m'],
+      { cwd: dir },
+    )
+    expect(unsigned.code).toBe(0)
+    expect(unsigned.stderr).toContain('this token is unsigned')
+    expect((await open(unsigned.stdout.trim())).issuerKid).toBeUndefined()
+    const publicOnly = await keyhole(['jwks', '--keys', 'keys.json', '--issuer'], { cwd: dir })
+    await writeFile(join(dir, 'issuer-public.json'), publicOnly.stdout)
+    const refused = await keyhole(
+      [
+        'mint',
+        '--jwks',
+        'jwks.json',
+        '--issuer-key',
+        'issuer-public.json',
+        '--host',
+        'a.example.com',
+        '--header',
+        'X: v',
+        '--ttl',
+        '5m',
+      ],
+      { cwd: dir },
+    )
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('only the public half')
   })
 })

@@ -30,8 +30,11 @@ afterAll(async () => {
   await remove()
 })
 
-async function start(args: string[]): Promise<Served> {
-  const served = await serve(['--keys', 'keys.json', ...args], { cwd: dir, env: { ADMIN_TOKEN: ADMIN } })
+async function start(args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const served = await serve(['--keys', 'keys.json', ...args], {
+    cwd: dir,
+    env: { ADMIN_TOKEN: ADMIN, ...env },
+  })
   running.push(served)
   return served
 }
@@ -42,6 +45,8 @@ async function mintFor(url: string): Promise<{ token: string; jti: string; exp: 
       'mint',
       '--jwks',
       `${url}/.well-known/jwks.json`,
+      '--issuer-key',
+      'keys.json',
       '--host',
       upstream.origin,
       '--header',
@@ -49,7 +54,7 @@ async function mintFor(url: string): Promise<{ token: string; jti: string; exp: 
       '--ttl',
       '10m',
     ],
-    { env: { K: CREDENTIAL } },
+    { cwd: dir, env: { K: CREDENTIAL } },
   )
   const token = minted.stdout.trim()
   const inspected = await keyhole(['inspect', '-', '--keys', 'keys.json'], { cwd: dir, input: token })
@@ -100,17 +105,90 @@ describe('keyhole revoke', () => {
     expect(await status(a.url, token)).toEqual({ status: 403, code: 'token_revoked' })
   })
 
-  it('writes straight into Redis with --store, and a running proxy on it refuses the token', async () => {
-    const served = await start(['--store', REDIS])
+  it('writes straight into Redis with --store-env, and a running proxy on it refuses the token', async () => {
+    const served = await start(['--store-env', 'STORE_URL'], { STORE_URL: REDIS })
+    expect(served.output().stderr).not.toContain('warning: --store')
     const { token, jti } = await mintFor(served.url)
     expect((await status(served.url, token)).status).toBe(200)
-    const result = await keyhole(['revoke', jti, '--store', REDIS])
+    const result = await keyhole(['revoke', jti, '--store-env', 'STORE_URL'], { env: { STORE_URL: REDIS } })
     expect(result.code).toBe(0)
+    expect(result.stderr).not.toContain('warning: --store')
     await eventually(async () => (await status(served.url, token)).code === 'token_revoked')
+  })
+
+  it('revokes everything one issuer key signed with --issuer, through the proxy and in the store', async () => {
+    // Its own key set: revoking an issuer in the shared store must not touch the other tests' tokens.
+    const { dir: own, remove: cleanup } = await tempDir()
+    try {
+      const generated = await keyhole(['keygen', '--out', 'keys.json'], { cwd: own })
+      const kid = generated.stdout.split('\n')[1]?.slice('sig '.length) as string
+      const mintIn = async (url: string) =>
+        (
+          await keyhole(
+            [
+              'mint',
+              '--jwks',
+              `${url}/.well-known/jwks.json`,
+              '--issuer-key',
+              'keys.json',
+              '--host',
+              upstream.origin,
+              '--header',
+              'X: v',
+              '--ttl',
+              '10m',
+            ],
+            { cwd: own },
+          )
+        ).stdout.trim()
+      const served = await serve(['--keys', 'keys.json', '--admin-token-env', 'ADMIN_TOKEN'], {
+        cwd: own,
+        env: { ADMIN_TOKEN: ADMIN },
+      })
+      running.push(served)
+      const first = await mintIn(served.url)
+      expect((await status(served.url, first)).status).toBe(200)
+      const result = await keyhole(
+        ['revoke', '--issuer', kid, '--url', served.url, '--admin-token-env', 'ADMIN_TOKEN'],
+        {
+          env: { ADMIN_TOKEN: ADMIN },
+        },
+      )
+      expect(result.stderr).toContain(`revoked everything issuer key ${kid} signed`)
+      expect(result.code).toBe(0)
+      expect(await status(served.url, first)).toEqual({ status: 403, code: 'token_revoked' })
+      // A token that key signs later is refused too.
+      expect(await status(served.url, await mintIn(served.url))).toEqual({
+        status: 403,
+        code: 'token_revoked',
+      })
+
+      const shared = await serve(['--keys', 'keys.json', '--store-env', 'STORE_URL'], {
+        cwd: own,
+        env: { STORE_URL: POSTGRES },
+      })
+      running.push(shared)
+      const token = await mintIn(shared.url)
+      expect((await status(shared.url, token)).status).toBe(200)
+      const direct = await keyhole(['revoke', '--issuer', kid, '--store-env', 'STORE_URL'], {
+        env: { STORE_URL: POSTGRES },
+      })
+      expect(direct.code).toBe(0)
+      await eventually(async () => (await status(shared.url, token)).code === 'token_revoked')
+      const both = await keyhole(['revoke', 'a-jti', '--issuer', kid, '--store-env', 'STORE_URL'], {
+        env: { STORE_URL: POSTGRES },
+      })
+      expect(both.code).toBe(2)
+      expect(both.stderr).toContain('give either a <jti> or --issuer <kid>')
+    } finally {
+      await cleanup()
+    }
   })
 
   it('writes straight into Postgres with --store, and a running proxy on it refuses the token', async () => {
     const served = await start(['--store', POSTGRES])
+    // The URL could hold a password: argv is visible to other users, so serve warns.
+    expect(served.output().stderr).toContain('warning: --store puts the store URL')
     const { token, jti, exp } = await mintFor(served.url)
     expect((await status(served.url, token)).status).toBe(200)
     const result = await keyhole([
@@ -174,7 +252,9 @@ describe('keyhole revoke', () => {
   it('checks its command line (exit 2)', async () => {
     const neither = await keyhole(['revoke', 'abc'])
     expect(neither.code).toBe(2)
-    expect(neither.stderr).toContain('give either --url <proxy> (with --admin-token-env) or --store <url>')
+    expect(neither.stderr).toContain(
+      'give either --url <proxy> (with --admin-token-env) or --store-env <VAR>',
+    )
     const both = await keyhole(['revoke', 'abc', '--url', 'http://127.0.0.1:1', '--store', REDIS])
     expect(both.code).toBe(2)
     const noEnv = await keyhole(['revoke', 'abc', '--url', 'http://127.0.0.1:1'])
@@ -188,12 +268,14 @@ describe('keyhole revoke', () => {
     expect(exp.stderr).toContain('--exp must be seconds since the epoch')
     const missing = await keyhole(['revoke', '--store', REDIS])
     expect(missing.code).toBe(2)
-    expect(missing.stderr).toContain('missing <jti>')
+    expect(missing.stderr).toContain('give either a <jti> or --issuer <kid>')
     const expired = await keyhole(['revoke', 'abc', '--store', REDIS, '--exp', '1000'])
     expect(expired.code).toBe(0)
     expect(expired.stderr).toContain('already expired')
     const help = await keyhole(['revoke', '--help'])
     expect(help.code).toBe(0)
-    expect(help.stdout).toContain('Usage: keyhole revoke <jti> --url <proxy> --admin-token-env <VAR>')
+    expect(help.stdout).toContain(
+      'Usage: keyhole revoke (<jti> | --issuer <kid>) --url <proxy> --admin-token-env <VAR>',
+    )
   })
 })

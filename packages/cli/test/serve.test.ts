@@ -33,12 +33,21 @@ async function start(args: string[], env: Record<string, string> = {}): Promise<
   return served
 }
 
-async function mintFor(url: string, extra: string[] = []): Promise<string> {
+// Encrypted to the running proxy's JWKS and signed with the issuer key of `issuerKey` (the key set
+// the proxy serves, unless a test says otherwise): a token the proxy honours.
+async function mintFor(
+  url: string,
+  extra: string[] = [],
+  cwd = dir,
+  issuerKey = 'keys.json',
+): Promise<string> {
   const result = await keyhole(
     [
       'mint',
       '--jwks',
       `${url}/.well-known/jwks.json`,
+      '--issuer-key',
+      issuerKey,
       '--host',
       upstream.origin,
       '--header',
@@ -49,7 +58,7 @@ async function mintFor(url: string, extra: string[] = []): Promise<string> {
       'serve-test',
       ...extra,
     ],
-    { env: { API_KEY: CREDENTIAL } },
+    { cwd, env: { API_KEY: CREDENTIAL } },
   )
   expect(result.stderr).toBe('')
   expect(result.code).toBe(0)
@@ -200,7 +209,7 @@ describe('keyhole serve', () => {
       await keyhole(['keygen', '--out', 'keys.json'], { cwd: own })
       const served = await serve(['--keys', 'keys.json'], { cwd: own })
       running.push(served)
-      const oldToken = await mintFor(served.url)
+      const oldToken = await mintFor(served.url, [], own)
 
       // A request the upstream holds open: it is inside the proxy while the keys change.
       const slowArrived = upstream.slowArrived()
@@ -213,9 +222,9 @@ describe('keyhole serve', () => {
       served.child.kill('SIGHUP')
       await served.waitFor(/reloaded keys\.json: 2 keys, current kid /)
       expect((await (await fetch(`${served.url}/.well-known/jwks.json`)).json()).keys.at(-1).kid).toBe(
-        added.stdout.trim(),
+        added.stdout.split('\n')[0]?.slice('enc '.length),
       )
-      const newToken = await mintFor(served.url)
+      const newToken = await mintFor(served.url, [], own)
       expect(newToken).not.toBe(oldToken)
       expect((await call(served.url, newToken)).status).toBe(200)
       expect((await call(served.url, oldToken)).status).toBe(200)
@@ -235,13 +244,14 @@ describe('keyhole serve', () => {
 
       // A broken file is reported and the keys in use stay.
       const current = await readFile(join(own, 'keys.json'), 'utf8')
+      await writeFile(join(own, 'signer.json'), current)
       await writeFile(join(own, 'keys.json'), '{"keys": [')
       served.child.kill('SIGHUP')
       await waitForStderr(
         served,
         /reload failed, still using the previous keys: key file keys\.json is not valid JSON/,
       )
-      const stillServing = await mintFor(served.url)
+      const stillServing = await mintFor(served.url, [], own, 'signer.json')
       expect((await call(served.url, stillServing)).status).toBe(200)
       await writeFile(join(own, 'keys.json'), current)
       expectNoSecrets(served, oldToken, newToken)
@@ -283,6 +293,140 @@ describe('keyhole serve', () => {
     const result = await served.stop()
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('SIGTERM: finishing requests in flight, then stopping')
+  })
+
+  it('honours only tokens its own or a --trust-issuer issuer signed, the latter within its scope', async () => {
+    const { dir: other, remove: cleanup } = await tempDir()
+    try {
+      await keyhole(['keygen', '--out', 'other.json'], { cwd: other })
+      const issuerJwks = await keyhole(['jwks', '--keys', 'other.json', '--issuer'], { cwd: other })
+      await writeFile(join(dir, 'other-issuer.json'), issuerJwks.stdout)
+      const signedByOther = (url: string) => mintFor(url, [], other, 'other.json')
+
+      const plain = await start(['--keys', 'keys.json'])
+      const untrusted = await call(plain.url, await signedByOther(plain.url))
+      expect(untrusted.status).toBe(401)
+      expect(untrusted.headers.get('x-keyhole-error')).toBe('invalid_token')
+      const unsigned = await keyhole(
+        [
+          'mint',
+          '--jwks',
+          `${plain.url}/.well-known/jwks.json`,
+          '--host',
+          upstream.origin,
+          '--header',
+          'X: v',
+          '--ttl',
+          '5m',
+        ],
+        { cwd: dir },
+      )
+      expect(unsigned.stderr).toContain('this token is unsigned')
+      expect((await call(plain.url, unsigned.stdout.trim())).status).toBe(401)
+
+      const trusting = await start([
+        '--keys',
+        'keys.json',
+        '--trust-issuer',
+        `other-issuer.json=${upstream.origin}`,
+      ])
+      await trusting.waitFor(/^ {2}issuers .* and 1 --trust-issuer$/)
+      expect((await call(trusting.url, await signedByOther(trusting.url))).status).toBe(200)
+      expect((await call(trusting.url, await mintFor(trusting.url))).status).toBe(200)
+
+      // Scoped to another host, the same issuer's grant for this upstream is refused.
+      const scoped = await start([
+        '--keys',
+        'keys.json',
+        '--trust-issuer',
+        'other-issuer.json=api.example.com',
+      ])
+      const outside = await call(scoped.url, await signedByOther(scoped.url))
+      expect(outside.status).toBe(401)
+      expect(outside.headers.get('x-keyhole-error')).toBe('invalid_token')
+    } finally {
+      await cleanup()
+    }
+  })
+
+  it('takes unsigned tokens only with --accept-unsigned and --allow-host, and warns', async () => {
+    const refused = await keyhole(['serve', '--keys', 'keys.json', '--port', '0', '--accept-unsigned'], {
+      cwd: dir,
+    })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('--accept-unsigned needs --allow-host')
+    // The upstream is on loopback, which an unsigned grant reaches only through --allow-private.
+    const blocked = await start(['--keys', 'keys.json', '--accept-unsigned', '--allow-host', upstream.origin])
+    const unsignedFor = async (url: string) =>
+      (
+        await keyhole(
+          [
+            'mint',
+            '--jwks',
+            `${url}/.well-known/jwks.json`,
+            '--host',
+            upstream.origin,
+            '--header',
+            'X: v',
+            '--ttl',
+            '5m',
+          ],
+          { cwd: dir },
+        )
+      ).stdout.trim()
+    const privateRefused = await call(blocked.url, await unsignedFor(blocked.url))
+    expect(privateRefused.status).toBe(403)
+    expect(privateRefused.headers.get('x-keyhole-error')).toBe('host_not_allowed')
+    const served = await start([
+      '--keys',
+      'keys.json',
+      '--accept-unsigned',
+      '--allow-host',
+      upstream.origin,
+      '--allow-private',
+      '127.0.0.0/8',
+    ])
+    await waitForStderr(served, /warning: --accept-unsigned/)
+    const unsigned = await keyhole(
+      [
+        'mint',
+        '--jwks',
+        `${served.url}/.well-known/jwks.json`,
+        '--host',
+        upstream.origin,
+        '--header',
+        'X: v',
+        '--ttl',
+        '5m',
+      ],
+      { cwd: dir },
+    )
+    expect((await call(served.url, unsigned.stdout.trim())).status).toBe(200)
+    const inspected = await keyhole(['inspect', '-', '--keys', 'keys.json'], {
+      cwd: dir,
+      input: unsigned.stdout,
+    })
+    expect(JSON.parse(inspected.stdout).signature).toBe('unsigned')
+    const signed = await mintFor(served.url)
+    const trusted = await keyhole(['inspect', '-', '--keys', 'keys.json'], { cwd: dir, input: signed })
+    expect(JSON.parse(trusted.stdout).signature).toBe('trusted')
+  })
+
+  it('refuses an admin token shorter than 32 bytes, and reads $PORT', async () => {
+    const short = await keyhole(
+      ['serve', '--keys', 'keys.json', '--port', '0', '--admin-token-env', 'ADMIN_TOKEN'],
+      {
+        cwd: dir,
+        env: { ADMIN_TOKEN: 'tiny-admin-secret' },
+      },
+    )
+    expect(short.code).toBe(2)
+    expect(short.stderr).toContain('shorter than 32 bytes')
+    expect(short.stderr).toContain('openssl rand -base64 32')
+    expect(short.stderr).not.toContain('tiny-admin-secret')
+    const port = await keyhole(['serve', '--keys', 'keys.json'], { cwd: dir, env: { PORT: 'eighty' } })
+    expect(port.code).toBe(2)
+    expect(port.stderr).toContain('$PORT must be a number')
   })
 
   it('fails to start with a message a person can act on', async () => {

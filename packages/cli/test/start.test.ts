@@ -49,14 +49,18 @@ describe('npm start', () => {
       const jwksUrl = await first.jwksUrl
       const jwks = (await (await fetch(jwksUrl)).json()) as { keys: Array<{ kid: string }> }
       const keys = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')) as {
-        keys: Array<{ kid: string }>
+        keys: Array<{ kid: string; use: string }>
       }
-      expect(jwks.keys.map((key) => key.kid)).toEqual(keys.keys.map((key) => key.kid))
+      // The JWKS serves the decryption key; the issuer key stays in the file and signs.
+      expect(jwks.keys.map((key) => key.kid)).toEqual(
+        keys.keys.filter((key) => key.use === 'enc').map((key) => key.kid),
+      )
+      expect(keys.keys.map((key) => key.use)).toEqual(['enc', 'sig'])
       expect((await stat(join(dir, 'keys.json'))).mode & 0o777).toBe(0o600)
       expect((await stat(join(dir, 'admin-token'))).mode & 0o777).toBe(0o600)
       const output = first.output()
       expect(output).toContain('created a development key set')
-      expect(output).toContain(`mint --jwks ${jwksUrl}`)
+      expect(output).toContain('mint --keys ')
       expect(output).toContain("--header 'Authorization: Bearer ${API_TOKEN}'")
       expect(output).not.toContain((await readFile(join(dir, 'admin-token'), 'utf8')).trim())
       expect(new URL(jwksUrl).hostname).toBe('127.0.0.1')

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path'
-import { createOpener, isKeyholeError } from '@keyhole/core'
+import { createOpener, isKeyholeError, toPublicJwk } from '@keyhole/core'
 import { CliError, EXIT_OK, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
-import { loadKeyring } from '../load-keyring.js'
+import { loadKeys } from '../load-keyring.js'
 import { maskClaims } from '../mask.js'
 import { parseCommand, single } from '../parse.js'
 import { readProtectedHeader } from '../read-header.js'
@@ -13,7 +13,10 @@ Prints what a token says about itself. Without keys: its public header (key id, 
 hosts hint), which anyone can read. With the proxy's private key set: also its claims (jti, expiry,
 subject, hosts, paths, methods, where credentials are injected), with credential values masked.
 With keys the token is opened exactly as the proxy would open it, so an expired or tampered token
-is reported as such. Pass - to read the token from standard input (keeps it out of argv).
+is reported as such, and "signature" says whether the key set's own issuer key signed it
+("trusted"), it is "unsigned", or another issuer signed it ("untrusted": a proxy honours it only
+with that issuer in --trust-issuer). Pass - to read the token from standard input (keeps it out of
+argv).
 
 Options:
   --keys <file>  the private key set written by 'keyhole keygen'
@@ -46,14 +49,30 @@ export const inspectCommand: Command = {
       io.stdout(`${JSON.stringify({ header }, null, 2)}\n`)
       return EXIT_OK
     }
-    const keyring = await loadKeyring(resolve(io.cwd, keysFile), keysFile)
-    const opener = createOpener({ keyring })
+    const { keyring, issuers } = await loadKeys(resolve(io.cwd, keysFile), keysFile)
+    // Unsigned tokens open here too, so that their claims can be shown; "signature" says so.
+    const opener = createOpener({
+      keyring,
+      issuers: issuers.length > 0 ? [{ keys: { keys: issuers.map((key) => toPublicJwk(key)) } }] : [],
+      acceptUnsigned: true,
+    })
     try {
       const grant = await opener.open(token)
-      io.stdout(`${JSON.stringify({ header, claims: maskClaims(grant) }, null, 2)}\n`)
+      const signature = grant.issuerKid
+        ? { signature: 'trusted', issuer: grant.issuerKid }
+        : { signature: 'unsigned' }
+      io.stdout(`${JSON.stringify({ header, ...signature, claims: maskClaims(grant) }, null, 2)}\n`)
       return EXIT_OK
     } catch (error) {
       if (!isKeyholeError(error)) throw error
+      if (error.reason === 'unknown_issuer') {
+        io.stdout(`${JSON.stringify({ header, signature: 'untrusted' }, null, 2)}\n`)
+        throw new CliError(
+          `the token is signed by an issuer key that is not in ${keysFile}; a proxy honours it only if it trusts that issuer (--trust-issuer)`,
+          undefined,
+          { cause: error },
+        )
+      }
       io.stdout(`${JSON.stringify({ header }, null, 2)}\n`)
       throw new CliError(`the proxy would refuse this token: ${error.message} (${error.code})`, undefined, {
         cause: error,

@@ -2,23 +2,28 @@ import { resolve } from 'node:path'
 import { generateKey, type KeyCurve } from '@keyhole/core'
 import { EXIT_OK, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
-import { readKeyFile, writeKeyFile } from '../key-file.js'
+import { readKeyFile, splitKeys, writeKeyFile } from '../key-file.js'
 import { parseCommand, single } from '../parse.js'
 
 const CURVES: readonly KeyCurve[] = ['P-256', 'X25519']
 
 const help = `Usage: keyhole keygen [--curve P-256|X25519] [--out keys.json] [--force | --add]
 
-Generates a private key for the proxy and writes it as a key set ({"keys": [...]}) with mode 0600.
-Prints the new key's id (kid) on stdout. Give the proxy the key set (keyhole serve --keys keys.json)
-and give minters only the public JWKS (keyhole jwks --keys keys.json).
+Generates a key pair for the proxy and writes it as a private key set ({"keys": [...]}, mode 0600):
+a decryption key (use "enc": tokens are encrypted to it) and an issuer key (use "sig": it signs the
+tokens 'keyhole mint --keys' makes; the proxy honours only tokens an issuer it trusts signed).
+Prints "enc <kid>" and "sig <kid>" on stdout. Give the proxy the key set (keyhole serve --keys
+keys.json); give other minters the public JWKS (keyhole jwks --keys keys.json), and other proxies
+the issuer's public keys (keyhole jwks --keys keys.json --issuer, for their --trust-issuer).
 
 Options:
-  --curve <curve>  P-256 (default; works with any JOSE library) or X25519 (faster)
+  --curve <curve>  P-256 (default; works with any JOSE library; the issuer key is ES256) or
+                   X25519 (faster; the issuer key is EdDSA, Ed25519)
   --out <file>     where to write the key set (default: keys.json)
   --force          replace an existing file (tokens minted to its keys stop working)
-  --add            add the new key to an existing key set instead (key rotation: the new key
-                   mints, the old ones still open their tokens; send SIGHUP to a running proxy)
+  --add            add the new pair to an existing key set instead (key rotation: the new keys
+                   mint and sign, the old ones still open and vouch for their tokens; send
+                   SIGHUP to a running proxy). Also brings a file from before issuer keys up to date
   -h, --help       show this help
 
 Examples:
@@ -55,15 +60,20 @@ export const keygenCommand: Command = {
     const path = resolve(io.cwd, out)
 
     const key = await generateKey({ curve: curve as KeyCurve })
+    const issuer = await generateKey({ use: 'sig', alg: curve === 'X25519' ? 'EdDSA' : 'ES256' })
     if (values.add) {
       const existing = await readKeyFile(path, { shown: out })
-      await writeKeyFile(path, [...existing, key], { force: true, shown: out })
-      io.stderr(`added ${curve} key to ${out} (${existing.length + 1} keys; the new one mints)\n`)
+      const { enc, sig } = splitKeys(existing)
+      // Decryption keys first, then issuer keys, each oldest first: the new ones are the newest.
+      await writeKeyFile(path, [...enc, key, ...sig, issuer], { force: true, shown: out })
+      io.stderr(
+        `added a ${curve} key pair to ${out} (${enc.length + 1} decryption and ${sig.length + 1} issuer keys; the new ones mint and sign)\n`,
+      )
     } else {
-      await writeKeyFile(path, [key], { force: values.force === true, shown: out })
+      await writeKeyFile(path, [key, issuer], { force: values.force === true, shown: out })
       io.stderr(`wrote ${curve} private key set to ${out} (mode 0600); keep it secret\n`)
     }
-    io.stdout(`${key.kid}\n`)
+    io.stdout(`enc ${key.kid}\nsig ${issuer.kid}\n`)
     return EXIT_OK
   },
 }

@@ -1,27 +1,46 @@
 import { resolve } from 'node:path'
-import { type Injection, isKeyholeError, mint, type PublicJwks } from '@keyhole/core'
+import {
+  type Injection,
+  isKeyholeError,
+  type KeyholeIssuerPrivateJwk,
+  mint,
+  type PublicJwks,
+} from '@keyhole/core'
 import { CliError, EXIT_OK, EXIT_USAGE, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { expandEnv } from '../expand-env.js'
+import { splitKeys } from '../key-file.js'
+import { loadKeys } from '../load-keyring.js'
 import { networkReason } from '../network-reason.js'
 import { many, parseCommand, required, single } from '../parse.js'
 import { readJsonFile } from '../read-json-file.js'
 
-const help = `Usage: keyhole mint --jwks <file|url> --host <pattern>... --ttl <duration>
+const help = `Usage: keyhole mint (--keys keys.json | --jwks <file|url> --issuer-key <file>)
+                    --host <pattern>... --ttl <duration>
                     [--path <pattern>...] [--method <M>...]
                     [--header 'Name: value'...] [--query name=value...] [--cookie name=value...]
                     [--sub <subject>] [--aud <audience>]
 
-Prints a keyhole token: the credential and the policy for using it, encrypted to the proxy's
-public key. Only the proxy can open it, and it only works towards the hosts it names.
+Prints a keyhole token: the credential and the policy for using it, signed with an issuer key and
+encrypted to the proxy's public key. Only the proxy can open it, it honours it only if it trusts
+the issuer, and it only works towards the hosts it names.
+
+With --keys (the proxy's own key set) the token is encrypted to the newest decryption key and
+signed with the newest issuer key of that file. With --jwks, it is encrypted to that JWKS and
+signed with --issuer-key; without --issuer-key it is unsigned, and only a proxy started with
+--accept-unsigned takes it.
 
 \${VAR} inside a --header/--query/--cookie value is expanded by keyhole from its own environment.
 Single-quote the value so the shell does not expand it: then the secret never appears in argv or
 in your shell history. Write $\${ for a literal \${.
 
 Options:
+  --keys <file>       the private key set written by 'keyhole keygen' (encrypts and signs)
   --jwks <file|url>   the proxy's public JWKS: a file ('keyhole jwks' output) or an http(s) URL
                       such as http://127.0.0.1:8787/.well-known/jwks.json
+  --issuer-key <file> the issuer key that signs, with --jwks: a key set ('keyhole keygen' output;
+                      its newest issuer key) or a file holding one private JWK. Never the key
+                      itself on the command line
   --host <pattern>    a host the token may be used towards (repeatable): api.example.com,
                       *.example.com (subdomains only), api.example.com:8443,
                       http://localhost:3000 (plain HTTP must be allowed explicitly)
@@ -36,10 +55,12 @@ Options:
   --aud <audience>    the audience, for proxies that require one
   -h, --help          show this help
 
-Example:
+Examples:
   export GITHUB_TOKEN=ghp_...
-  keyhole mint --jwks http://127.0.0.1:8787/.well-known/jwks.json --host api.github.com \\
+  keyhole mint --keys keys.json --host api.github.com \\
     --method GET --header 'Authorization: Bearer \${GITHUB_TOKEN}' --ttl 1h --sub ci-job-42
+  keyhole mint --jwks https://proxy.example.com/.well-known/jwks.json --issuer-key issuer.json \\
+    --host api.openai.com --path '/v1/**' --header 'Authorization: Bearer \${OPENAI_API_KEY}' --ttl 15m
 `
 
 /** `keyhole mint`: prints a token carrying a credential and its policy. */
@@ -52,6 +73,8 @@ export const mintCommand: Command = {
         command: 'mint',
         options: {
           jwks: { type: 'string' },
+          keys: { type: 'string' },
+          'issuer-key': { type: 'string' },
           host: { type: 'string', multiple: true },
           path: { type: 'string', multiple: true },
           method: { type: 'string', multiple: true },
@@ -70,7 +93,15 @@ export const mintCommand: Command = {
       return EXIT_OK
     }
     const { values } = parsed
-    const jwksSource = required(values.jwks, '--jwks', "the proxy's public JWKS (a file or a URL)")
+    const keysFile = single(values.keys)
+    const jwksSource = single(values.jwks)
+    const issuerKeyFile = single(values['issuer-key'])
+    if ((keysFile === undefined) === (jwksSource === undefined))
+      throw usageError(
+        "give either --keys keys.json (the proxy's key set) or --jwks <file|url> with --issuer-key <file>",
+      )
+    if (keysFile !== undefined && issuerKeyFile !== undefined)
+      throw usageError('--issuer-key goes with --jwks; --keys signs with the key set’s own issuer key')
     const hosts = many(values.host)
     if (hosts.length === 0) throw usageError('--host is required: a host the token may be used towards')
     const ttl = required(values.ttl, '--ttl', 'how long the token lives, e.g. 1h')
@@ -84,7 +115,26 @@ export const mintCommand: Command = {
     if (inject.length === 0)
       throw usageError('give the credential the token carries: --header, --query or --cookie (at least one)')
 
-    const to = await jwksTarget(jwksSource, io.cwd)
+    let to: string | PublicJwks
+    let signWith: KeyholeIssuerPrivateJwk | undefined
+    if (keysFile !== undefined) {
+      const { keyring, issuers } = await loadKeys(resolve(io.cwd, keysFile), keysFile, (line) =>
+        io.stderr(line),
+      )
+      signWith = issuers.at(-1)
+      if (signWith === undefined)
+        throw new CliError(
+          `${keysFile} holds no issuer key to sign with (it was written before issuer keys existed); run \`keyhole keygen --add --out ${keysFile}\``,
+        )
+      to = keyring.publicJwks()
+    } else {
+      to = await jwksTarget(jwksSource as string, io.cwd)
+      if (issuerKeyFile !== undefined) signWith = await readIssuerKey(issuerKeyFile, io.cwd)
+      else
+        io.stderr(
+          'warning: no --issuer-key: this token is unsigned, and only a proxy started with --accept-unsigned will take it\n',
+        )
+    }
     const sub = single(values.sub)
     const aud = single(values.aud)
     let token: string
@@ -99,7 +149,7 @@ export const mintCommand: Command = {
           ...(sub !== undefined ? { sub } : {}),
           ...(aud !== undefined ? { aud } : {}),
         },
-        { to },
+        { to, ...(signWith !== undefined && { signWith }) },
       )
     } catch (error) {
       // Core names only the JWKS URL's origin: its path or query may carry an access token.
@@ -148,6 +198,30 @@ function pairInjection(
 // A name typed in the value's place could itself be a secret; only show names that look like names.
 function safeName(name: string): string {
   return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : '(name not shown)'
+}
+
+/** The issuer key of `--issuer-key`: a key set's newest issuer key, or a file holding one private JWK. */
+async function readIssuerKey(file: string, cwd: string): Promise<KeyholeIssuerPrivateJwk> {
+  const json = await readJsonFile(
+    resolve(cwd, file),
+    'issuer key file',
+    'pass the key set written by `keyhole keygen`, or a file holding one private issuer JWK',
+  )
+  const keys = (json as { keys?: unknown } | null)?.keys
+  const candidates = Array.isArray(keys) ? keys : [json]
+  const valid = candidates.filter(
+    (key): key is KeyholeIssuerPrivateJwk =>
+      typeof key === 'object' && key !== null && typeof (key as { kty?: unknown }).kty === 'string',
+  )
+  const { sig } = splitKeys(valid)
+  const key = sig.at(-1)
+  if (key === undefined)
+    throw new CliError(
+      `${file} holds no issuer key (use "sig"); make one with \`keyhole keygen --out ${file}\``,
+    )
+  if (typeof (key as { d?: unknown }).d !== 'string')
+    throw new CliError(`${file} holds only the public half of the issuer key; signing needs the private key`)
+  return key
 }
 
 async function jwksTarget(source: string, cwd: string): Promise<string | PublicJwks> {

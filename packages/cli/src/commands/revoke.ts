@@ -5,15 +5,19 @@ import type { Command } from '../command.js'
 import { networkReason } from '../network-reason.js'
 import { parseCommand, single } from '../parse.js'
 import { parseExpiry } from '../parse-time.js'
+import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
 
 // The opener's default maximum token lifetime: a token cannot outlive this, so neither need its revocation.
 const DEFAULT_KEEP_SECONDS = 24 * 3600
+const ISSUER_PREFIX = 'issuer:'
 
-const help = `Usage: keyhole revoke <jti> --url <proxy> --admin-token-env <VAR> [--exp <when>]
-       keyhole revoke <jti> --store <redis://...|postgres://...> [--exp <when>]
+const help = `Usage: keyhole revoke (<jti> | --issuer <kid>) --url <proxy> --admin-token-env <VAR> [--exp <when>]
+       keyhole revoke (<jti> | --issuer <kid>) --store-env <VAR> [--exp <when>]
 
 Revokes a token by its id (jti): the proxy refuses it from then on, also from its cache. Find a
 token's jti with 'keyhole inspect <token> --keys keys.json', or in the proxy's request log.
+With --issuer, revokes every token one issuer key signed (its kid: 'keyhole keygen' prints it as
+'sig <kid>', and 'keyhole jwks --issuer' lists it) for the longest token lifetime (24 hours).
 
 Either ask a running proxy (its POST /revoke route, enabled by 'keyhole serve --admin-token-env'),
 or write straight into the revocation store the proxies share.
@@ -21,8 +25,11 @@ or write straight into the revocation store the proxies share.
 Options:
   --url <proxy>            the proxy's base URL, e.g. http://127.0.0.1:8787
   --admin-token-env <VAR>  the NAME of the environment variable holding the proxy's admin token
-  --store <url>            a shared revocation store: redis://[user:pass@]host:6379[/db] or
+  --issuer <kid>           revoke everything the issuer key with this kid signed
+  --store-env <VAR>        the NAME of the environment variable holding the URL of a shared
+                           revocation store: redis://[user:pass@]host:6379[/db] or
                            postgres://user@host:5432/db
+  --store <url>            the same, from the command line (warns: argv is visible to other users)
   --exp <when>             the token's expiry ("exp" from inspect: seconds since the epoch, or an
                            ISO date); the revocation is kept until then. Default: 24 hours from
                            now, the proxy's default maximum token lifetime
@@ -30,7 +37,8 @@ Options:
 
 Examples:
   KEYHOLE_ADMIN_TOKEN=... keyhole revoke Qm9v... --url http://127.0.0.1:8787 --admin-token-env KEYHOLE_ADMIN_TOKEN
-  keyhole revoke Qm9v... --store redis://127.0.0.1:6379 --exp 1767225600
+  KEYHOLE_STORE_URL=redis://127.0.0.1:6379 keyhole revoke Qm9v... --store-env KEYHOLE_STORE_URL --exp 1767225600
+  keyhole revoke --issuer 3kq... --url http://127.0.0.1:8787 --admin-token-env KEYHOLE_ADMIN_TOKEN
 `
 
 /** `keyhole revoke`: revokes a token id through a proxy's admin route or a shared store. */
@@ -45,9 +53,12 @@ export const revokeCommand: Command = {
           url: { type: 'string' },
           'admin-token-env': { type: 'string' },
           store: { type: 'string' },
+          'store-env': { type: 'string' },
+          issuer: { type: 'string' },
           exp: { type: 'string' },
         },
         positionals: ['jti'],
+        requiredPositionals: 0,
         dashPositionals: true,
       },
       argv,
@@ -56,17 +67,29 @@ export const revokeCommand: Command = {
       io.stdout(help)
       return EXIT_OK
     }
-    const jti = parsed.positionals[0] as string
+    const { values } = parsed
+    const issuer = single(values.issuer)
+    const given = parsed.positionals[0]
+    if ((given === undefined) === (issuer === undefined))
+      throw usageError('give either a <jti> or --issuer <kid>')
+    // An issuer is revoked through the id the opener checks for every grant that key signed.
+    const jti = given ?? `${ISSUER_PREFIX}${issuer}`
     try {
       assertJti(jti)
     } catch (error) {
-      throw usageError(`<jti>: ${(error as Error).message}`)
+      throw usageError(`${issuer === undefined ? '<jti>' : '--issuer'}: ${(error as Error).message}`)
     }
-    const { values } = parsed
     const url = single(values.url)
-    const store = single(values.store)
+    const storeArg = single(values.store)
+    const storeEnv = single(values['store-env'])
+    if (storeArg !== undefined && storeEnv !== undefined)
+      throw usageError('give either --store-env <VAR> or --store <url>, not both')
+    const store = storeEnv !== undefined ? storeUrlFromEnv(storeEnv, io.env) : storeArg
+    if (storeArg !== undefined) io.stderr(STORE_ARGV_WARNING)
     const envName = single(values['admin-token-env'])
     const exp = single(values.exp)
+    if (issuer !== undefined && exp !== undefined)
+      throw usageError('--exp goes with a <jti>; an issuer is revoked for the longest token lifetime')
     const expiresAt =
       exp === undefined ? new Date(Date.now() + DEFAULT_KEEP_SECONDS * 1000) : parseExpiry(exp, '--exp')
     if (expiresAt.getTime() <= Date.now()) {
@@ -75,18 +98,20 @@ export const revokeCommand: Command = {
     }
 
     if ((url === undefined) === (store === undefined))
-      throw usageError('give either --url <proxy> (with --admin-token-env) or --store <url>')
+      throw usageError('give either --url <proxy> (with --admin-token-env) or --store-env <VAR>')
     if (store !== undefined) {
-      if (envName !== undefined) throw usageError('--admin-token-env goes with --url, not with --store')
+      if (envName !== undefined) throw usageError('--admin-token-env goes with --url, not with --store-env')
       await revokeInStore(store, jti, expiresAt)
     } else {
       if (envName === undefined)
         throw usageError(
           "--admin-token-env is required with --url: the NAME of the variable holding the proxy's admin token",
         )
-      await revokeThroughProxy(url as string, adminTokenFromEnv(envName, io.env), envName, jti, expiresAt)
+      const body = issuer === undefined ? { jti, exp: Math.ceil(expiresAt.getTime() / 1000) } : { issuer }
+      await revokeThroughProxy(url as string, adminTokenFromEnv(envName, io.env), envName, jti, body)
     }
-    io.stderr(`revoked ${jti} (kept until ${expiresAt.toISOString()})\n`)
+    const what = issuer === undefined ? jti : `everything issuer key ${issuer} signed (${jti})`
+    io.stderr(`revoked ${what} (kept until ${expiresAt.toISOString()})\n`)
     return EXIT_OK
   },
 }
@@ -113,7 +138,7 @@ async function revokeThroughProxy(
   adminToken: string,
   envName: string,
   jti: string,
-  expiresAt: Date,
+  body: { jti: string; exp: number } | { issuer: string },
 ): Promise<void> {
   let target: URL
   try {
@@ -130,7 +155,7 @@ async function revokeThroughProxy(
     response = await fetch(target, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ jti, exp: Math.ceil(expiresAt.getTime() / 1000) }),
+      body: JSON.stringify(body),
       redirect: 'manual',
       signal: AbortSignal.timeout(10_000),
     })

@@ -1,15 +1,19 @@
 import { resolve } from 'node:path'
-import { createCachingStore, type RevocationStore } from '@keyhole/core'
-import { adminTokenFromEnv } from '../admin-token.js'
+import { createCachingStore, type IssuerOption, isKeyholeError, type RevocationStore } from '@keyhole/core'
+import { serverAdminToken } from '../admin-token.js'
 import { EXIT_OK, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import type { CliIo } from '../io.js'
 import { type OpenedStore, openStore } from '../open-store.js'
 import { many, parseCommand, required, single } from '../parse.js'
 import { startServer } from '../server.js'
+import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
+import { trustIssuer } from '../trust-issuer.js'
 
-const help = `Usage: keyhole serve --keys keys.json [--port 8787] [--host 127.0.0.1]
-                     [--admin-token-env <VAR>] [--store <url>] [--token-header <name>...]
+const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--host 127.0.0.1]
+                     [--admin-token-env <VAR>] [--store-env <VAR>] [--token-header <name>...]
+                     [--trust-issuer <jwks file|url>[=<pattern>,...]...]
+                     [--allow-host <pattern>...] [--allow-private [CIDR...]] [--accept-unsigned]
                      [--decrypt-threads <n>]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
@@ -19,6 +23,7 @@ the token, checks its policy, strips what could carry authority, injects the rea
 forwards. Also serves:
   GET  /.well-known/jwks.json   the public keys (for 'keyhole mint --jwks <url>')
   GET  /healthz                 200 while the process serves requests
+  GET  /readyz                  200 when ready (503 while stopping, or when the store is down)
   POST /revoke, POST /mint      with --admin-token-env only (Authorization: Bearer <admin token>)
 
 Logs one line per request on stdout (status, outcome, method, target, jti, sub; never a token or
@@ -27,12 +32,25 @@ requests in flight; a broken file is reported and the old keys stay. SIGINT/SIGT
 
 Options:
   --keys <file>            the private key set written by 'keyhole keygen'
-  --port <n>               port to listen on (default: 8787; 0 picks a free one)
+  --port <n>               port to listen on (default: $PORT, else 8787; 0 picks a free one)
   --host <address>         address to listen on (default: 127.0.0.1, this machine only)
   --admin-token-env <VAR>  the NAME of the environment variable holding the admin token that
-                           enables /revoke and /mint
-  --store <url>            share revocations with other replicas: redis://host:6379 or
+                           enables /revoke and /mint (at least 32 bytes: openssl rand -base64 32)
+  --store-env <VAR>        the NAME of the environment variable holding the URL of a revocation
+                           store shared with other replicas: redis://host:6379 or
                            postgres://user@host:5432/db (default: in memory, this process only)
+  --store <url>            the same, from the command line (warns: argv is visible to other users)
+  --trust-issuer <jwks file|url>[=<pattern>,...]
+                           also honour tokens signed by this issuer (its public keys: a file from
+                           'keyhole jwks --issuer', or a JWKS URL), optionally only for hosts the
+                           patterns cover (repeatable). The key file's own issuer keys are always
+                           trusted
+  --allow-host <pattern>   bound all egress: every target must also match one of these host
+                           patterns (repeatable; default: any public host)
+  --allow-private [CIDR]   let tokens reach private, loopback and link-local addresses: all of
+                           them, or only the ranges given (repeatable). Default: only a signed
+                           token that names the address itself
+  --accept-unsigned        also honour unsigned tokens (old form); needs --allow-host, and warns
   --token-header <name>    another header that may carry the token, e.g. x-api-key so an SDK
                            works with only its base URL and API key changed (repeatable)
   --decrypt-threads <n>    decrypt tokens not seen before on n worker threads, for traffic where
@@ -40,7 +58,7 @@ Options:
   -h, --help               show this help
 
 Example:
-  export KEYHOLE_ADMIN_TOKEN=$(openssl rand -hex 32)
+  export KEYHOLE_ADMIN_TOKEN="$(openssl rand -base64 32)"
   keyhole serve --keys keys.json --admin-token-env KEYHOLE_ADMIN_TOKEN
 `
 
@@ -58,11 +76,16 @@ export const serveCommand: Command = {
           host: { type: 'string' },
           'admin-token-env': { type: 'string' },
           store: { type: 'string' },
+          'store-env': { type: 'string' },
           'token-header': { type: 'string', multiple: true },
           'decrypt-threads': { type: 'string' },
+          'trust-issuer': { type: 'string', multiple: true },
+          'allow-host': { type: 'string', multiple: true },
+          'allow-private': { type: 'string', multiple: true },
+          'accept-unsigned': { type: 'boolean' },
         },
       },
-      argv,
+      withOptionalValue(argv, '--allow-private', ALL_PRIVATE),
     )
     if (parsed.help) {
       io.stdout(help)
@@ -70,16 +93,31 @@ export const serveCommand: Command = {
     }
     const { values } = parsed
     const keysFile = required(values.keys, '--keys', "the private key set written by 'keyhole keygen'")
-    const port = parsePort(single(values.port))
+    const port = parsePort(single(values.port), io.env.PORT)
     const hostname = single(values.host) ?? '127.0.0.1'
     const envName = single(values['admin-token-env'])
-    const adminToken = envName === undefined ? undefined : adminTokenFromEnv(envName, io.env)
+    const adminToken = envName === undefined ? undefined : serverAdminToken(envName, io.env)
     const tokenHeaders = many(values['token-header'])
     for (const name of tokenHeaders)
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
         throw usageError('--token-header takes a header name, e.g. x-api-key')
-    const storeUrl = single(values.store)
+    const storeArg = single(values.store)
+    const storeEnv = single(values['store-env'])
+    if (storeArg !== undefined && storeEnv !== undefined)
+      throw usageError('give either --store-env <VAR> or --store <url>, not both')
+    const storeUrl = storeEnv !== undefined ? storeUrlFromEnv(storeEnv, io.env) : storeArg
+    if (storeArg !== undefined) io.stderr(STORE_ARGV_WARNING)
     const decryptThreads = parseThreads(single(values['decrypt-threads']))
+    const allowHosts = many(values['allow-host'])
+    const acceptUnsigned = values['accept-unsigned'] === true
+    if (acceptUnsigned && allowHosts.length === 0)
+      throw usageError(
+        '--accept-unsigned needs --allow-host <pattern>...: anyone can mint an unsigned token, so without a bound the proxy would relay anywhere',
+      )
+    const privateRanges = many(values['allow-private']).flatMap((value) => value.split(','))
+    const allowPrivateAddresses = privateRanges.includes(ALL_PRIVATE) ? true : privateRanges
+    const trustIssuers: IssuerOption[] = []
+    for (const spec of many(values['trust-issuer'])) trustIssuers.push(await trustIssuer(spec, io.cwd))
 
     const line = (text: string) => io.stdout(`${text}\n`)
     let opened: OpenedStore | undefined
@@ -112,12 +150,20 @@ export const serveCommand: Command = {
         ...(revocations ? { revocations } : {}),
         ...(tokenHeaders.length > 0 ? { tokenHeaders } : {}),
         ...(decryptThreads > 0 ? { decryptThreads } : {}),
+        ...(trustIssuers.length > 0 ? { trustIssuers } : {}),
+        ...(allowHosts.length > 0 ? { allowHosts } : {}),
+        ...(allowPrivateAddresses === true || allowPrivateAddresses.length > 0
+          ? { allowPrivateAddresses }
+          : {}),
+        ...(acceptUnsigned ? { acceptUnsigned } : {}),
         log: line,
         warn: (text) => io.stderr(text),
       })
     } catch (error) {
       closeCache()
       await opened?.close()
+      // The engine refuses an unsafe or malformed setup (a bad pattern or CIDR range) at start.
+      if (isKeyholeError(error, 'bad_request')) throw usageError(error.message)
       throw error
     }
 
@@ -130,6 +176,9 @@ export const serveCommand: Command = {
     printBanner(io, server.url, {
       keysFile,
       kids: server.kids(),
+      issuerKids: server.issuerKids(),
+      trusted: trustIssuers.length,
+      acceptUnsigned,
       envName,
       store: opened?.display,
       tokenHeaders,
@@ -137,6 +186,20 @@ export const serveCommand: Command = {
     })
     return stopped
   },
+}
+
+const ALL_PRIVATE = 'all'
+
+/**
+ * `--allow-private` may stand alone (all private addresses) or take a CIDR range. The argument
+ * parser needs a value, so a bare flag (last, or followed by another option) gets `fallback`.
+ */
+function withOptionalValue(argv: readonly string[], flag: string, fallback: string): string[] {
+  return argv.map((arg, i) => {
+    if (arg !== flag) return arg
+    const next = argv[i + 1]
+    return next === undefined || next.startsWith('-') ? `${flag}=${fallback}` : arg
+  })
 }
 
 function parseThreads(value: string | undefined): number {
@@ -147,10 +210,13 @@ function parseThreads(value: string | undefined): number {
   return threads
 }
 
-function parsePort(value: string | undefined): number {
-  if (value === undefined) return 8787
-  const port = Number(value)
-  if (!/^\d+$/.test(value) || port > 65535) throw usageError('--port must be a number from 0 to 65535')
+// --port wins over $PORT (what most hosting platforms set), which wins over 8787.
+function parsePort(value: string | undefined, fromEnv: string | undefined): number {
+  if (value === undefined && (fromEnv === undefined || fromEnv.trim() === '')) return 8787
+  const text = value ?? (fromEnv as string).trim()
+  const port = Number(text)
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw usageError(`${value === undefined ? '$PORT' : '--port'} must be a number from 0 to 65535`)
   return port
 }
 
@@ -160,6 +226,9 @@ function printBanner(
   info: {
     keysFile: string
     kids: readonly string[]
+    issuerKids: readonly string[]
+    trusted: number
+    acceptUnsigned: boolean
     envName: string | undefined
     store: string | undefined
     tokenHeaders: readonly string[]
@@ -171,6 +240,11 @@ function printBanner(
   out(
     `  keys        ${info.keysFile} (${info.kids.length} key${info.kids.length === 1 ? '' : 's'}; current kid ${info.kids.at(-1)})`,
   )
+  const own = info.issuerKids.at(-1)
+  const others = info.trusted > 0 ? ` and ${info.trusted} --trust-issuer` : ''
+  out(
+    `  issuers     ${own ? `its own (sig ${own})${others}` : info.trusted > 0 ? `${info.trusted} --trust-issuer (the key file has no issuer key)` : 'none: the key file has no issuer key; run keyhole keygen --add'}`,
+  )
   out(`  JWKS        ${url}/.well-known/jwks.json`)
   out(`  call        ${url}/https/<host>/<path> with header X-Keyhole-Token: <token>`)
   out(
@@ -178,6 +252,10 @@ function printBanner(
   )
   out(`  revocation  ${info.store ?? 'in memory (this process only)'}`)
   if (info.tokenHeaders.length > 0) out(`  token also  in ${info.tokenHeaders.join(', ')}`)
+  if (info.acceptUnsigned)
+    io.stderr(
+      'warning: --accept-unsigned: anyone who can read the JWKS can mint a token this proxy honours, bounded only by --allow-host\n',
+    )
   if (!['127.0.0.1', 'localhost', '::1'].includes(info.hostname))
     io.stderr(
       `warning: listening on ${info.hostname}: anyone who can reach this port can use the tokens they hold through it\n`,

@@ -1,0 +1,68 @@
+import { resolve } from 'node:path'
+import { type IssuerOption, isKeyholeError, parseHostPattern } from '@keyhole/core'
+import { CliError, usageError } from './cli-error.js'
+import { readJsonFile } from './read-json-file.js'
+
+/**
+ * Reads one `--trust-issuer <jwks file|url>[=<pattern>,...]`: the issuer's public keys (a JWKS
+ * file, e.g. `keyhole jwks --issuer` output, or an http(s) URL the proxy fetches and refreshes),
+ * optionally limited to host patterns — the issuer may then only grant hosts those patterns cover.
+ * The patterns follow the last `=`, so a URL holding `=` in its query still works when no scope
+ * is given.
+ *
+ * @example
+ * ```ts
+ * await trustIssuer('ci-issuer.json=api.github.com,*.githubusercontent.com', process.cwd())
+ * // { keys: { keys: [...] }, hosts: ['api.github.com', '*.githubusercontent.com'] }
+ * ```
+ */
+export async function trustIssuer(spec: string, cwd: string): Promise<IssuerOption> {
+  let source = spec
+  let hosts: string[] | undefined
+  const at = spec.lastIndexOf('=')
+  if (at > 0) {
+    const patterns = spec
+      .slice(at + 1)
+      .split(',')
+      .map((pattern) => pattern.trim())
+    const scoped = patterns.every((pattern) => {
+      try {
+        parseHostPattern(pattern)
+        return true
+      } catch (error) {
+        if (isKeyholeError(error)) return false
+        throw error
+      }
+    })
+    if (scoped) {
+      source = spec.slice(0, at)
+      hosts = patterns
+    } else if (!/^https?:\/\/[^?]*\?/i.test(spec)) {
+      // Never quotes the pattern: it is what the operator typed, and could be anything.
+      throw usageError(
+        '--trust-issuer <jwks file|url>=<pattern>,...: a pattern after = is not a valid host pattern',
+      )
+    }
+  }
+  if (source === '') throw usageError('--trust-issuer needs a JWKS file or URL')
+  const scope = hosts ? { hosts } : {}
+  if (/^https?:\/\//i.test(source)) return { keys: source, ...scope }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source))
+    throw usageError('--trust-issuer takes a file or an http(s) URL')
+  const json = await readJsonFile(
+    resolve(cwd, source),
+    'issuer JWKS file',
+    'write one with `keyhole jwks --keys keys.json --issuer > issuer.json` where the issuer key lives',
+    source,
+  )
+  const keys = (json as { keys?: unknown } | null)?.keys
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new CliError(
+      `issuer JWKS file ${source} must hold a key set: {"keys": [ ...public issuer keys... ]}`,
+    )
+  if (keys.some((key) => typeof key === 'object' && key !== null && 'd' in key))
+    throw new CliError(
+      `${source} holds private keys; trust only the public ones: keyhole jwks --keys ${source} --issuer > issuer.json`,
+    )
+  return { keys: { keys }, ...scope }
+}
