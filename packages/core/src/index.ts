@@ -11,9 +11,16 @@ export {
 } from './admin/admin-handlers.js'
 export { assertAdminToken, MIN_ADMIN_TOKEN_BYTES } from './admin/admin-token.js'
 export type { PublicKeySource } from './admin/public-keys.js'
+export {
+  ATTENUATION_CTY,
+  type AttenuateOptions,
+  attenuate,
+  type Restriction,
+} from './attenuate.js'
 export { type Duration, toSeconds } from './duration.js'
 export { errorStatus, isKeyholeError, KeyholeError, type KeyholeErrorCode } from './errors.js'
 export { clearJwksCache, type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+export { bindingThumbprint } from './keys/bind-key.js'
 export { type ExportKeyOptions, exportKey } from './keys/export-key.js'
 export { type GenerateKeyOptions, generateKey } from './keys/generate-key.js'
 export { type ImportKeyOptions, importKey, type KeyInput } from './keys/import-key.js'
@@ -43,6 +50,19 @@ export { type HostRule, type HostTarget, matchHost, parseHostPattern } from './p
 export { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './policy/path-pattern.js'
 export { parseTarget, type Target } from './policy/target.js'
 export { assertValidPolicy, type PolicyWithInjections } from './policy/validate-policy.js'
+export {
+  createMemoryReplayCache,
+  type MemoryReplayCache,
+  type MemoryReplayCacheOptions,
+  type ReplayCache,
+} from './proof/replay-cache.js'
+export {
+  PROOF_CHALLENGE,
+  PROOF_HEADER,
+  type ProofCheck,
+  proofTargetUrl,
+  verifyProof,
+} from './proof/verify-proof.js'
 export {
   checkTargetAddress,
   isLocalHostname,
@@ -99,6 +119,7 @@ export type {
   KeyholePrivateJwk,
   KeyholeProtectedHeader,
   KeyholePublicJwk,
+  LayerPolicy,
   OpenInfo,
   Policy,
   PublicJwks,
