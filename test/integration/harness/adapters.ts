@@ -2,7 +2,13 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { serve } from '@hono/node-server'
-import type { Keyring, ProxyOpener, ProxyOptions, RevocationStore } from '@keyhole/core'
+import type {
+  KeyholeIssuerPrivateJwk,
+  Keyring,
+  ProxyOpener,
+  ProxyOptions,
+  RevocationStore,
+} from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarderOptions } from '@keyhole/core/node'
 import * as keyholeExpress from '@keyhole/express'
 import * as keyholeHono from '@keyhole/hono'
@@ -28,7 +34,14 @@ export interface AppSpec {
   /** Options for the node forwarder the proxies use (e.g. a test resolver). */
   forwarder?: NodeForwarderOptions
   jwks?: Keyring
-  admin?: { adminToken: string; store?: RevocationStore; keyring?: Keyring; maxTtl?: string }
+  admin?: {
+    adminToken: string
+    store?: RevocationStore
+    keyring?: Keyring
+    maxTtl?: string
+    /** The issuer key `POST /mint` signs with. */
+    signWith?: KeyholeIssuerPrivateJwk
+  }
 }
 
 export interface ProxyApp {
@@ -113,10 +126,11 @@ async function startHono(spec: AppSpec, nodeForwarder: boolean): Promise<ProxyAp
   if (spec.jwks) app.get('/.well-known/jwks.json', keyholeHono.jwks(spec.jwks))
   app.get('/healthz', keyholeHono.health())
   if (spec.admin) {
-    const { adminToken, store, keyring, maxTtl } = spec.admin
+    const { adminToken, store, keyring, maxTtl, signWith } = spec.admin
     if (store) app.post('/revoke', keyholeHono.revoke({ store, adminToken }))
     else app.post('/revoke', keyholeHono.revoke({ opener: spec.opener as never, adminToken }))
-    if (keyring) app.post('/mint', keyholeHono.mint({ keyring, adminToken, ...(maxTtl && { maxTtl }) }))
+    if (keyring)
+      app.post('/mint', keyholeHono.mint({ keyring, adminToken, signWith, ...(maxTtl && { maxTtl }) }))
   }
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
   const running = await listening(server)
@@ -174,10 +188,11 @@ export const expressAdapter: Adapter = {
     if (spec.jwks) app.get('/.well-known/jwks.json', keyholeExpress.jwks(spec.jwks))
     app.get('/healthz', keyholeExpress.health())
     if (spec.admin) {
-      const { adminToken, store, keyring, maxTtl } = spec.admin
+      const { adminToken, store, keyring, maxTtl, signWith } = spec.admin
       if (store) app.post('/revoke', keyholeExpress.revoke({ store, adminToken }))
       else app.post('/revoke', keyholeExpress.revoke({ opener: spec.opener as never, adminToken }))
-      if (keyring) app.post('/mint', keyholeExpress.mint({ keyring, adminToken, ...(maxTtl && { maxTtl }) }))
+      if (keyring)
+        app.post('/mint', keyholeExpress.mint({ keyring, adminToken, signWith, ...(maxTtl && { maxTtl }) }))
     }
     const server = app.listen(0, '127.0.0.1')
     return listening(server)

@@ -9,6 +9,7 @@ import {
   mint,
   type Opener,
 } from '@keyhole/core'
+import { testIssuer, testIssuers } from '../../../packages/core/test/kit/issuer.js'
 import type { Adapter, AppSpec, ProxyApp } from './adapters.js'
 import { type RawRequestOptions, type RawResponse, rawRequest } from './http.js'
 import { recordProxyResponse, secret } from './leaks.js'
@@ -20,18 +21,18 @@ export interface Keys {
   opener: Opener
 }
 
-/** A fresh P-256 keyring, an in-memory revocation store and an opener over both. */
+/** A fresh P-256 keyring, an in-memory revocation store and an opener over both that trusts the test issuers. */
 export async function createKeys(
   options: { now?: () => number; clockTolerance?: string } = {},
 ): Promise<Keys> {
   const keyring = createKeyring([await generateKey()])
   const revocations = createMemoryStore({ sweepInterval: false })
-  const opener = createOpener({ keyring, revocations, ...options })
+  const opener = createOpener({ keyring, issuers: testIssuers, revocations, ...options })
   return { keyring, revocations, opener }
 }
 
 /**
- * Mints a token for `keyring` and registers the token and every credential value in it as
+ * Mints a token for `keyring`, signed by the test issuer, and registers the token and every credential value in it as
  * secrets for the suite's leak check.
  */
 export async function mintToken(
@@ -40,7 +41,10 @@ export async function mintToken(
   options: { now?: () => number } = {},
 ): Promise<string> {
   for (const rule of grant.inject) secret(rule.value)
-  const token = await mint({ ttl: '10m', ...grant }, { to: keyring.publicJwks(), ...options })
+  const token = await mint(
+    { ttl: '10m', ...grant },
+    { to: keyring.publicJwks(), signWith: testIssuer, ...options },
+  )
   return secret(token)
 }
 
@@ -97,7 +101,12 @@ export function createSuite(adapter: Adapter) {
         gateway: { upstream: suite.up.origin },
         auth: { upstream: suite.up.origin },
         jwks: suite.keys.keyring,
-        admin: { adminToken: suite.adminToken, keyring: suite.keys.keyring, store: suite.keys.revocations },
+        admin: {
+          adminToken: suite.adminToken,
+          keyring: suite.keys.keyring,
+          store: suite.keys.revocations,
+          signWith: testIssuer,
+        },
       })
     },
     async teardown() {
