@@ -1,7 +1,9 @@
+import { toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
 import { isToken } from '../policy/header-rules.js'
 import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
 import type { Target } from '../policy/target.js'
+import { createMemoryReplayCache, type ReplayCache } from '../proof/replay-cache.js'
 import type { PrivateAddressPermit } from '../proxy/address-guard.js'
 import { parseAddressRanges } from '../proxy/address-ranges.js'
 import type { ProxyEventListener } from '../proxy/events.js'
@@ -44,6 +46,12 @@ export interface Admission {
    */
   readonly lastAuthorized: WeakMap<Grant, AuthorizedTarget>
   readonly onEvent: ProxyEventListener | undefined
+  /** Where proof ids are claimed. */
+  readonly replayCache: ReplayCache
+  /** Proof freshness window, seconds. */
+  readonly proofWindow: number
+  /** Wall clock in milliseconds (proof freshness). */
+  readonly now: () => number
   /** `performance.now` with a listener, a constant 0 without: no clock reads nobody will see. */
   readonly tick: () => number
 }
@@ -127,6 +135,9 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
     privateAddresses: compilePrivateAddresses(options.allowPrivateAddresses),
     lastAuthorized: new WeakMap(),
     onEvent,
+    replayCache: options.replayCache ?? createMemoryReplayCache(),
+    proofWindow: toSeconds(options.proofWindow ?? '60s'),
+    now: options.now ?? Date.now,
     tick: onEvent ? now : zero,
   }
 }

@@ -1,4 +1,5 @@
 import type { Duration } from '../duration.js'
+import type { ReplayCache } from '../proof/replay-cache.js'
 import type { ProxyEventListener } from '../proxy/events.js'
 import type { Forwarder } from '../proxy/forward-fetch.js'
 import type { Grant, OpenInfo } from '../types.js'
@@ -51,6 +52,16 @@ export interface AdmissionOptions {
   allowPrivateAddresses?: boolean | readonly string[]
   /** Receives one event per request (outcome, token ids, target, timings; nothing secret). Errors it throws are ignored. */
   onEvent?: ProxyEventListener
+  /**
+   * Where the `jti`s of proofs of possession are claimed, so a captured `Keyhole-Proof` cannot be
+   * replayed. Several replicas must share one (`@keyhole/redis`, `@keyhole/postgres`). Default: a
+   * new in-memory cache (`createMemoryReplayCache()`).
+   */
+  replayCache?: ReplayCache
+  /** How far a proof's `iat` may be from now, either side. Default `'60s'`. */
+  proofWindow?: Duration
+  /** The clock for proof freshness, in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number
 }
 
 /** Options of `createProxy`. */

@@ -26,6 +26,7 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
       open: info.openMs,
       revocation: info.revocationMs,
       policy: state.policyMs,
+      proof: state.proofMs,
       upstream: state.upstreamMs,
       total: admission.tick() - state.started,
     },

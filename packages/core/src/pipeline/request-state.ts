@@ -26,6 +26,7 @@ export interface RequestState {
   phaseStart: number
   tokenMs: number
   policyMs: number
+  proofMs: number
   upstreamMs: number
   /** Filled in by the opener when someone listens for events, undefined otherwise. */
   readonly info: OpenInfo | undefined
@@ -76,6 +77,7 @@ export function startRequest(
     phaseStart: started,
     tokenMs: 0,
     policyMs: 0,
+    proofMs: 0,
     upstreamMs: 0,
     info: admission.onEvent ? { cacheHit: false, openMs: 0, revocationMs: 0 } : undefined,
     token: undefined,

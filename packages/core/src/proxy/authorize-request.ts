@@ -2,6 +2,7 @@ import { KeyholeError } from '../errors.js'
 import { type Admission, compileAdmission } from '../pipeline/admission.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
 import { buildUpstream } from '../pipeline/build-upstream.js'
+import { checkProof } from '../pipeline/check-proof.js'
 import { fail } from '../pipeline/fail.js'
 import { openGrant } from '../pipeline/open-grant.js'
 import type { AdmissionOptions, ProxyContext } from '../pipeline/options.js'
@@ -87,6 +88,7 @@ export function createRequestAuthorizer(
       readRequest(state, admission)
       state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
+      if (state.grant.cnf !== undefined) await checkProof(state, admission)
     } catch (thrown) {
       fail(state, admission, thrown)
       return state.response as Response

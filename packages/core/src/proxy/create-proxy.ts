@@ -2,6 +2,7 @@ import { compileAdmission } from '../pipeline/admission.js'
 import { answer } from '../pipeline/answer.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
 import { buildUpstream } from '../pipeline/build-upstream.js'
+import { checkProof } from '../pipeline/check-proof.js'
 import { fail } from '../pipeline/fail.js'
 import { compileForwarding } from '../pipeline/forwarding.js'
 import { openGrant } from '../pipeline/open-grant.js'
@@ -10,6 +11,7 @@ import { readRequest } from '../pipeline/read-request.js'
 import { emitRequestEvent } from '../pipeline/request-event.js'
 import { startRequest } from '../pipeline/request-state.js'
 import { sendUpstream } from '../pipeline/send-upstream.js'
+import type { Grant } from '../types.js'
 
 export type { AdmissionOptions, ProxyContext, ProxyOpener, ProxyOptions } from '../pipeline/options.js'
 
@@ -54,6 +56,7 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       readRequest(state, admission)
       state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
+      if ((state.grant as Grant).cnf !== undefined) await checkProof(state, admission)
       buildUpstream(state, admission)
       answer(state, admission, forwarding, await sendUpstream(state, forwarding))
     } catch (thrown) {

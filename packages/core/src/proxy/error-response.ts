@@ -1,4 +1,5 @@
 import { errorStatus, isKeyholeError, type KeyholeErrorCode } from '../errors.js'
+import { PROOF_CHALLENGE } from '../proof/verify-proof.js'
 
 // Messages used whenever the thrown one cannot be shown: for every token failure (one opaque
 // message per code, no oracle) and whenever a message might echo something secret.
@@ -62,7 +63,9 @@ export function errorResponse(code: KeyholeErrorCode, message?: string): Respons
     'cache-control': 'no-store',
     'x-keyhole-error': code,
   }
-  if (status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"'
+  if (code === 'missing_token') headers['www-authenticate'] = 'Bearer'
+  else if (code === 'invalid_proof') headers['www-authenticate'] = PROOF_CHALLENGE
+  else if (status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"'
   const body = JSON.stringify({ error: { code, message: message ?? DEFAULT_MESSAGES[code] ?? code } })
   return new Response(body, { status, headers })
 }

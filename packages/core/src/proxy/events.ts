@@ -10,6 +10,8 @@ export interface ProxyTimings {
   revocation: number
   /** Authorizing the target against the grant, including the address check. */
   policy: number
+  /** Checking the proof of possession (0 for a token not bound to a key). */
+  proof: number
   /** From sending upstream until the upstream's response headers arrived. */
   upstream: number
   /** From the request entering the engine until its response is handed back (body not included). */

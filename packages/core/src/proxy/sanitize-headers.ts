@@ -33,7 +33,16 @@ export interface InjectedNames {
  */
 export function compileStripRules(tokenHeaders: readonly string[] = []): StripRules {
   const names = new Set<string>(HOP_BY_HOP_HEADERS)
-  for (const name of [TOKEN_HEADER, 'authorization', 'proxy-authorization', 'host', 'forwarded', 'via']) {
+  // keyhole-proof: a proof of possession is for the proxy; it is never forwarded.
+  for (const name of [
+    TOKEN_HEADER,
+    'authorization',
+    'proxy-authorization',
+    'keyhole-proof',
+    'host',
+    'forwarded',
+    'via',
+  ]) {
     names.add(name)
   }
   // The inbound server already answered Expect: 100-continue; forwarding it would make the
