@@ -77,7 +77,7 @@ export function modeScenarios(s: Suite): void {
     const missing = await send(`${s.app.origin}/auth/things/2`)
     expect(missing.status).toBe(401)
     expect(missing.headers['x-keyhole-error']).toBe('missing_token')
-    expect(missing.headers['www-authenticate']).toBe('Bearer error="invalid_token"')
+    expect(missing.headers['www-authenticate']).toBe('Bearer')
     expect(missing.json()).toEqual({ error: { code: 'missing_token', message: expect.any(String) } })
 
     const elsewhere = await mintToken(s.keys.keyring, {

@@ -268,7 +268,7 @@ export function policyScenarios(s: Suite): void {
     const missing = await send(via(s.app, s.up, '/no-token'))
     expect(missing.status).toBe(401)
     expect(missing.headers['x-keyhole-error']).toBe('missing_token')
-    expect(missing.headers['www-authenticate']).toBe('Bearer error="invalid_token"')
+    expect(missing.headers['www-authenticate']).toBe('Bearer')
     const token = await mintToken(s.keys.keyring, {
       hosts: [s.up.origin],
       inject: [{ in: 'header', name: 'Authorization', value: secret('Bearer sk-live-tamper') }],

@@ -9,9 +9,14 @@ describe('errorResponse', () => {
     expect(response.headers.get('x-keyhole-error')).toBe(code)
     expect(response.headers.get('cache-control')).toBe('no-store')
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8')
-    expect(response.headers.get('www-authenticate')).toBe(
-      status === 401 ? 'Bearer error="invalid_token"' : null,
-    )
+    // A bare Bearer challenge when no token came, the DPoP one for proofs, invalid_token otherwise.
+    const challenge =
+      code === 'missing_token'
+        ? 'Bearer'
+        : code === 'invalid_proof'
+          ? 'DPoP error="invalid_dpop_proof", algs="ES256 EdDSA"'
+          : 'Bearer error="invalid_token"'
+    expect(response.headers.get('www-authenticate')).toBe(status === 401 ? challenge : null)
     const body = (await response.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe(code)
     expect(body.error.message.length).toBeGreaterThan(0)
