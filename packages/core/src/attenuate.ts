@@ -103,7 +103,9 @@ export async function attenuate(
     throw invalid('a restriction must be an object')
   for (const field of Object.keys(restriction)) {
     // A misspelt field would otherwise silently narrow nothing.
-    if (!RESTRICTION_FIELDS.has(field)) throw invalid(`unknown restriction field "${field.slice(0, 40)}"`)
+    if (!RESTRICTION_FIELDS.has(field)) {
+      throw invalid(`the restriction has an unknown field; fields are ${[...RESTRICTION_FIELDS].join(', ')}`)
+    }
   }
   const hints = readHints(token)
   const hosts = list(restriction.hosts, 'hosts')

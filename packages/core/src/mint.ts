@@ -94,7 +94,10 @@ function buildClaims(grant: MintGrant, options: MintOptions): Record<string, unk
   if (typeof grant !== 'object' || grant === null) throw invalidGrant('a grant must be an object')
   for (const field of Object.keys(grant)) {
     // A misspelt field ("method" for "methods") would otherwise silently widen the grant.
-    if (!GRANT_FIELDS.has(field)) throw invalidGrant(`unknown grant field "${field}"`)
+    // Named by what is allowed, not quoted: a field name can be a secret pasted in the wrong place.
+    if (!GRANT_FIELDS.has(field)) {
+      throw invalidGrant(`the grant has an unknown field; grant fields are ${[...GRANT_FIELDS].join(', ')}`)
+    }
   }
   // Validated and encrypted from one snapshot, so a getter or a caller mutating the grant
   // concurrently cannot slip a value past validation.
