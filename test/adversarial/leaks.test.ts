@@ -6,7 +6,7 @@
 // and proxy-made response is searched for every credential value, token, private key, admin token
 // and store password: zero hits.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ import {
 } from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ensureBuilt } from '../../packages/cli/scripts/ensure-built.mjs'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { freePort } from '../faults/relay.js'
 import { send } from './harness/client.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from './harness/proxies.js'
@@ -165,7 +166,8 @@ describe('in-process: core, Hono and Express with onEvent and the console captur
     closedPort = await freePort()
     tokens = await mintAll(keys.key, upstream.origin, closedPort)
     const store = createMemoryStore()
-    const jtiOf = async (m: Minted) => (await createOpener({ keyring: keys.keyring }).open(m.token)).jti
+    const jtiOf = async (m: Minted) =>
+      (await createOpener({ keyring: keys.keyring, issuers: testIssuers }).open(m.token)).jti
     const revokedJti = await jtiOf(tokens.revoked)
     await store.revoke(revokedJti, new Date(Date.now() + 3600_000))
     const failing = await jtiOf(tokens.storeFails)
@@ -176,7 +178,7 @@ describe('in-process: core, Hono and Express with onEvent and the console captur
       },
       revoke: (jti, at) => store.revoke(jti, at),
     }
-    const opener = createOpener({ keyring: keys.keyring, revocations })
+    const opener = createOpener({ keyring: keys.keyring, issuers: testIssuers, revocations })
     for (const kind of PROXY_KINDS) {
       proxies.push(
         await startProxy(kind, {
@@ -282,6 +284,8 @@ describe('the built `keyhole serve` with KEYHOLE_DEBUG=1 and NODE_DEBUG=http,net
     secret(key.d)
     const closedPort = await freePort()
     const tokens = await mintAll(key, upstream.origin, closedPort)
+    // The tokens are signed by the test issuer: the proxy trusts its public keys.
+    await writeFile(join(dir, 'issuers.json'), JSON.stringify({ keys: testIssuers }))
 
     const env = {
       KEYHOLE_DEBUG: '1',
@@ -295,6 +299,8 @@ describe('the built `keyhole serve` with KEYHOLE_DEBUG=1 and NODE_DEBUG=http,net
         'serve',
         '--keys',
         'keys.json',
+        '--trust-issuer',
+        'issuers.json',
         '--port',
         '0',
         '--admin-token-env',
@@ -320,7 +326,9 @@ describe('the built `keyhole serve` with KEYHOLE_DEBUG=1 and NODE_DEBUG=http,net
     expect(base, output.slice(0, 2000)).toBeDefined()
     try {
       // Revoke through the admin route (right token), and try it with wrong ones.
-      const jti = (await createOpener({ keyring: createKeyring([key]) }).open(tokens.revoked.token)).jti
+      const jti = (
+        await createOpener({ keyring: createKeyring([key]), issuers: testIssuers }).open(tokens.revoked.token)
+      ).jti
       const revoke = (auth: string) =>
         send(`${base}/revoke`, {
           method: 'POST',

@@ -1,12 +1,13 @@
 // The address guard, end to end: names that resolve (or rebind) to private addresses are refused
 // at the address actually dialed; wildcards never reach them; and — recorded here because it is the
-// main limit of the guard (SECURITY.md) — a sandbox that can read the proxy's public JWKS can mint
-// its own grant naming a private address literally, and the proxy will dial it.
+// former main limit of the guard — a sandbox that can read the proxy's public JWKS can no longer
+// mint its own grant naming a private address literally: only a trusted issuer's signed grant can.
 import type { LookupAddress } from 'node:dns'
 import type { LookupFunction } from 'node:net'
-import { createOpener, mint } from '@keyhole/core'
+import { createOpener, generateKey, mint } from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarder } from '@keyhole/core/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { send } from './harness/client.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from './harness/proxies.js'
 import { leaks } from './harness/secrets.js'
@@ -37,7 +38,7 @@ const lookup = ((
 beforeAll(async () => {
   keys = await makeKeys()
   internal = await startRecorder({ name: 'internal service' })
-  const opener = createOpener({ keyring: keys.keyring })
+  const opener = createOpener({ keyring: keys.keyring, issuers: testIssuers })
   for (const kind of PROXY_KINDS) {
     // The node forwarder checks the address it dials; this resolver answers with what the test says.
     const forward = createNodeForwarder({ lookup })
@@ -109,24 +110,40 @@ describe('names that resolve to private addresses', () => {
   })
 })
 
-describe('LIMITATION (SECURITY.md, "Private addresses"): grants are minted by whoever holds the public JWKS', () => {
-  it('a sandbox that reads the JWKS can mint a grant naming a private address literally, and the proxy dials it', async () => {
-    // Everything a sandbox needs: the proxy's public keys (served at /.well-known/jwks.json by the
-    // CLI and the adapters' jwks() route) and a made-up credential.
-    const own = await mint(
-      {
-        hosts: [internal.origin],
-        inject: [{ in: 'header', name: 'X-Nothing', value: 'made-up' }],
-        ttl: '5m',
-      },
-      { to: keys.keyring.publicJwks() },
-    )
+describe('closed by issuer signing ("Trust: who may mint"): a sandbox that reads the JWKS cannot mint a grant', () => {
+  it('a grant it mints itself naming a private address literally, unsigned or signed with its own key, is refused; nothing is dialed', async () => {
+    // Everything a sandbox has: the proxy's public keys (served at /.well-known/jwks.json by the
+    // CLI and the adapters' jwks() route), a made-up credential, and any signing key it likes.
+    const grant = {
+      hosts: [internal.origin],
+      inject: [{ in: 'header' as const, name: 'X-Nothing', value: 'made-up' }],
+      ttl: '5m',
+    }
+    const unsigned = await mint(grant, { to: keys.keyring.publicJwks() })
+    const selfSigned = await mint(grant, {
+      to: keys.keyring.publicJwks(),
+      signWith: await generateKey({ use: 'sig' }),
+    })
     for (const proxy of proxies) {
-      const reply = await send(`${proxy.base}/http/127.0.0.1:${internal.port}/internal-only`, {
-        headers: [['x-keyhole-token', own]],
+      for (const own of [unsigned, selfSigned]) {
+        const reply = await send(`${proxy.base}/http/127.0.0.1:${internal.port}/internal-only`, {
+          headers: [['x-keyhole-token', own]],
+        })
+        expect(reply.status, proxy.kind).toBe(401)
+        expect(reply.code).toBe('invalid_token')
+      }
+    }
+    expect(internal.hits).toEqual([])
+  })
+
+  it('a grant a trusted issuer signed may name a private address literally, and the proxy dials it', async () => {
+    const minted = await mintFor(keys.key, { hosts: [internal.origin] })
+    for (const proxy of proxies) {
+      const reply = await send(`${proxy.base}/http/127.0.0.1:${internal.port}/signed-literal`, {
+        headers: [['x-keyhole-token', minted.token]],
       })
       expect(reply.status, proxy.kind).toBe(200)
     }
-    expect(internal.hits.map((hit) => hit.url)).toEqual(PROXY_KINDS.map(() => '/internal-only'))
+    expect(internal.hits.map((hit) => hit.url)).toEqual(PROXY_KINDS.map(() => '/signed-literal'))
   })
 })

@@ -6,6 +6,7 @@
 
 import { createOpener } from '@keyhole/core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { type RawReply, rawRequest } from './harness/client.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from './harness/proxies.js'
 import { GRANTED_NAME, grantedToken, type Scene, startScene } from './harness/scene.js'
@@ -188,7 +189,7 @@ describe('open mode, IP literal: the grant is http://127.0.0.1:PORT, default for
       // no IPv6 loopback here
     }
     ;({ token, values } = await mintFor(keys.key, { hosts: [granted.origin] }))
-    const opener = createOpener({ keyring: keys.keyring })
+    const opener = createOpener({ keyring: keys.keyring, issuers: testIssuers })
     // core and Hono with the default fetch forwarder, Express with its default node forwarder.
     proxies = []
     for (const kind of PROXY_KINDS) proxies.push(await startProxy(kind, { opener }))

@@ -6,6 +6,7 @@
 
 import { createOpener } from '@keyhole/core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { type RawReply, rawExchange, rawRequest, statuses } from './harness/client.js'
 import { PROXY_KINDS, type ProxyKind, type RunningProxy, startProxy } from './harness/proxies.js'
 import { GRANTED_NAME, grantedToken, type Scene, startScene } from './harness/scene.js'
@@ -542,7 +543,7 @@ describe('redirects with the fetch forwarder (core and Hono defaults) are not fo
       return true
     })
     minted = await mintFor(keys.key, { hosts: [granted.origin, `http://127.0.0.2:${granted.port}`] })
-    const opener = createOpener({ keyring: keys.keyring })
+    const opener = createOpener({ keyring: keys.keyring, issuers: testIssuers })
     proxies = [await startProxy('core', { opener }), await startProxy('hono', { opener })]
   })
   afterAll(async () => {

@@ -15,6 +15,7 @@ import { nodeDecrypt } from '@keyhole/core/node'
 import fc from 'fast-check'
 import { base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { byteMutations, type Case, craftedCases, encodingVariants, shapedGarbage } from './harness/corpus.js'
 import { claimsFor, craft, keyholeHeader, seal } from './harness/craft.js'
 import { leaks, observe } from './harness/secrets.js'
@@ -75,14 +76,19 @@ for (const curve of ['P-256', 'X25519'] as const) {
     beforeAll(async () => {
       keys = await makeKeys(curve)
       valid = (await mintFor(keys.key, { hosts })).token
-      validJti = (await createOpener({ keyring: keys.keyring }).open(valid)).jti
+      validJti = (await createOpener({ keyring: keys.keyring, issuers: testIssuers }).open(valid)).jti
     })
 
     for (const [name, decrypt] of DECRYPTORS) {
       describe(`opened with ${name}`, () => {
         let opener: Opener
         beforeAll(() => {
-          opener = createOpener({ keyring: keys.keyring, cacheSize: 0, ...(decrypt ? { decrypt } : {}) })
+          opener = createOpener({
+            keyring: keys.keyring,
+            issuers: testIssuers,
+            cacheSize: 0,
+            ...(decrypt ? { decrypt } : {}),
+          })
         })
 
         it('control: the valid token opens', async () => {
@@ -128,7 +134,7 @@ for (const curve of ['P-256', 'X25519'] as const) {
                 fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => base64url.encode(b)),
                 fc
                   .dictionary(
-                    fc.constantFrom('alg', 'enc', 'kid', 'typ', 'hosts', 'epk', 'zip', 'crit'),
+                    fc.constantFrom('alg', 'enc', 'kid', 'typ', 'cty', 'hosts', 'epk', 'zip', 'crit'),
                     fc.jsonValue(),
                   )
                   .map((h) =>
@@ -210,6 +216,7 @@ for (const curve of ['P-256', 'X25519'] as const) {
                       'methods',
                       'inject',
                       'kid',
+                      'issuerKid',
                     ]).toContain(key)
                 }
               },

@@ -5,6 +5,7 @@ import { Agent } from 'node:http'
 import { createOpener, errorStatus, type KeyholeErrorCode } from '@keyhole/core'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { type Reply, rawExchange, send, statuses } from './harness/client.js'
 import { byteMutations, type Case, craftedCases, encodingVariants } from './harness/corpus.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from './harness/proxies.js'
@@ -39,7 +40,7 @@ describe.each(PROXY_KINDS)('through the %s proxy', (kind) => {
     keys = await makeKeys()
     valid = (await mintFor(keys.key, { hosts: [upstream.origin] })).token
     proxy = await startProxy(kind, {
-      opener: createOpener({ keyring: keys.keyring, cacheSize: 0 }),
+      opener: createOpener({ keyring: keys.keyring, issuers: testIssuers, cacheSize: 0 }),
       tokenHeaders: ['x-api-key'],
     })
     target = `${proxy.base}/http/127.0.0.1:${upstream.port}/resource`

@@ -3,7 +3,7 @@
 
 import { type KeyholePrivateJwk, toPublicJwk } from '@keyhole/core'
 import { base64url } from 'jose'
-import { claimsFor, craft, keyholeHeader, seal } from './craft.js'
+import { claimsFor, craft, keyholeHeader, seal, signClaims } from './craft.js'
 import { credential, secret } from './secrets.js'
 
 /** An attacked token and what it must get: a KeyholeError code, or `ok` where that is by design. */
@@ -314,8 +314,15 @@ export async function craftedCases(
   await headerEdit('epk coordinates padded', (h, epk) => ({ ...h, epk: { ...epk, x: `${epk.x}=` } }))
 
   // A captured payload re-encrypted under another key, and segments swapped between tokens.
-  const captured = JSON.stringify(claims())
-  await add('payload re-encrypted to a foreign key', INVALID, () => craft(foreignPub, captured))
+  const captured = await signClaims(claims())
+  await add('payload re-encrypted to a foreign key', INVALID, async () => {
+    const { token } = await seal(
+      foreignPub,
+      (epk) => JSON.stringify({ ...keyholeHeader(foreignPub, hosts), epk }),
+      captured,
+    )
+    return token
+  })
   await add('payload re-encrypted to a foreign key, labelled with our kid', INVALID, async () => {
     const { token } = await seal(
       foreignPub,

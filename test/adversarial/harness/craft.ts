@@ -1,9 +1,13 @@
 // Builds tokens the way an attacker can: ECDH-ES+A256KW / A256GCM done by hand with WebCrypto
 // (RFC 7518 §4.6), so any protected header text and any plaintext can be encrypted properly to a
 // real key — duplicate members, `crit`, odd JSON — and the checks after decryption are reached.
+// `craft` seals a grant JWS signed by the test issuer (as mint does), so the checks after the
+// signature is verified are reached too.
 
 import type { KeyholePublicJwk } from '@keyhole/core'
 import { base64url } from 'jose'
+import { craftJws } from '../../../packages/core/test/helpers/craft.js'
+import { testIssuer } from '../../../packages/core/test/kit/issuer.js'
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 
@@ -85,12 +89,20 @@ export async function seal(
   return { token, epk }
 }
 
-/** keyhole's own header members for `recipient`, to be edited by a test. */
+/** keyhole's own header members for `recipient` (a signed grant: `cty: 'JWT'`), to be edited by a test. */
 export function keyholeHeader(
   recipient: KeyholePublicJwk,
   hosts: readonly string[],
 ): Record<string, unknown> {
-  return { alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: recipient.kid, typ: 'keyhole+jwt', hosts }
+  return { alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: recipient.kid, typ: 'keyhole+jwt', cty: 'JWT', hosts }
+}
+
+/**
+ * The grant JWS of `claims` (or of the exact payload text), signed by the test issuer: the
+ * plaintext of a signed token.
+ */
+export function signClaims(claims: Record<string, unknown> | string): Promise<string> {
+  return craftJws(claims, testIssuer)
 }
 
 /** Claims keyhole's mint would write, valid for an hour. */
@@ -105,7 +117,10 @@ export function claimsFor(hosts: readonly string[], value: string): Record<strin
   }
 }
 
-/** Seals `claims` under keyhole's header (`hosts` hint: `hint`, else the claims' hosts) with `edit` applied. */
+/**
+ * Seals `claims`, signed by the test issuer, under keyhole's header (`hosts` hint: `hint`, else the
+ * claims' hosts) with `edit` applied.
+ */
 export async function craft(
   recipient: KeyholePublicJwk,
   claims: Record<string, unknown> | string,
@@ -121,7 +136,7 @@ export async function craft(
       const edited = edit({ ...keyholeHeader(recipient, hosts), epk }, epk)
       return typeof edited === 'string' ? edited : JSON.stringify(edited)
     },
-    typeof claims === 'string' ? claims : JSON.stringify(claims),
+    await signClaims(claims),
   )
   return token
 }

@@ -6,6 +6,7 @@ import type { LookupAddress } from 'node:dns'
 import type { LookupFunction } from 'node:net'
 import { createOpener, type Opener, type ProxyOptions } from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarder } from '@keyhole/core/node'
+import { testIssuers } from '../../../packages/core/test/kit/issuer.js'
 import { PROXY_KINDS, type ProxyKind, type RunningProxy, startProxy } from './proxies.js'
 import { type Keys, type Minted, makeKeys, mintFor } from './tokens.js'
 import { type Recorder, startRecorder } from './upstream.js'
@@ -67,7 +68,7 @@ export async function startScene(options: SceneOptions = {}): Promise<Scene> {
     ipv6 = undefined
   }
   const lookups: string[] = []
-  const opener = createOpener({ keyring: keys.keyring })
+  const opener = createOpener({ keyring: keys.keyring, issuers: testIssuers })
   const proxies = new Map<ProxyKind, RunningProxy>()
   const forwarders: NodeForwarder[] = []
   const grantedHost = `http://${GRANTED_NAME}:${granted.port}`

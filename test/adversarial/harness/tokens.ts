@@ -8,6 +8,7 @@ import {
   mint,
   toPublicJwk,
 } from '@keyhole/core'
+import { testIssuer } from '../../../packages/core/test/kit/issuer.js'
 import { credential, secret } from './secrets.js'
 
 export interface Keys {
@@ -56,7 +57,7 @@ export async function mintFor(
   const { inject: _inject, ttl, ...rest } = grant
   const token = await mint(
     { ...rest, inject, ttl: ttl ?? '1h' },
-    { to: toPublicJwk(to), ...(options.now ? { now: options.now } : {}) },
+    { to: toPublicJwk(to), signWith: testIssuer, ...(options.now ? { now: options.now } : {}) },
   )
   return { token: secret(token), values }
 }
