@@ -40,9 +40,8 @@ function hexValue(code: number): number {
 /**
  * Normalizes one segment that contains `%` (RFC 3986 §6.2.2): escapes of unreserved characters
  * are decoded, every other escape is kept with upper-case hex. Returns `undefined` for what a
- * restricted grant refuses: malformed escapes, invalid UTF-8 (overlong forms included), encoded
- * `/`, `\` or NUL, a double-encoded `%`, `/`, `\`, `.` or NUL, and dot-segments in any encoding
- * (also before a `;` parameter, as in `..;`).
+ * restricted grant refuses: malformed escapes, invalid UTF-8 (overlong forms included), a
+ * double-encoded `%`, `/`, `\`, `.` or NUL, and whatever {@link decodesSafely} refuses.
  */
 function normalizeEscapedSegment(segment: string): string | undefined {
   let decoded: string
@@ -51,7 +50,7 @@ function normalizeEscapedSegment(segment: string): string | undefined {
   } catch {
     return undefined
   }
-  if (isDotSegment(decoded, 0, decoded.length)) return undefined
+  if (!decodesSafely(decoded)) return undefined
   let out = ''
   let i = 0
   while (i < segment.length) {
@@ -83,6 +82,36 @@ function normalizeEscapedSegment(segment: string): string | undefined {
   return out
 }
 
+// What a decoded segment may never hold: a `/` (it was encoded), `\`, `?`, `#`, and C0, DEL
+// and C1 control characters (NUL included).
+const DECODED_UNSAFE = /[\x00-\x1f\x7f-\x9f/\\?#]/
+// Raw in a target path: `\`, and what parseTarget never leaves there (it splits off `?` and
+// `#`, refuses controls and encodes non-ASCII) but a caller passing its own path might.
+const RAW_UNSAFE = /[\x00-\x1f\x7f-\x9f\\?#]/
+const ESCAPE = /%[0-9A-Fa-f]{2}/
+const LONE_PERCENT = /%(?![0-9A-Fa-f]{2})/g
+
+/**
+ * Checks a once-decoded segment and every further decoding of it, until no escape is left: an
+ * upstream, or a framework in front of it, may decode a path a second (or third) time, so
+ * `%252e%252e`, `%25%32%65` and `..%253F` must be judged by what they finally become. Refused at
+ * any depth: dot-segments, `/`, `\`, `?`, `#`, control characters, and invalid UTF-8 (a lenient
+ * decoder might turn an overlong `%c0%ae` into `.`). A `%` not followed by two hex digits is
+ * taken literally, as decoders that do not throw take it. Terminates: each round with an escape
+ * in it makes the string at least two characters shorter.
+ */
+function decodesSafely(decoded: string): boolean {
+  for (;;) {
+    if (DECODED_UNSAFE.test(decoded) || isDotSegment(decoded, 0, decoded.length)) return false
+    if (!ESCAPE.test(decoded)) return true
+    try {
+      decoded = decodeURIComponent(decoded.replace(LONE_PERCENT, '%25'))
+    } catch {
+      return false
+    }
+  }
+}
+
 /** `.` or `..`, also when followed by a `;` parameter (servers such as Tomcat strip it). */
 function isDotSegment(path: string, start: number, end: number): boolean {
   const semi = path.indexOf(';', start)
@@ -99,19 +128,22 @@ function isDotSegment(path: string, start: number, end: number): boolean {
  *
  * Matching is on RFC 3986 normalized segments: percent-escapes of unreserved characters
  * (`A-Z a-z 0-9 - . _ ~`) are decoded and every other escape is compared with upper-case hex, so
- * `/repos/%61cme` equals `/repos/acme` but `/a%2Cb` never equals `/a,b`. Refused: raw `\`,
- * dot-segments (`.`, `..`, `%2e`, `%2E%2e`, `..;x`), encoded `/` `\` NUL (`%2f`, `%5c`, `%00`),
- * double-encoded `%`, `/`, `\`, `.` and NUL (`%252f`...), malformed escapes and invalid UTF-8.
- * Allocates only when the path contains `%`.
+ * `/repos/%61cme` equals `/repos/acme` but `/a%2Cb` never equals `/a,b`. Refused: raw `\`, `?`,
+ * `#` or control characters, malformed escapes, and any path that, decoded repeatedly until no
+ * escape is left, holds a dot-segment (`.`, `..`, `%2e`, `%252e%252e`, `..;x`), a `/` that was
+ * encoded (`%2f`, `%252f`), `\`, `?`, `#` (`..%3F`, `..%23`), NUL or another control character
+ * (`%00`, `%25%30%30`), or invalid UTF-8; also double-encoded `%` (`%2525`). Allocates only when
+ * the path contains `%`.
  *
  * @example
  * ```ts
  * normalizeTargetPath('/repos/%61cme/x') // '/repos/acme/x'
  * normalizeTargetPath('/repos/acme/../x') // undefined
+ * normalizeTargetPath('/repos/acme/%252e%252e/x') // undefined
  * ```
  */
 export function normalizeTargetPath(path: string): string | undefined {
-  if (path.charCodeAt(0) !== 47 || path.includes('\\')) return undefined
+  if (path.charCodeAt(0) !== 47 || RAW_UNSAFE.test(path)) return undefined
   const escaped = path.includes('%')
   let out = escaped ? '' : path
   let start = 1
@@ -143,8 +175,10 @@ export function normalizeTargetPath(path: string): string | undefined {
  * percent-escapes allowed), `*` (exactly one non-empty segment) or `**` (one or more segments of
  * any content, only as the last segment: `/a/**` matches `/a/b` and `/a/b/c` and `/a/`, never
  * `/a`). `*` inside a literal (`/a*`) is refused. Empty segments are refused except a trailing
- * one (`/a/` is a distinct path from `/a`). No query, fragment, dot-segments, encoded `/`, `\` or
- * NUL, and no raw non-ASCII (percent-encode it as UTF-8).
+ * one (`/a/` is a distinct path from `/a`). No query, fragment or raw non-ASCII (percent-encode
+ * it as UTF-8), and nothing {@link normalizeTargetPath} would refuse in a target (dot-segments,
+ * encoded `/`, `\`, `?`, `#`, NUL or control characters, at any depth of encoding): such a
+ * pattern could never match.
  *
  * @throws KeyholeError `invalid_grant`
  * @example
@@ -187,7 +221,7 @@ export function parsePathPattern(pattern: string): PathRule {
       if (result === undefined) {
         throw invalid(
           pattern,
-          'dot-segments, encoded slashes, backslashes or NUL and invalid UTF-8 are not allowed',
+          'dot-segments, encoded slashes, backslashes, ?, # or control characters (in any depth of encoding) and invalid UTF-8 are not allowed',
         )
       }
       normalized = result
