@@ -85,3 +85,50 @@ describe('authorize', () => {
     )
   })
 })
+
+describe('authorize: _method query parameters', () => {
+  const postOnly = { hosts: ['api.example.com'], methods: ['POST'] }
+  const at = (query: string) => ({ method: 'POST', url: `https://api.example.com/x${query}` })
+
+  it('counts each _method parameter as the method it names, in any case', () => {
+    for (const query of [
+      '?_method=DELETE',
+      '?_method=delete',
+      '?_method=%20Delete%20',
+      '?a=1&_method=PUT',
+      '?_method=POST&_method=DELETE',
+      '?%5Fmethod=DELETE',
+      '?_%6Dethod=patch',
+    ]) {
+      expect(
+        code(() => authorize(postOnly, at(query))),
+        query,
+      ).toBe('method_not_allowed')
+    }
+  })
+
+  it('allows overrides that name an allowed method, and other parameters', () => {
+    for (const query of [
+      '?_method=post',
+      '?_method=POST&_method=Post',
+      '?_method=',
+      '?method=DELETE',
+      '?x=%20',
+    ]) {
+      expect(
+        code(() => authorize(postOnly, at(query))),
+        query,
+      ).toBe('ok')
+    }
+  })
+
+  it('ignores _method when the grant does not restrict methods', () => {
+    expect(code(() => authorize({ hosts: ['api.example.com'] }, at('?_method=DELETE')))).toBe('ok')
+  })
+
+  it('applies to an attenuation layer that restricts methods', () => {
+    const layered = { hosts: ['api.example.com'], layers: [{ methods: ['POST'] }] }
+    expect(code(() => authorize(layered, at('?_method=DELETE')))).toBe('method_not_allowed')
+    expect(code(() => authorize(layered, at('?_method=post')))).toBe('ok')
+  })
+})

@@ -2,6 +2,7 @@ import { KeyholeError } from '../errors.js'
 import type { LayerPolicy, Policy } from '../types.js'
 import { isToken } from './header-rules.js'
 import { type HostRule, matchHost, parseHostPattern } from './host-pattern.js'
+import { methodOverrideInQuery } from './method-override.js'
 import { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './path-pattern.js'
 import { parseTarget, type Target } from './target.js'
 
@@ -103,8 +104,27 @@ function authorizeLayers(layers: readonly LayerPolicy[], target: Target, method:
         throw new KeyholeError('path_not_allowed', 'the target path is not allowed by this token')
       }
     }
-    if (rules.methods !== undefined && !rules.methods.has(method)) {
-      throw new KeyholeError('method_not_allowed', 'the request method is not allowed by this token')
+    if (rules.methods !== undefined) {
+      if (!rules.methods.has(method)) {
+        throw new KeyholeError('method_not_allowed', 'the request method is not allowed by this token')
+      }
+      assertOverridesAllowed(rules.methods, target.search)
+    }
+  }
+}
+
+/**
+ * A `_method` query parameter makes many frameworks treat the request as the method it names,
+ * so under a method restriction each one must name an allowed method too.
+ */
+function assertOverridesAllowed(methods: ReadonlySet<string>, search: string): void {
+  if (search === '') return
+  for (const override of methodOverrideInQuery(search)) {
+    if (!methods.has(override)) {
+      throw new KeyholeError(
+        'method_not_allowed',
+        'a _method parameter names a method this token does not allow',
+      )
     }
   }
 }
@@ -125,10 +145,14 @@ function normalizeMethod(method: string): string | undefined {
  *   `api.x.com:8443` https on 8443, `http://api.x.com` http on 80 only); matched on the
  *   normalized target ({@link parseTarget}).
  * - Path: when the policy has `paths`, the target path must match one of them after RFC 3986
- *   normalization, and paths with dot-segments, encoded slashes or backslashes, raw backslashes,
- *   double encoding or invalid escapes are refused (see `normalizeTargetPath`).
+ *   normalization, and paths that, decoded repeatedly, hold dot-segments, encoded slashes,
+ *   backslashes, `?`, `#` or control characters, and invalid escapes, are refused (see
+ *   `normalizeTargetPath`).
  * - Method: exact, case-sensitive, except the six methods fetch itself upper-cases (`get` is
- *   `GET`, but `patch` is not `PATCH`). `CONNECT`, `TRACE` and `TRACK` are always refused.
+ *   `GET`, but `patch` is not `PATCH`). `CONNECT`, `TRACE` and `TRACK` are always refused. When
+ *   the policy has `methods`, every `_method` query parameter (value trimmed and upper-cased)
+ *   must name one of them as well: `POST /x?_method=DELETE` under `['POST']` is refused. (Body
+ *   fields are the engine's to check, with `methodOverrideInBody`.)
  *
  * @throws KeyholeError `bad_target`, `host_not_allowed`, `path_not_allowed`, `method_not_allowed`
  * @example
@@ -171,7 +195,7 @@ export function authorize(
       throw new KeyholeError(
         'path_not_allowed',
         path === undefined
-          ? 'the target path has dot-segments, encoded slashes or backslashes, or invalid escapes'
+          ? 'the target path has dot-segments, encoded slashes, backslashes, ?, # or control characters (at any depth of encoding), or invalid escapes'
           : 'the target path is not allowed by this token',
       )
     }
@@ -184,6 +208,7 @@ export function authorize(
   ) {
     throw new KeyholeError('method_not_allowed', 'the request method is not allowed by this token')
   }
+  if (rules.methods !== undefined) assertOverridesAllowed(rules.methods, target.search)
   const layers = (policy as { readonly layers?: readonly LayerPolicy[] }).layers
   if (layers !== undefined) authorizeLayers(layers, target, method)
   return target
