@@ -66,6 +66,53 @@ export const FORBIDDEN_INJECT_HEADER_PREFIXES: readonly string[] = Object.freeze
   'x-keyhole-',
 ])
 
+/**
+ * Inbound headers that make an upstream (or a framework or gateway in front of it) re-route or
+ * re-interpret a request: method overrides, which would let a `methods: ['POST']` grant delete,
+ * and URL rewrites, which would reach a path the policy never saw. Never forwarded. Lower case.
+ *
+ * @example
+ * ```ts
+ * REROUTING_HEADERS.includes('x-http-method-override') // true
+ * ```
+ */
+export const REROUTING_HEADERS: readonly string[] = Object.freeze([
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-url',
+  'x-rewrite-url',
+])
+
+/**
+ * Inbound headers that claim a client address. The sandbox is the client; letting it name its
+ * own address would defeat upstream allow-lists and rate limits keyed on it. Never forwarded
+ * (like `Forwarded` and `X-Forwarded-*`). Lower case.
+ *
+ * @example
+ * ```ts
+ * CLIENT_ADDRESS_HEADERS.includes('x-real-ip') // true
+ * ```
+ */
+export const CLIENT_ADDRESS_HEADERS: readonly string[] = Object.freeze([
+  'x-real-ip',
+  'true-client-ip',
+  'x-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+])
+
+/**
+ * Request headers that fetch a slice of a response. Dropped while body scrubbing is on: a secret
+ * fetched a few bytes at a time never appears whole in any one response. Lower case.
+ *
+ * @example
+ * ```ts
+ * RANGE_HEADERS // ['range', 'if-range']
+ * ```
+ */
+export const RANGE_HEADERS: readonly string[] = Object.freeze(['range', 'if-range'])
+
 const forbiddenNames = new Set(FORBIDDEN_INJECT_HEADER_NAMES)
 const hopByHop = new Set(HOP_BY_HOP_HEADERS)
 

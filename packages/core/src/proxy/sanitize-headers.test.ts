@@ -1,6 +1,11 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { HOP_BY_HOP_HEADERS } from '../policy/header-rules.js'
+import {
+  CLIENT_ADDRESS_HEADERS,
+  HOP_BY_HOP_HEADERS,
+  RANGE_HEADERS,
+  REROUTING_HEADERS,
+} from '../policy/header-rules.js'
 import type { Grant } from '../types.js'
 import { compileInjection } from './inject-credentials.js'
 import { headersFromRaw } from './raw-headers.js'
@@ -84,6 +89,55 @@ describe('copyRequestHeaders', () => {
     expect(Object.getPrototypeOf(out)).toBeNull()
     expect({ ...out }).toEqual({ 'content-type': 'application/json', 'user-agent': 'sdk' })
     expect(copyRequestHeaders(inbound(), rules, undefined, false)['content-length']).toBe('2')
+  })
+})
+
+describe('re-routing, client-address and range headers', () => {
+  const names = [
+    'X-HTTP-Method-Override',
+    'X-HTTP-Method',
+    'X-Method-Override',
+    'X-Original-URL',
+    'X-Rewrite-URL',
+    'X-Real-IP',
+    'True-Client-IP',
+    'X-Client-IP',
+    'CF-Connecting-IP',
+    'Fastly-Client-IP',
+  ]
+  const withAll = () =>
+    new Headers([
+      ...names.map((name): [string, string] => [name, 'x']),
+      ['Range', 'bytes=0-9'],
+      ['If-Range', '"e"'],
+      ['Accept', '*/*'],
+    ])
+
+  it('lists exactly the headers the design names', () => {
+    expect([...REROUTING_HEADERS, ...CLIENT_ADDRESS_HEADERS]).toEqual(names.map((n) => n.toLowerCase()))
+    expect(RANGE_HEADERS).toEqual(['range', 'if-range'])
+  })
+
+  it('always drops re-routing and client-address headers; Range and If-Range only with dropRange', () => {
+    expect({ ...copyRequestHeaders(withAll(), compileStripRules(), undefined, false) }).toEqual({
+      accept: '*/*',
+      range: 'bytes=0-9',
+      'if-range': '"e"',
+    })
+    expect({
+      ...copyRequestHeaders(withAll(), compileStripRules([], { dropRange: true }), undefined, false),
+    }).toEqual({
+      accept: '*/*',
+    })
+    expect([...sanitizeHeaders(withAll()).keys()].sort()).toEqual(['accept', 'if-range', 'range'])
+    expect([...sanitizeHeaders(withAll(), { dropRange: true }).keys()]).toEqual(['accept'])
+  })
+
+  it('drops them from a raw Node header list too, in any case', () => {
+    const raw = [...names.flatMap((name) => [name, '1']), 'RANGE', 'bytes=0-1', 'Accept', 'a']
+    const rules = compileStripRules(['x-api-key'], { dropRange: true })
+    expect({ ...copyRequestHeaders(headersFromRaw(raw), rules, undefined, false) }).toEqual({ accept: 'a' })
+    expect(compileStripRules(['x-api-key']).names.has('range')).toBe(false)
   })
 })
 

@@ -1,4 +1,10 @@
-import { FORBIDDEN_INJECT_HEADER_PREFIXES, HOP_BY_HOP_HEADERS } from '../policy/header-rules.js'
+import {
+  CLIENT_ADDRESS_HEADERS,
+  FORBIDDEN_INJECT_HEADER_PREFIXES,
+  HOP_BY_HOP_HEADERS,
+  RANGE_HEADERS,
+  REROUTING_HEADERS,
+} from '../policy/header-rules.js'
 import type { Grant } from '../types.js'
 import { compileInjection } from './inject-credentials.js'
 import { joinHeaderValues, rawHeaderList, trimHeaderValue } from './raw-headers.js'
@@ -20,18 +26,35 @@ export interface InjectedNames {
   readonly cookie: boolean
 }
 
+/** Options of {@link compileStripRules}. */
+export interface StripOptions {
+  /**
+   * Also drop `Range` and `If-Range`: set while response bodies are scrubbed, since a secret
+   * fetched in slices never appears whole in one body. Default `false`.
+   */
+  readonly dropRange?: boolean
+}
+
 /**
  * Compiles the fixed part of the strip list: the token headers (`X-Keyhole-Token` and the
- * operator's `tokenHeaders`), `Authorization`, `Proxy-Authorization`, hop-by-hop headers, `Host`,
- * `Forwarded`, `Via`, `Expect`, and every `X-Forwarded-*` and `X-Keyhole-*` header.
+ * operator's `tokenHeaders`), `Authorization`, `Proxy-Authorization`, `Keyhole-Proof`, hop-by-hop
+ * headers, `Host`, `Forwarded`, `Via`, `Expect`, every `X-Forwarded-*` and `X-Keyhole-*` header,
+ * the headers that re-route or re-interpret a request upstream (`X-HTTP-Method-Override`,
+ * `X-HTTP-Method`, `X-Method-Override`, `X-Original-URL`, `X-Rewrite-URL`), the client-address
+ * headers (`X-Real-IP`, `True-Client-IP`, `X-Client-IP`, `CF-Connecting-IP`,
+ * `Fastly-Client-IP`), and, with `dropRange`, `Range` and `If-Range`.
  *
  * @example
  * ```ts
- * const rules = compileStripRules(['x-api-key'])
+ * const rules = compileStripRules(['x-api-key'], { dropRange: true })
  * rules.names.has('x-api-key') // true
+ * rules.names.has('range') // true
  * ```
  */
-export function compileStripRules(tokenHeaders: readonly string[] = []): StripRules {
+export function compileStripRules(
+  tokenHeaders: readonly string[] = [],
+  options: StripOptions = {},
+): StripRules {
   const names = new Set<string>(HOP_BY_HOP_HEADERS)
   // keyhole-proof: a proof of possession is for the proxy; it is never forwarded.
   for (const name of [
@@ -48,6 +71,9 @@ export function compileStripRules(tokenHeaders: readonly string[] = []): StripRu
   // The inbound server already answered Expect: 100-continue; forwarding it would make the
   // upstream wait for a continue that no one sends (and fetch refuses the header outright).
   names.add('expect')
+  for (const name of REROUTING_HEADERS) names.add(name)
+  for (const name of CLIENT_ADDRESS_HEADERS) names.add(name)
+  if (options.dropRange === true) for (const name of RANGE_HEADERS) names.add(name)
   for (const name of tokenHeaders) names.add(name.toLowerCase())
   return { names, prefixes: FORBIDDEN_INJECT_HEADER_PREFIXES }
 }
@@ -127,11 +153,11 @@ export function copyRequestHeaders(
 
 /**
  * Returns a copy of `headers` without anything that carries or leaks authority or only
- * concerns this hop: the token headers, `Authorization`, `Proxy-Authorization`, hop-by-hop
- * headers and every header named in `Connection`, `Host`, `Forwarded`, `Via`, `Expect`,
- * `X-Forwarded-*`, `X-Keyhole-*`, and, given the grant, every header the grant injects and
- * `Cookie` when it injects a cookie. For gateways that forward requests themselves
- * (`keyholeAuth`); follow it with {@link injectCredentials}.
+ * concerns this hop: everything {@link compileStripRules} lists (the token headers,
+ * `Authorization`, method-override, URL-rewrite and client-address headers, ...; `Range` and
+ * `If-Range` with `dropRange`), every header named in `Connection`, and, given the grant, every
+ * header the grant injects and `Cookie` when it injects a cookie. For gateways that forward
+ * requests themselves (`keyholeAuth`); follow it with {@link injectCredentials}.
  *
  * @example
  * ```ts
@@ -141,9 +167,9 @@ export function copyRequestHeaders(
  */
 export function sanitizeHeaders(
   headers: Headers,
-  options: { grant?: Grant; tokenHeaders?: readonly string[] } = {},
+  options: { grant?: Grant; tokenHeaders?: readonly string[]; dropRange?: boolean } = {},
 ): Headers {
-  const rules = compileStripRules(options.tokenHeaders)
+  const rules = compileStripRules(options.tokenHeaders, { dropRange: options.dropRange === true })
   const injected = options.grant ? compileInjection(options.grant) : undefined
   const connection = connectionTokens(headers.get('connection'))
   const out = new Headers()
