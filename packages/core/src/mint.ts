@@ -2,6 +2,8 @@ import { base64url, CompactSign, importJWK } from 'jose'
 import { type Duration, toSeconds } from './duration.js'
 import { KeyholeError } from './errors.js'
 import type { FetchJwksOptions } from './fetch-jwks.js'
+import { copyInjection } from './inject/injection-type.js'
+import type { InjectorRegistry } from './inject/registry.js'
 import { bindingThumbprint } from './keys/bind-key.js'
 import { encryptTo, type Recipient, resolveRecipient } from './keys/encrypt-to.js'
 import { type BareIssuerJwk, bareIssuerJwk, verifiedIssuerKid } from './keys/issuer-jwk.js'
@@ -57,6 +59,11 @@ export interface MintOptions {
   jwks?: FetchJwksOptions
   /** The clock, in milliseconds since the epoch. Default `Date.now`; tests inject their own. */
   now?: () => number
+  /**
+   * The credential types a grant may use. Default: the built-in ones (`builtinInjectors`); pass
+   * `createInjectorRegistry([awsSigV4Injector])` to mint grants for plug-in types.
+   */
+  injectors?: InjectorRegistry
 }
 
 const GRANT_FIELDS = new Set([
@@ -105,16 +112,13 @@ function buildClaims(grant: MintGrant, options: MintOptions): Record<string, unk
     hosts: copyList(grant.hosts),
     paths: copyList(grant.paths),
     methods: copyList(grant.methods),
-    // Copied member by member so nothing but in/name/value ever lands in the token.
+    // Copied member by member so nothing but `type` (or `in`) and the fields of the entry's
+    // injector ever lands in the token.
     inject: Array.isArray(grant.inject)
-      ? grant.inject.map((i: unknown) =>
-          typeof i === 'object' && i !== null
-            ? { in: (i as Injection).in, name: (i as Injection).name, value: (i as Injection).value }
-            : i,
-        )
+      ? grant.inject.map((i: unknown) => copyInjection(i, options.injectors))
       : grant.inject,
   }
-  assertValidPolicy(policy)
+  assertValidPolicy(policy, options.injectors)
 
   let ttl: number
   let maxTtl: number

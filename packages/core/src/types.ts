@@ -1,12 +1,121 @@
-/** Where a credential goes in the upstream request (the OpenAPI API-key vocabulary). */
+/** Where the first three kinds of credential go (the OpenAPI API-key vocabulary); also their older `in`. */
 export type InjectLocation = 'header' | 'query' | 'cookie'
 
-/** One credential and where to put it. `value` is the secret. */
-export interface Injection {
-  readonly in: InjectLocation
+/** `{ type: 'header', name, value }`: sets the header, replacing inbound ones of that name. */
+export type HeaderInjection = {
+  readonly type: 'header'
+  readonly in?: undefined
   readonly name: string
   readonly value: string
 }
+
+/** `{ type: 'query', name, value }`: sets the query parameter, replacing inbound ones of that name. */
+export type QueryInjection = {
+  readonly type: 'query'
+  readonly in?: undefined
+  readonly name: string
+  readonly value: string
+}
+
+/** `{ type: 'cookie', name, value }`: adds the cookie; the inbound `Cookie` is dropped. */
+export type CookieInjection = {
+  readonly type: 'cookie'
+  readonly in?: undefined
+  readonly name: string
+  readonly value: string
+}
+
+/**
+ * The older spelling of the first three kinds, `{ in: 'header', name, value }`, as tokens minted
+ * before other kinds existed carry it. Still valid everywhere; `normalizeInjection` turns it into
+ * the `type` form.
+ */
+export type LocatedInjection = {
+  readonly in: InjectLocation
+  readonly type?: InjectLocation
+  readonly name: string
+  readonly value: string
+}
+
+/** `{ type: 'basic', username, password }`: `Authorization: Basic base64(username:password)`. */
+export type BasicInjection = {
+  readonly type: 'basic'
+  readonly in?: undefined
+  readonly name?: undefined
+  readonly value?: undefined
+  readonly username: string
+  readonly password: string
+}
+
+/**
+ * `{ type: 'body', field, value }`: sets one field of a JSON or form body, creating it if absent.
+ * `field` is a JSON pointer (RFC 6901); in a form body a one-token pointer names the form field.
+ */
+export type BodyInjection = {
+  readonly type: 'body'
+  readonly in?: undefined
+  readonly name?: undefined
+  readonly field: string
+  readonly value: string
+}
+
+/** `{ type: 'hmac', name, key, ... }`: sets header `name` to `prefix` + the HMAC of the body. */
+export type HmacInjection = {
+  readonly type: 'hmac'
+  readonly in?: undefined
+  readonly value?: undefined
+  readonly name: string
+  readonly key: string
+  /** `sha256` (default) or `sha512`. */
+  readonly algorithm?: 'sha256' | 'sha512'
+  /** `hex` (default) or `base64`. */
+  readonly encoding?: 'hex' | 'base64'
+  /** Put before the signature, e.g. `sha256=`. */
+  readonly prefix?: string
+}
+
+/** `{ type: 'oauth2', tokenUrl, clientId, clientSecret, ... }`: `Authorization: Bearer <access token>`. */
+export type OAuth2Injection = {
+  readonly type: 'oauth2'
+  readonly in?: undefined
+  readonly name?: undefined
+  readonly value?: undefined
+  readonly tokenUrl: string
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly scope?: string
+  readonly audience?: string
+  /** Use the refresh-token grant with this token instead of client credentials. */
+  readonly refreshToken?: string
+  /** How the client authenticates: `client_secret_basic` (default) or `client_secret_post`. */
+  readonly auth?: 'client_secret_basic' | 'client_secret_post'
+}
+
+/** An entry of a kind a plug-in provides (`aws-sigv4` from `@keyhole/aws`, or your own). */
+export type PluginInjection = {
+  readonly type: string
+  readonly in?: undefined
+  readonly name?: string
+  readonly value?: string
+  readonly [field: string]: unknown
+}
+
+/**
+ * One credential and where it goes: an entry of a grant's `inject` list. Its `type` picks the
+ * injector (see "Credentials" in DESIGN.md); `in` is the older name of `type` for `header`,
+ * `query` and `cookie`. Every kind declares `name` and `value` (absent where it has none), so
+ * code written against the older `{ in, name, value }` shape reads them as `string | undefined`.
+ */
+export type Injection =
+  | HeaderInjection
+  | QueryInjection
+  | CookieInjection
+  | LocatedInjection
+  | BasicInjection
+  | BodyInjection
+  | HmacInjection
+  | OAuth2Injection
+  | PluginInjection
 
 /** The policy part of a grant: what the credential may be used for. */
 export interface Policy {

@@ -1,4 +1,6 @@
 import { KeyholeError } from '../errors.js'
+import { copyInjection } from '../inject/injection-type.js'
+import type { InjectorRegistry } from '../inject/registry.js'
 import { compilePolicy } from '../policy/authorize.js'
 import { assertPolicyShape } from '../policy/validate-policy.js'
 import { assertJti } from '../revocation/jti.js'
@@ -20,6 +22,8 @@ export interface ClaimsContext {
   readonly issuer?: readonly string[]
   /** The thumbprint of the trusted issuer key whose signature was verified; absent when unsigned. */
   readonly issuerKid?: string
+  /** The credential types the proxy has (default: the built-in injectors). */
+  readonly injectors?: InjectorRegistry
 }
 
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
@@ -63,16 +67,19 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
   // Built with map, not push: the array lives as long as the cached grant, so no spare capacity.
   const injections: Injection[] = inject.map((item: unknown) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidToken()
-    const { in: where, name, value } = item as Record<string, unknown>
-    return Object.freeze({ in: where, name, value } as Injection)
+    // Only `type` (or `in`) and the fields of the entry's injector; extra claims are dropped.
+    return copyInjection(item, context.injectors) as Injection
   })
   try {
-    assertPolicyShape({
-      hosts,
-      paths: paths as string[] | undefined,
-      methods: methods as string[] | undefined,
-      inject: injections,
-    })
+    assertPolicyShape(
+      {
+        hosts,
+        paths: paths as string[] | undefined,
+        methods: methods as string[] | undefined,
+        inject: injections,
+      },
+      context.injectors,
+    )
   } catch {
     // The policy validator's own message may quote an injected value; never pass it on.
     throw invalidToken()

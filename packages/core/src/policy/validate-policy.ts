@@ -1,14 +1,9 @@
 import { KeyholeError } from '../errors.js'
+import type { InjectorRegistry } from '../inject/registry.js'
+import { assertValidInjections } from '../inject/validate-injections.js'
 import type { Injection, Policy } from '../types.js'
 import { FORBIDDEN_METHODS } from './authorize.js'
-import {
-  hasControlChar,
-  hasCrLfNul,
-  isCookieValue,
-  isForbiddenInjectHeader,
-  isHeaderValue,
-  isToken,
-} from './header-rules.js'
+import { hasCrLfNul } from './header-rules.js'
 import { parseHostPattern } from './host-pattern.js'
 import { parsePathPattern } from './path-pattern.js'
 
@@ -18,7 +13,6 @@ export interface PolicyWithInjections extends Policy {
 }
 
 const UPPER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/
-const LOCATIONS = new Set(['header', 'query', 'cookie'])
 
 function fail(message: string): never {
   throw new KeyholeError('invalid_grant', message)
@@ -41,48 +35,6 @@ function checkStringList(value: unknown, field: string, required: boolean): read
   return value as string[]
 }
 
-function checkInjection(entry: unknown, index: number, seen: Map<string, number>): void {
-  const where = `inject[${index}]`
-  if (!isRecord(entry)) fail(`${where} must be an object { in, name, value }`)
-  const location = entry.in
-  const name = entry.name
-  const value = entry.value
-  if (typeof location !== 'string' || !LOCATIONS.has(location))
-    fail(`${where}.in must be 'header', 'query' or 'cookie'`)
-  if (typeof name !== 'string' || name.length === 0) fail(`${where}.name must be a non-empty string`)
-  // Messages say where a problem is, never what the caller wrote: a name or a pattern can hold a
-  // secret pasted into the wrong field just as a value can.
-  if (typeof value !== 'string' || value.length === 0) fail(`${where}.value must be a non-empty string`)
-  if (hasCrLfNul(name)) fail(`${where}.name contains CR, LF or NUL`)
-  if (hasCrLfNul(value)) fail(`${where}.value contains CR, LF or NUL`)
-  if (location === 'header') {
-    if (!isToken(name)) fail(`${where}.name is not a valid header name`)
-    if (isForbiddenInjectHeader(name)) fail(`${where}.name is a header keyhole may not inject`)
-    if (!isHeaderValue(value)) {
-      fail(
-        `${where}.value must be visible ASCII or obs-text, spaces and tabs only inside, no control characters`,
-      )
-    }
-  } else if (location === 'cookie') {
-    if (!isToken(name)) fail(`${where}.name is not a valid cookie name`)
-    if (!isCookieValue(value)) fail(`${where}.value must consist of cookie-octets (RFC 6265)`)
-  } else {
-    if (hasControlChar(name)) fail(`${where}.name contains control characters`)
-    if (hasControlChar(value)) fail(`${where}.value contains control characters`)
-    try {
-      encodeURIComponent(name)
-      encodeURIComponent(value)
-    } catch {
-      fail(`${where} contains an unpaired surrogate`)
-    }
-  }
-  // Header and cookie names are case-insensitive on the wire; query names are not.
-  const key = location === 'query' ? `query:${name}` : `${location}:${name.toLowerCase()}`
-  const first = seen.get(key)
-  if (first !== undefined) fail(`${where} injects the same ${location} as inject[${first}]`)
-  seen.set(key, index)
-}
-
 /**
  * Validates a policy and its injections, as `mint` does before encrypting and `open` does again
  * after decrypting. Throws on the first problem; messages name the field and never contain a
@@ -91,12 +43,15 @@ function checkInjection(entry: unknown, index: number, seen: Map<string, number>
  * - `hosts`: non-empty list of host patterns (see `parseHostPattern`).
  * - `paths`, `methods`: absent, or non-empty lists; path patterns as in `parsePathPattern`;
  *   methods are upper-case RFC 9110 tokens, never `CONNECT`, `TRACE` or `TRACK`.
- * - `inject`: non-empty list of `{ in, name, value }` with non-empty name and value. No CR, LF or
- *   NUL in any string of the policy. Headers: token names, not in
+ * - `inject`: non-empty list of credentials, each checked by the injector its `type` (or the
+ *   older `in`) names in `injectors` (default: the built-in ones; pass
+ *   `createInjectorRegistry([...plugins])` when grants use plug-ins such as `aws-sigv4`). An
+ *   unknown type is refused naming the field (`inject[2].type`). No two entries may write the
+ *   same header (`basic` and a `header` named `Authorization`, say) or the same query parameter,
+ *   cookie or body field. No CR, LF or NUL in any string of the policy. Headers: token names, not in
  *   `FORBIDDEN_INJECT_HEADER_NAMES` / `FORBIDDEN_INJECT_HEADER_PREFIXES`, values of visible ASCII
  *   or obs-text with spaces and tabs only inside. Cookies: token names, cookie-octet values.
- *   Query: no control characters, no unpaired surrogates (the engine percent-encodes both). A
- *   name may be injected only once per location (case-insensitive for headers and cookies).
+ *   Query: no control characters, no unpaired surrogates (the engine percent-encodes both).
  *
  * @throws KeyholeError `invalid_grant`
  * @example
@@ -108,8 +63,11 @@ function checkInjection(entry: unknown, index: number, seen: Map<string, number>
  * })
  * ```
  */
-export function assertValidPolicy(policy: unknown): asserts policy is PolicyWithInjections {
-  assertPolicyShape(policy)
+export function assertValidPolicy(
+  policy: unknown,
+  injectors?: InjectorRegistry,
+): asserts policy is PolicyWithInjections {
+  assertPolicyShape(policy, injectors)
   for (let i = 0; i < policy.hosts.length; i++) parseAt('hosts', i, policy.hosts[i]!, parseHostPattern)
   const paths = policy.paths ?? []
   for (let i = 0; i < paths.length; i++) parseAt('paths', i, paths[i]!, parsePathPattern)
@@ -152,7 +110,10 @@ function parseAt(
  * compilePolicy(policy) // parses hosts and paths, and throws invalid_grant on a bad one
  * ```
  */
-export function assertPolicyShape(policy: unknown): asserts policy is PolicyWithInjections {
+export function assertPolicyShape(
+  policy: unknown,
+  injectors?: InjectorRegistry,
+): asserts policy is PolicyWithInjections {
   if (!isRecord(policy)) fail('the grant must be an object')
   checkStringList(policy.hosts, 'hosts', true)
   checkStringList(policy.paths, 'paths', false)
@@ -164,9 +125,5 @@ export function assertPolicyShape(policy: unknown): asserts policy is PolicyWith
       if (FORBIDDEN_METHODS.includes(method)) fail(`methods[${i}]: ${method} is not allowed through keyhole`)
     }
   }
-  const inject = policy.inject
-  if (!Array.isArray(inject) || inject.length === 0)
-    fail('inject must be a non-empty list of { in, name, value }')
-  const seen = new Map<string, number>()
-  for (let i = 0; i < inject.length; i++) checkInjection(inject[i], i, seen)
+  assertValidInjections(policy.inject, injectors)
 }
