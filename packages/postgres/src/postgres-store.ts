@@ -10,6 +10,7 @@ import {
 import pg from 'pg'
 import { createDeadline, unavailable } from './deadline.js'
 import { channelName, migrationSql, statements, tableNames } from './sql.js'
+import { statementTag } from './statement-tag.js'
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -62,13 +63,6 @@ export interface PostgresStore extends RevocationStore, RevocationFeed {
 const SLOW_MS = 30_000
 const SWEEP_BATCH = 10_000
 
-// A short stable tag so that stores on different tables can share a pool's prepared statements.
-function tag(text: string): string {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
-  return (hash >>> 0).toString(36)
-}
-
 /**
  * Creates a revocation store in your own Postgres, shared by every proxy replica pointed at it.
  *
@@ -104,7 +98,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   const graceSeconds = toSeconds(options.grace ?? '60s')
   const sweepMs = options.sweepInterval === false ? 0 : toSeconds(options.sweepInterval ?? '1h') * 1000
   const deadline = createDeadline(timeoutMs, options.maxPending ?? 1000)
-  const statementTag = tag(`${names.table}|${channel}`)
+  const tag = statementTag(`${names.table}|${channel}`)
 
   const report = (message: string) => (err: unknown) => {
     try {
@@ -132,7 +126,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
     deadline.run(
       () =>
         pool.query({
-          name: `keyhole_${name}_${statementTag}`,
+          name: `keyhole_${name}_${tag}`,
           text,
           values,
           query_timeout: ms,
