@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { clearJwksCache, createOpener, isKeyholeError, mint, type PublicJwks } from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuer, testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { credential, leaks, observe } from '../adversarial/harness/secrets.js'
 import { type Keys, makeKeys } from '../adversarial/harness/tokens.js'
 import { freePort } from './relay.js'
@@ -45,7 +46,7 @@ async function mintCode(url: string, timeout = '500ms'): Promise<string> {
   clearJwksCache()
   const value = credential('jwks')
   try {
-    await mint(grant(value), { to: url, jwks: { timeout, cacheTtl: 0 } })
+    await mint(grant(value), { to: url, signWith: testIssuer, jwks: { timeout, cacheTtl: 0 } })
     return 'ok'
   } catch (error) {
     observe('mint-error', error)
@@ -131,8 +132,12 @@ describe('mint({ to: jwksUrl }) when the JWKS cannot be had', () => {
     const jwks: PublicJwks = keys.keyring.publicJwks()
     behaviour = (_req, res) =>
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks))
-    const token = await mint(grant(credential('back')), { to: jwksPath(), jwks: { timeout: '2s' } })
-    const opened = await createOpener({ keyring: keys.keyring }).open(token)
+    const token = await mint(grant(credential('back')), {
+      to: jwksPath(),
+      signWith: testIssuer,
+      jwks: { timeout: '2s' },
+    })
+    const opened = await createOpener({ keyring: keys.keyring, issuers: testIssuers }).open(token)
     expect(opened.hosts).toEqual(['api.example.com'])
   })
 })

@@ -14,6 +14,7 @@ import { createPostgresStore } from '@keyhole/postgres'
 import { createRedisStore } from '@keyhole/redis'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { send } from '../adversarial/harness/client.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from '../adversarial/harness/proxies.js'
 import { leaks, observe } from '../adversarial/harness/secrets.js'
@@ -39,7 +40,7 @@ beforeAll(async () => {
   upstream = await startRecorder({ name: 'granted' })
   valid = await mintFor(keys.key, { hosts: [upstream.origin] })
   revoked = await mintFor(keys.key, { hosts: [upstream.origin] })
-  const grant = await createOpener({ keyring: keys.keyring }).open(revoked.token)
+  const grant = await createOpener({ keyring: keys.keyring, issuers: testIssuers }).open(revoked.token)
   revokedJti = grant.jti
   revokedExp = new Date(grant.exp * 1000)
 })
@@ -93,7 +94,12 @@ const FAILED_CLOSED = PROXY_KINDS.map(() => ['revocation_unavailable', 'revocati
  * (healthy again, the revocation kept), then `cycles` more cuts with traffic, measuring memory.
  */
 async function drill(label: string, store: RevocationStore, relay: Relay, cycles: number): Promise<void> {
-  const opener = createOpener({ keyring: keys.keyring, revocations: store, revocationTimeout: '1s' })
+  const opener = createOpener({
+    keyring: keys.keyring,
+    issuers: testIssuers,
+    revocations: store,
+    revocationTimeout: '1s',
+  })
   const r = await rig(opener)
   try {
     await store.revoke(revokedJti, revokedExp)
@@ -168,7 +174,14 @@ describe('Redis store through a relay', () => {
     })
     await shared.ready()
     const cached = createCachingStore(shared, { negativeTtl: '200ms' })
-    const r = await rig(createOpener({ keyring: keys.keyring, revocations: cached, revocationTimeout: '1s' }))
+    const r = await rig(
+      createOpener({
+        keyring: keys.keyring,
+        issuers: testIssuers,
+        revocations: cached,
+        revocationTimeout: '1s',
+      }),
+    )
     try {
       await cached.revoke(revokedJti, revokedExp)
       expect(await answers(r)).toEqual(HEALTHY)
@@ -196,7 +209,9 @@ describe('Redis store through a relay', () => {
       onError: (error) => observe('redis:onError', error),
     })
     await store.ready()
-    const r = await rig(createOpener({ keyring: keys.keyring, revocations: store, failOpen: true }))
+    const r = await rig(
+      createOpener({ keyring: keys.keyring, issuers: testIssuers, revocations: store, failOpen: true }),
+    )
     try {
       await relay.down()
       for (const proxy of r.proxies) expect(await outcome(proxy, valid)).toBe('200')
@@ -272,7 +287,14 @@ describe('a throwaway redis-server killed and restarted', () => {
       onError: (error) => observe('redis:onError', error),
     })
     await store.ready()
-    const r = await rig(createOpener({ keyring: keys.keyring, revocations: store, revocationTimeout: '1s' }))
+    const r = await rig(
+      createOpener({
+        keyring: keys.keyring,
+        issuers: testIssuers,
+        revocations: store,
+        revocationTimeout: '1s',
+      }),
+    )
     try {
       await store.revoke(revokedJti, revokedExp)
       expect(await answers(r)).toEqual(HEALTHY)

@@ -7,6 +7,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createOpener, type ProxyOptions } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { rawExchange, send } from '../adversarial/harness/client.js'
 import { type ProxyKind, type RunningProxy, startProxy } from '../adversarial/harness/proxies.js'
 import { leaks } from '../adversarial/harness/secrets.js'
@@ -198,7 +199,7 @@ describe('upstream faults', () => {
       hosts: [`http://127.0.0.1:${faults.port}`, `http://127.0.0.1:${refusedPort}`],
       inject: ['header', 'query'],
     })
-    const opener = createOpener({ keyring: keys.keyring })
+    const opener = createOpener({ keyring: keys.keyring, issuers: testIssuers })
     for (const variant of VARIANTS) {
       const options: ProxyOptions = { opener, timeout: '1s' }
       if (variant.node) {
