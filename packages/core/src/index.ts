@@ -39,14 +39,18 @@ export {
 export type { GrantVerifier } from './open/verify-grant.js'
 export { authorize, type CompiledPolicy, compilePolicy, FORBIDDEN_METHODS } from './policy/authorize.js'
 export {
+  CLIENT_ADDRESS_HEADERS,
   FORBIDDEN_INJECT_HEADER_NAMES,
   FORBIDDEN_INJECT_HEADER_PREFIXES,
   HOP_BY_HOP_HEADERS,
   isForbiddenInjectHeader,
   isHopByHopHeader,
+  RANGE_HEADERS,
+  REROUTING_HEADERS,
 } from './policy/header-rules.js'
 export { hostRuleCovers } from './policy/host-cover.js'
 export { type HostRule, type HostTarget, matchHost, parseHostPattern } from './policy/host-pattern.js'
+export { methodOverrideInBody, methodOverrideInQuery } from './policy/method-override.js'
 export { matchPath, normalizeTargetPath, type PathRule, parsePathPattern } from './policy/path-pattern.js'
 export { parseTarget, type Target } from './policy/target.js'
 export { assertValidPolicy, type PolicyWithInjections } from './policy/validate-policy.js'
