@@ -15,6 +15,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createMemoryStore, createOpener, type KeyholePrivateJwk, type Keyring } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
+import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from '../adversarial/harness/proxies.js'
 import { makeKeys, mintFor } from '../adversarial/harness/tokens.js'
 
@@ -274,7 +275,7 @@ export async function runMixedLoad(options: {
     )
     fixture.foreign.push((await mintFor(key, { hosts: [`http://127.0.0.1:${decoy.port}`] })).token)
   }
-  const jtiReader = createOpener({ keyring, cacheSize: 0 })
+  const jtiReader = createOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
   for (let i = 0; i < 20; i++) {
     const { token } = await mintFor(key, { hosts: [upstreamHost] })
     const grant = await jtiReader.open(token)
@@ -303,7 +304,7 @@ export async function runMixedLoad(options: {
   const proxies: RunningProxy[] = []
   for (const [i, kind] of PROXY_KINDS.entries()) {
     // Each proxy is a replica with its own opener (and grant cache) over the shared store.
-    const opener = createOpener({ keyring, revocations })
+    const opener = createOpener({ keyring, issuers: testIssuers, revocations })
     // core goes through the default fetch forwarder, the adapters through the node forwarder.
     const forward = kind === 'core' ? undefined : forwarders[i]
     proxies.push(
