@@ -79,7 +79,6 @@ export {
   createRequestAuthorizer,
   type RequestAuthorizerOptions,
 } from './proxy/authorize-request.js'
-export { type ClosableResponse, closeSignal, toAbortSignal } from './proxy/close-signal.js'
 export {
   type AdmissionOptions,
   createProxy,
@@ -98,9 +97,7 @@ export {
   type ForwardInit,
   type ForwardTarget,
 } from './proxy/forward-fetch.js'
-export { type IncomingMessageLike, requestFromIncoming } from './proxy/incoming-request.js'
 export { injectCredentials } from './proxy/inject-credentials.js'
-export { headersFromRaw } from './proxy/raw-headers.js'
 export { readToken, TOKEN_HEADER } from './proxy/read-token.js'
 export { compileGatewayTarget, type RawTarget, type TargetResolver } from './proxy/resolve-target.js'
 export { sanitizeHeaders } from './proxy/sanitize-headers.js'
@@ -127,4 +124,43 @@ export type {
   OpenInfo,
   Policy,
   PublicJwks,
+} from './types.js'
+// Credential injectors: the plug-in contract, the built-in ones and their registry.
+export { basicAuthorization, basicInjector } from './inject/basic.js'
+export { bodyInjector } from './inject/body.js'
+export { cookieInjector } from './inject/cookie.js'
+export { headerInjector, headerValueSecrets } from './inject/header.js'
+export { hmacInjector } from './inject/hmac.js'
+export { copyInjection, injectionType, normalizeInjection } from './inject/injection-type.js'
+export type {
+  AppliedSecrets,
+  InjectContext,
+  InjectEntry,
+  Injector,
+  OutgoingRequest,
+} from './inject/injector.js'
+export { parseJsonPointer } from './inject/json-pointer.js'
+export {
+  createOAuth2Injector,
+  MAX_TOKEN_RESPONSE_BYTES,
+  type OAuth2Injector,
+  type OAuth2InjectorOptions,
+  oauth2Injector,
+} from './inject/oauth2.js'
+export { queryInjector } from './inject/query.js'
+export { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from './inject/registry.js'
+export { spliceForm } from './inject/splice-form.js'
+export { spliceJson } from './inject/splice-json.js'
+export { spliceQuery } from './inject/splice-query.js'
+export { assertValidInjections } from './inject/validate-injections.js'
+export type {
+  BasicInjection,
+  BodyInjection,
+  CookieInjection,
+  HeaderInjection,
+  HmacInjection,
+  LocatedInjection,
+  OAuth2Injection,
+  PluginInjection,
+  QueryInjection,
 } from './types.js'

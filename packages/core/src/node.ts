@@ -21,3 +21,27 @@ export { createGuardedLookup, type Lookup } from './node/guarded-lookup.js'
 export { nodeBody } from './node/incoming-response.js'
 export { createNodeForwarder, type NodeForwarder, type NodeForwarderOptions } from './node/node-forwarder.js'
 export { createNodeOpener } from './node/node-opener.js'
+// the node:http bridge for adapters: a Node request as the engine's Request (raw headers read in
+// one pass, the body piped by the node forwarder) and a cheap "client went away" signal. These
+// take Node objects by shape and import nothing from Node themselves.
+export { type ClosableResponse, closeSignal, toAbortSignal } from './proxy/close-signal.js'
+export { type IncomingMessageLike, requestFromIncoming } from './proxy/incoming-request.js'
+export { headersFromRaw } from './proxy/raw-headers.js'
+// forward-proxy mode (node/forward-proxy/, node/ca/): absolute-form requests and CONNECT with TLS
+// interception through the engine, and the certificate authority that issues its leaf certificates
+export {
+  type CertificateAuthority,
+  type CertificateAuthorityJson,
+  type CertificateAuthorityOptions,
+  type CreateCertificateAuthorityOptions,
+  createCertificateAuthority,
+  loadCertificateAuthority,
+} from './node/ca/index.js'
+export {
+  attachForwardProxy,
+  chooseToken,
+  createForwardProxy,
+  type ForwardProxy,
+  type ForwardProxyOptions,
+  readProxyTokens,
+} from './node/forward-proxy/index.js'

@@ -1,10 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import {
-  type AdminHandler,
-  type AdminHandlersOptions,
-  createAdminHandlers,
-  headersFromRaw,
-} from '@keyhole/core'
+import { type AdminHandler, type AdminHandlersOptions, createAdminHandlers } from '@keyhole/core'
+import { headersFromRaw } from '@keyhole/core/node'
 import type { Request as ExpressRequest, NextFunction, RequestHandler } from 'express'
 import { sendResponse } from './send-response.js'
 

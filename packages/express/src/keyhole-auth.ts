@@ -1,11 +1,6 @@
 import type { ServerResponse } from 'node:http'
-import {
-  type AuthorizedRequest,
-  closeSignal,
-  createRequestAuthorizer,
-  type RequestAuthorizerOptions,
-  requestFromIncoming,
-} from '@keyhole/core'
+import { type AuthorizedRequest, createRequestAuthorizer, type RequestAuthorizerOptions } from '@keyhole/core'
+import { closeSignal, requestFromIncoming } from '@keyhole/core/node'
 import type { NextFunction, Request, RequestHandler } from 'express'
 import { sendResponse } from './send-response.js'
 

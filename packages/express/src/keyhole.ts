@@ -1,6 +1,11 @@
 import type { ServerResponse } from 'node:http'
-import { closeSignal, createProxy, KeyholeError, type ProxyOptions, requestFromIncoming } from '@keyhole/core'
-import { createNodeForwarder, type NodeForwarderOptions } from '@keyhole/core/node'
+import { createProxy, KeyholeError, type ProxyOptions } from '@keyhole/core'
+import {
+  closeSignal,
+  createNodeForwarder,
+  type NodeForwarderOptions,
+  requestFromIncoming,
+} from '@keyhole/core/node'
 import type { NextFunction, Request, RequestHandler } from 'express'
 import { sendResponse } from './send-response.js'
 

@@ -1,11 +1,4 @@
-import {
-  type ClosableResponse,
-  closeSignal,
-  createProxy,
-  type IncomingMessageLike,
-  type ProxyOptions,
-  requestFromIncoming,
-} from '@keyhole/core'
+import { createProxy, type ProxyOptions } from '@keyhole/core'
 import type { Context, Handler } from 'hono'
 import { pathBelowMount } from './mount-path.js'
 
@@ -20,7 +13,8 @@ export type KeyholeOptions = ProxyOptions
  * header stripping, credential injection) happens inside the engine.
  *
  * On Node, pass `forward: createNodeForwarder()` from `@keyhole/core/node` for speed, a
- * byte-exact path and a check of the address actually dialed. The default is `fetch`, which
+ * byte-exact path and a check of the address actually dialed — and use `keyhole` from
+ * `@keyhole/hono/node`, which also reads the Node request itself instead of a web `Request`. The default is `fetch`, which
  * cannot check the address it dials: in open mode it then needs `allowHosts`, except on runtimes
  * whose `fetch` cannot reach private networks (Cloudflare Workers).
  *
@@ -38,52 +32,13 @@ export type KeyholeOptions = ProxyOptions
  */
 export function keyhole(options: KeyholeOptions): Handler {
   const handle = createProxy(options)
-  // The node forwarder pipes a Node request body itself; any other forwarder gets a web stream.
-  const nodeStreams = options?.forward?.capabilities?.takesNodeStreams === true
-  return (c) => {
-    const url = rawUrl(c)
-    const path = pathBelowMount(url, c.req.routePath)
-    const bindings = c.env as NodeBindings | undefined
-    const outgoing = bindings?.outgoing
-    if (!outgoing || typeof outgoing.once !== 'function') return handle(c.req.raw, { path })
-    // The client going away is learnt from the Node response, not from request.signal, which
-    // would make the server build a full Request for every GET.
-    const signal = closeSignal(outgoing as ClosableResponse)
-    const incoming = bindings.incoming
-    const request =
-      incoming && url === incoming.url && untouched(c.req.raw, incoming as IncomingMessageLike)
-        ? requestFromIncoming(incoming as IncomingMessageLike, signal, nodeStreams)
-        : c.req.raw
-    return handle(request, { path, signal })
-  }
+  return (c) => handle(c.req.raw, { path: pathBelowMount(rawUrl(c), c.req.routePath) })
 }
 
-interface NodeBindings {
+/** What `@hono/node-server` puts in `c.env`, read by shape: no Node API is imported here. */
+export interface NodeBindings {
   incoming?: { url?: unknown; rawHeaders?: unknown; readableDidRead?: boolean; method?: string }
   outgoing?: { once?: unknown; writableFinished?: boolean }
-}
-
-/**
- * Whether `raw` is `@hono/node-server`'s own lazy request over `incoming` and nothing before this
- * handler has touched its headers or body: then the engine can read the Node request directly
- * (its `rawHeaders`, and the request itself as the body for the node forwarder), skipping a
- * `Headers` copy and a web stream. A middleware that read or changed the headers, or read the
- * body, made the server build them, and then `raw` is what the engine gets. Found by the
- * server's symbol names; a server that does not have them (another version, another runtime)
- * always gets `raw`.
- */
-function untouched(raw: Request, incoming: IncomingMessageLike & { readableDidRead?: boolean }): boolean {
-  if (!Array.isArray(incoming.rawHeaders)) return false
-  let over = false
-  for (const symbol of Object.getOwnPropertySymbols(raw)) {
-    const description = symbol.description
-    const value = (raw as unknown as Record<symbol, unknown>)[symbol]
-    if (description === 'incomingKey') over = value === incoming
-    else if ((description === 'headersKey' || description === 'requestCache') && value) return false
-  }
-  if (!over) return false
-  const method = incoming.method
-  return method === 'GET' || method === 'HEAD' || incoming.readableDidRead !== true
 }
 
 /**

@@ -5,7 +5,8 @@ import { createKeyring, createOpener, generateKey, mint, type Opener, toPublicJw
 import { createNodeForwarder } from '@keyhole/core/node'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { keyhole } from '../src/index.js'
+import { keyhole as universalKeyhole } from '../src/index.js'
+import { keyhole } from '../src/node.js'
 
 // On @hono/node-server the adapter reads the Node request itself (raw headers, and the request as
 // the body for the node forwarder) unless something before it touched the request's headers or
@@ -121,7 +122,7 @@ describe('keyhole() on @hono/node-server', () => {
     }
   })
 
-  test('sees headers a middleware set on c.req.raw before it', async () => {
+  test('the universal keyhole() sees headers a middleware set on c.req.raw before it; the Node one reads the client request', async () => {
     const app = new Hono()
     // A gateway that keeps the token in a session and puts it in the header for the proxy.
     app.use('/proxy/*', async (c, next) => {
@@ -129,11 +130,21 @@ describe('keyhole() on @hono/node-server', () => {
       c.req.raw.headers.set('x-extra', 'from-middleware')
       await next()
     })
-    app.all('/proxy/*', keyhole({ opener, forward }))
+    app.all('/proxy/*', universalKeyhole({ opener, forward }))
     const base = await listen(app)
     const { status, json } = await send(base + target(), 'GET', { 'x-extra': 'from-client' })
     expect(status).toBe(200)
     expect(json).toMatchObject({ auth: 'Bearer up-1', extra: 'from-middleware', token: null })
+
+    // @keyhole/hono/node forwards what the client sent (documented): the middleware's token is not seen.
+    const nodeApp = new Hono()
+    nodeApp.use('/proxy/*', async (c, next) => {
+      c.req.raw.headers.set('x-keyhole-token', token)
+      await next()
+    })
+    nodeApp.all('/proxy/*', keyhole({ opener, forward }))
+    const nodeBase = await listen(nodeApp)
+    expect((await send(nodeBase + target(), 'GET', {})).status).toBe(401)
   })
 
   test('forwards the body a middleware did not read, after it read the headers', async () => {
