@@ -18,6 +18,7 @@ import {
 } from '@keyhole/core'
 import { keyhole, revoke } from '@keyhole/hono'
 import { Hono } from 'hono'
+import { testIssuer, testIssuers } from '../../core/test/kit/issuer.js'
 
 export const ADMIN_TOKEN = 'admin-token-for-replica-tests-0123456789'
 export const CREDENTIAL = 'Bearer upstream-credential-value-42'
@@ -67,7 +68,7 @@ export async function startReplica(
   cache: CachingStoreOptions = {},
 ): Promise<Replica> {
   const revocations = createCachingStore(store, cache)
-  const opener = createOpener({ keyring, revocations })
+  const opener = createOpener({ keyring, issuers: testIssuers, revocations })
   const app = new Hono()
   // a signed grant naming 127.0.0.1 literally needs no allowPrivateAddresses; fetch (Hono's default
   // forwarder) cannot check dialed addresses, so the targets are bounded to the upstream
@@ -105,7 +106,7 @@ export async function startReplica(
 /** A keyring and a way to mint tokens for the upstream, returning the token with its jti and exp. */
 export async function createIssuer(upstream: Upstream) {
   const keyring = createKeyring([await generateKey()])
-  const reader = createOpener({ keyring })
+  const reader = createOpener({ keyring, issuers: testIssuers })
   return {
     keyring,
     async token() {
@@ -115,7 +116,7 @@ export async function createIssuer(upstream: Upstream) {
           inject: [{ in: 'header', name: 'Authorization', value: CREDENTIAL }],
           ttl: '10m',
         },
-        { to: keyring.publicJwks() },
+        { to: keyring.publicJwks(), signWith: testIssuer },
       )
       const { jti, exp } = await reader.open(token)
       return { token, jti, exp }
