@@ -1,7 +1,15 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type ServerType, serve } from '@hono/node-server'
-import { createKeyring, createOpener, generateKey, type Keyring, mint } from '@keyhole/core'
+import {
+  createKeyring,
+  createOpener,
+  generateKey,
+  type KeyholeIssuerPrivateJwk,
+  type Keyring,
+  mint,
+  toPublicJwk,
+} from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { keyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
@@ -10,6 +18,8 @@ import { createListIssuesTool } from '../src/list-issues-tool.mjs'
 
 const CREDENTIAL = 'ghp_agent-tool-credential-6b0e'
 let keyring: Keyring
+// The operator's issuer key: it signs the agent's tokens; the proxy trusts its public half.
+let issuer: KeyholeIssuerPrivateJwk
 let github: Server
 let githubOrigin: string
 const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = []
@@ -19,6 +29,7 @@ const forward = createNodeForwarder()
 
 beforeAll(async () => {
   keyring = createKeyring([await generateKey()])
+  issuer = await generateKey({ use: 'sig' })
   // A fake GitHub: it only answers when the real credential arrives.
   github = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers })
@@ -34,7 +45,7 @@ beforeAll(async () => {
   githubOrigin = `http://127.0.0.1:${(github.address() as AddressInfo).port}`
   // The keyhole proxy the agent's tools talk to (what `keyhole serve` runs).
   const app = new Hono()
-  app.all('/*', keyhole({ opener: createOpener({ keyring }), forward }))
+  app.all('/*', keyhole({ opener: createOpener({ keyring, issuers: [toPublicJwk(issuer)] }), forward }))
   proxyUrl = await new Promise<string>((resolve) => {
     proxy = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
       resolve(`http://127.0.0.1:${info.port}`),
@@ -58,7 +69,7 @@ const mintForAgent = () =>
       ttl: '15m',
       sub: 'agent-tool-example',
     },
-    { to: keyring.publicJwks() },
+    { to: keyring.publicJwks(), signWith: issuer },
   )
 
 describe('examples/agent-tool', () => {

@@ -1,8 +1,10 @@
-import type { Keyring, RevocationStore } from '@keyhole/core'
+import type { IssuerOption, Keyring, RevocationStore } from '@keyhole/core'
 import type { Express } from 'express'
 
 export interface AppOptions {
   keyring: Keyring
+  /** The issuers whose signed tokens the gateway honours (their public keys). */
+  issuers: IssuerOption[]
   upstream: string
   adminToken?: string
   revocations?: RevocationStore

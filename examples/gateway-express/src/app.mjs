@@ -7,6 +7,8 @@ import express from 'express'
  * Builds the app.
  * @param {object} options
  * @param {import('@keyhole/core').Keyring} options.keyring the proxy's private keys
+ * @param {import('@keyhole/core').IssuerOption[]} options.issuers the issuers whose signed tokens it honours:
+ *   their public keys (`toPublicJwk(issuerKey)`, a JWKS, or a JWKS URL)
  * @param {string} options.upstream the API that /github/* forwards to (gateway mode), e.g. https://api.github.com
  * @param {string} [options.adminToken] enables POST /keyhole/revoke
  * @param {import('@keyhole/core').RevocationStore} [options.revocations] default: in memory
@@ -16,7 +18,7 @@ export function createApp(options) {
   const app = express()
   const revocations = options.revocations ?? createMemoryStore()
   // One opener for both mounts: it holds the verified-grant cache and checks revocation on every request.
-  const opener = createOpener({ keyring: options.keyring, revocations })
+  const opener = createOpener({ keyring: options.keyring, issuers: options.issuers, revocations })
   const onEvent = (event) =>
     options.log?.(
       `${event.status} ${event.outcome} ${event.method} ${event.host ?? '-'}${event.path ?? ''} jti=${event.jti ?? '-'}`,

@@ -8,6 +8,8 @@ import { Hono } from 'hono'
  * Builds the app.
  * @param {object} options
  * @param {import('@keyhole/core').Keyring} options.keyring the proxy's private keys
+ * @param {import('@keyhole/core').IssuerOption[]} options.issuers the issuers whose signed tokens it honours:
+ *   their public keys (`toPublicJwk(issuerKey)`, a JWKS, or a JWKS URL)
  * @param {string} options.upstream the API that /github/* forwards to (gateway mode), e.g. https://api.github.com
  * @param {string} [options.adminToken] enables POST /keyhole/revoke
  * @param {import('@keyhole/core').RevocationStore} [options.revocations] default: in memory
@@ -16,7 +18,7 @@ import { Hono } from 'hono'
 export function createApp(options) {
   const app = new Hono()
   const revocations = options.revocations ?? createMemoryStore()
-  const opener = createOpener({ keyring: options.keyring, revocations })
+  const opener = createOpener({ keyring: options.keyring, issuers: options.issuers, revocations })
   // On Node, the node:http forwarder: keep-alive, byte-exact paths, and it checks the address it
   // dials. On Workers, Deno or Bun leave `forward` out and the engine uses fetch.
   const forward = createNodeForwarder()

@@ -2,20 +2,29 @@
 //   KEYHOLE_KEYS=keys.json node examples/gateway-hono/src/main.mjs
 import { readFileSync } from 'node:fs'
 import { serve } from '@hono/node-server'
-import { createKeyring, generateKey } from '@keyhole/core'
+import { createKeyring, generateKey, toPublicJwk } from '@keyhole/core'
 import { createApp } from './app.mjs'
 
 const keysFile = process.env.KEYHOLE_KEYS
 let keyring
+let issuers
 if (keysFile) {
-  keyring = createKeyring(JSON.parse(readFileSync(keysFile, 'utf8')))
+  // A key set from `keyhole keygen`: its decryption keys ("use": "enc") open tokens, and the
+  // public halves of its issuer keys ("use": "sig") are the issuers whose signed tokens count.
+  const { keys } = JSON.parse(readFileSync(keysFile, 'utf8'))
+  keyring = createKeyring(keys.filter((key) => key.use !== 'sig'))
+  issuers = keys.filter((key) => key.use === 'sig').map((key) => toPublicJwk(key))
 } else {
-  console.warn('KEYHOLE_KEYS is not set: using a throwaway key (tokens stop working when this process exits)')
+  console.warn(
+    'KEYHOLE_KEYS is not set: using a throwaway key and issuer key (no token can be minted for them outside this process)',
+  )
   keyring = createKeyring([await generateKey()])
+  issuers = [toPublicJwk(await generateKey({ use: 'sig' }))]
 }
 
 const { app } = createApp({
   keyring,
+  issuers,
   upstream: process.env.UPSTREAM ?? 'https://api.github.com',
   adminToken: process.env.KEYHOLE_ADMIN_TOKEN,
   log: (line) => console.log(line),

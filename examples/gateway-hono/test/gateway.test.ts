@@ -1,13 +1,21 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type ServerType, serve } from '@hono/node-server'
-import { createKeyring, generateKey, type Keyring, mint } from '@keyhole/core'
+import {
+  createKeyring,
+  generateKey,
+  type KeyholeIssuerPrivateJwk,
+  type Keyring,
+  mint,
+  toPublicJwk,
+} from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../src/app.mjs'
 
 const CREDENTIAL = 'ghp_example-hono-credential-4d7a'
 const ADMIN = 'example-admin-token-0f1e2d3c4b5a'
 let keyring: Keyring
+let issuer: KeyholeIssuerPrivateJwk
 let upstream: Server
 let upstreamOrigin: string
 const seen: Array<{ url: string; headers: IncomingHttpHeaders }> = []
@@ -25,6 +33,7 @@ const listen = (server: Server) =>
 
 beforeAll(async () => {
   keyring = createKeyring([await generateKey()])
+  issuer = await generateKey({ use: 'sig' })
   upstream = createServer((req, res) => {
     seen.push({ url: req.url ?? '', headers: req.headers })
     res.setHeader('content-type', 'application/json')
@@ -33,6 +42,7 @@ beforeAll(async () => {
   upstreamOrigin = await listen(upstream)
   const built = createApp({
     keyring,
+    issuers: [toPublicJwk(issuer)],
     upstream: upstreamOrigin,
     adminToken: ADMIN,
     log: (line) => logged.push(line),
@@ -59,7 +69,7 @@ const tokenFor = (grant: Partial<Parameters<typeof mint>[0]> = {}) =>
       sub: 'example',
       ...grant,
     },
-    { to: keyring.publicJwks() },
+    { to: keyring.publicJwks(), signWith: issuer },
   )
 
 describe('examples/gateway-hono', () => {

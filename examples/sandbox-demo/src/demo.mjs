@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { serve } from '@hono/node-server'
-import { createKeyring, createMemoryStore, createOpener, generateKey, mint } from '@keyhole/core'
+import { createKeyring, createMemoryStore, createOpener, generateKey, mint, toPublicJwk } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { jwks, keyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
@@ -13,15 +13,22 @@ import { startAttacker, startFakeApi } from './fake-servers.mjs'
 
 const childScript = fileURLToPath(new URL('./sandbox-child.mjs', import.meta.url))
 
-/** Starts the keyhole proxy (what `keyhole serve` runs) on 127.0.0.1. */
-async function startProxy(keyring, revocations) {
+/**
+ * Starts the keyhole proxy (what `keyhole serve` runs) on 127.0.0.1. It honours only tokens
+ * signed by one of `issuers` (public issuer keys).
+ */
+async function startProxy(keyring, issuers, revocations) {
   const forward = createNodeForwarder()
   const events = []
   const app = new Hono()
   app.get('/.well-known/jwks.json', jwks(keyring))
   app.all(
     '/*',
-    keyhole({ opener: createOpener({ keyring, revocations }), forward, onEvent: (e) => events.push(e) }),
+    keyhole({
+      opener: createOpener({ keyring, issuers, revocations }),
+      forward,
+      onEvent: (e) => events.push(e),
+    }),
   )
   const { server, url } = await new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
@@ -67,8 +74,11 @@ export async function runDemo(options = {}) {
   const api = await startFakeApi(credential)
   const attacker = await startAttacker()
   const keyring = createKeyring([await generateKey()])
+  // The issuer key signs tokens; it stays on the trusted side. The proxy trusts its public half.
+  const issuer = await generateKey({ use: 'sig' })
+  const issuers = [toPublicJwk(issuer)]
   const revocations = createMemoryStore()
-  const proxy = await startProxy(keyring, revocations)
+  const proxy = await startProxy(keyring, issuers, revocations)
   try {
     log(`API ${api.url}, attacker ${attacker.url}, keyhole proxy ${proxy.url}`)
 
@@ -82,7 +92,7 @@ export async function runDemo(options = {}) {
         ttl: '5m',
         sub: 'sandbox-demo',
       },
-      { to: keyring.publicJwks() },
+      { to: keyring.publicJwks(), signWith: issuer },
     )
     log('minted a token for GET /user; starting the sandboxed child with the token and the proxy URL only')
 
@@ -107,7 +117,7 @@ export async function runDemo(options = {}) {
       fetch(`${proxy.url}/http/${new URL(api.url).host}/user`, { headers: { 'x-keyhole-token': stolen } })
     const beforeRevoke = await replay()
     await beforeRevoke.body?.cancel()
-    const { jti, exp } = await createOpener({ keyring, revocations }).open(token)
+    const { jti, exp } = await createOpener({ keyring, issuers, revocations }).open(token)
     await revocations.revoke(jti, new Date(exp * 1000))
     const afterRevoke = await replay()
     await afterRevoke.body?.cancel()
