@@ -1,0 +1,214 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import { KeyholeError } from '../../errors.js'
+import type { ProxyHandler } from '../../proxy/create-proxy.js'
+import type { CertificateAuthority } from '../ca/certificate-authority.js'
+import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
+import { refuseConnect } from './proxy-response.js'
+import { chooseToken, readProxyTokens } from './proxy-tokens.js'
+import { absoluteFormTarget, connectTarget, hostMatches, isAbsoluteForm, tunnelPath } from './targets.js'
+import { openTunnel, type Tunnel } from './tunnel.js'
+
+/** Options of {@link createForwardProxy} and {@link attachForwardProxy}. */
+export interface ForwardProxyOptions {
+  /** The engine every request goes through: `createProxy({ opener, forward: createNodeForwarder(), ... })`. Required. */
+  handler: ProxyHandler
+  /**
+   * Enables CONNECT with TLS interception: leaf certificates for CONNECT hosts come from this
+   * CA, which clients must trust. Default: none, and CONNECT is answered 403 `connect_disabled`
+   * (there is never a blind tunnel).
+   */
+  ca?: CertificateAuthority
+  /**
+   * The engine's `tokenHeaders`, if it has any: removed from forward-proxy requests so the token
+   * comes from `Proxy-Authorization` only (the engine strips them before forwarding anyway).
+   * Default: none.
+   */
+  tokenHeaders?: readonly string[]
+  /**
+   * Hand request bodies to the engine as the Node stream itself. Only when the engine's
+   * forwarder is `createNodeForwarder()`, which pipes it; any other forwarder needs a web
+   * stream. Default `false`.
+   */
+  nodeBody?: boolean
+  /** How long a client may take to finish the TLS handshake inside a CONNECT, in ms. Default `10000`. */
+  handshakeTimeoutMs?: number
+}
+
+/** The forward proxy's Node handlers (see {@link createForwardProxy}). */
+export interface ForwardProxy {
+  /**
+   * An `http.Server` `'request'` listener for proxy requests: absolute-form requests
+   * (`GET http://host/path HTTP/1.1`) are handled; any other request is passed to `next`.
+   */
+  onRequest(req: IncomingMessage, res: ServerResponse, next: () => void): void
+  /** An `http.Server` `'connect'` listener: CONNECT with TLS interception, or 403 without a CA. */
+  onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** Closes every open tunnel (for shutdown; `server.close()` does not see hijacked sockets). */
+  close(): void
+}
+
+const CONNECT_DISABLED =
+  'CONNECT needs a certificate authority: start the proxy with --ca <ca.json> (create one with keyhole ca init)'
+
+/**
+ * The forward-proxy mode: what `HTTP_PROXY`/`HTTPS_PROXY` clients send, run through the same
+ * engine as open mode, so unmodified tools (curl, git, Python, Node SDKs) work.
+ *
+ * - Absolute-form requests (`GET http://host:8080/p?q`) go to the engine as the open-mode path
+ *   `/http/host:8080/p?q`; the target comes from the request line, never from `Host`.
+ * - `CONNECT host:port`, with a `ca`: the token is checked against the authority **before any
+ *   TLS**, then TLS is terminated with a leaf for that host; the TLS server name must be the host
+ *   (absent only for IP literals), and every request inside must carry `Host: <authority>` (else
+ *   421 `misdirected_request`). Each request goes to the engine as `https://<authority>` plus its
+ *   request target, so an open-mode-looking path inside the tunnel is just a path there. The
+ *   upstream's real certificate is verified by the engine's forwarder as usual.
+ * - The token comes only from `Proxy-Authorization`: `Bearer <token>`, or `Basic` with the token
+ *   or several comma-separated as password (`http://keyhole:TOKEN@proxy:8787`); with several, the
+ *   first whose public `hosts` hint covers the target (scheme, host, port) is used, none is 403
+ *   `host_not_allowed`. It reaches the engine as `X-Keyhole-Token`; a tool's own `Authorization`
+ *   is never taken for a token. Token failures the engine answers with 401 become 407 with
+ *   `Proxy-Authenticate: Basic realm="keyhole"` and the same `X-Keyhole-Error`.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http'
+ * import { createOpener, createProxy } from '@keyhole/core'
+ * import { createForwardProxy, createNodeForwarder, loadCertificateAuthority } from '@keyhole/core/node'
+ *
+ * const handler = createProxy({ opener: createOpener({ keyring, issuers }), forward: createNodeForwarder() })
+ * const proxy = createForwardProxy({ handler, ca: await loadCertificateAuthority(caJson), nodeBody: true })
+ * const server = http.createServer((req, res) => proxy.onRequest(req, res, () => {
+ *   res.statusCode = 404
+ *   res.end()
+ * }))
+ * server.on('connect', proxy.onConnect)
+ * server.listen(8787)
+ * // curl -x http://keyhole:$TOKEN@127.0.0.1:8787 --cacert ca.pem https://api.github.com/user
+ * ```
+ */
+export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
+  if (typeof options?.handler !== 'function') {
+    throw new KeyholeError('bad_request', 'createForwardProxy needs { handler } (createProxy(...))')
+  }
+  const call: EngineCall = {
+    handler: options.handler,
+    strip: stripSet(options.tokenHeaders),
+    nodeBody: options.nodeBody === true,
+  }
+  const ca = options.ca
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
+  const tunnels = new WeakMap<object, Tunnel>()
+  const open = new Set<Duplex>()
+
+  // Decrypted requests from every tunnel: an http.Server that never listens and is fed sockets.
+  let inner: Server | undefined
+  const tunnelServer = (): Server => {
+    inner ??= createServer((req, res) => {
+      const tunnel = tunnels.get(req.socket)
+      if (!tunnel) {
+        res.destroy()
+        return
+      }
+      let path: string
+      try {
+        if (!hostMatches(tunnel.origin, req.headers.host)) {
+          throw new KeyholeError(
+            'misdirected_request',
+            'this tunnel only carries requests for its CONNECT host',
+          )
+        }
+        path = tunnelPath(tunnel.origin, req.url)
+      } catch (error) {
+        void refuse(res, error)
+        return
+      }
+      void callEngine(call, req, res, path, tunnel.token)
+    })
+    return inner
+  }
+
+  return {
+    onRequest(req, res, next) {
+      if (!isAbsoluteForm(req.url)) {
+        next()
+        return
+      }
+      let path: string
+      let token: string
+      try {
+        const tokens = readProxyTokens(proxyAuthorization(req))
+        const { target, enginePath } = absoluteFormTarget(req.url)
+        token = chooseToken(tokens, target)
+        path = enginePath
+      } catch (error) {
+        void refuse(res, error)
+        return
+      }
+      void callEngine(call, req, res, path, token)
+    },
+
+    onConnect(req, socket, head) {
+      socket.on('error', () => socket.destroy())
+      void (async () => {
+        let tunnel: Tunnel
+        try {
+          if (!ca) throw new KeyholeError('connect_disabled', CONNECT_DISABLED)
+          const tokens = readProxyTokens(proxyAuthorization(req))
+          const origin = connectTarget(req.url)
+          tunnel = { origin, token: chooseToken(tokens, origin) }
+        } catch (error) {
+          await refuseConnect(socket, error)
+          return
+        }
+        open.add(socket)
+        socket.once('close', () => open.delete(socket))
+        let tls: TLSSocket | undefined
+        try {
+          tls = await openTunnel(socket, head, tunnel.origin.host, ca, handshakeTimeoutMs)
+        } catch (error) {
+          await refuseConnect(socket, error)
+          return
+        }
+        if (!tls) return
+        tunnels.set(tls, tunnel)
+        tunnelServer().emit('connection', tls)
+      })()
+    },
+
+    close() {
+      for (const socket of open) socket.destroy()
+      open.clear()
+    },
+  }
+}
+
+/**
+ * Adds the forward-proxy mode to an existing `http.Server`: absolute-form requests are taken
+ * before the server's own `'request'` listeners (which still get every other request), and
+ * CONNECT is answered (with TLS interception when `ca` is given, 403 `connect_disabled`
+ * otherwise). Returns the {@link ForwardProxy}; call its `close()` on shutdown.
+ *
+ * @example
+ * ```ts
+ * import { createAdaptorServer } from '@hono/node-server'
+ * import { attachForwardProxy } from '@keyhole/core/node'
+ *
+ * const server = createAdaptorServer({ fetch: app.fetch })
+ * const proxy = attachForwardProxy(server, { handler, ca })
+ * server.listen(8787)
+ * ```
+ */
+export function attachForwardProxy(server: Server, options: ForwardProxyOptions): ForwardProxy {
+  const proxy = createForwardProxy(options)
+  const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
+  server.removeAllListeners('request')
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    proxy.onRequest(req, res, () => {
+      for (const listener of listeners) listener.call(server, req, res)
+    })
+  })
+  server.on('connect', proxy.onConnect)
+  return proxy
+}
