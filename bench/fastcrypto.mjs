@@ -12,7 +12,7 @@ import crypto from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
-import { CompactEncrypt, calculateJwkThumbprint, compactDecrypt } from 'jose'
+import { CompactEncrypt, CompactSign, calculateJwkThumbprint, compactDecrypt } from 'jose'
 
 const root = new URL('..', import.meta.url).pathname
 // Many short rounds with every method in each, in rotating order, so that load from other
@@ -87,17 +87,32 @@ const claimsFor = (i) => ({
   ],
 })
 
+// The issuer that signs every token's grant (ES256, as `mint(grant, { to, signWith })` does);
+// the openers trust its public half.
+const issuerPair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const issuerJwk = issuerPair.publicKey.export({ format: 'jwk' })
+const issuerPublicJwk = {
+  ...issuerJwk,
+  kid: await calculateJwkThumbprint(issuerJwk),
+  alg: 'ES256',
+  use: 'sig',
+}
+
 async function tokensFor(key, n) {
   const out = []
   for (let i = 0; i < n; i++) {
     const claims = claimsFor(i)
+    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'ES256', kid: issuerPublicJwk.kid, typ: 'keyhole-grant+jwt' })
+      .sign(issuerPair.privateKey)
     out.push(
-      await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(claims)))
+      await new CompactEncrypt(new TextEncoder().encode(jws))
         .setProtectedHeader({
           alg: 'ECDH-ES+A256KW',
           enc: 'A256GCM',
           kid: key.privateJwk.kid,
           typ: 'keyhole+jwt',
+          cty: 'JWT',
           hosts: claims.hosts,
         })
         .encrypt(key.publicJwk),
@@ -250,7 +265,7 @@ async function benchCurve(curve) {
   try {
     if (!core) throw new Error('packages/core/src did not bundle')
     const keyring = core.createKeyring([key.privateJwk])
-    const common = { keyring, cacheSize: 0, maxTtl: '24h' }
+    const common = { keyring, issuers: [issuerPublicJwk], cacheSize: 0, maxTtl: '24h' }
     const joseOpener = core.createOpener(common)
     const decrypt = nodeDecrypt ?? ((token, k) => decryptCompact(token, k).plaintext)
     const fastOpener = core.createOpener({ ...common, decrypt })

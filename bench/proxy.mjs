@@ -15,9 +15,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { join } from 'node:path'
-import { createKeyring, createOpener, generateKey, mint } from '@keyhole/core'
+import { createKeyring, createOpener, generateKey, mint, toPublicJwk } from '@keyhole/core'
 import { nodeDecrypt } from '@keyhole/core/node'
-import { importJWK, jwtDecrypt } from 'jose'
+import { compactDecrypt, importJWK, jwtVerify } from 'jose'
 import { load, startServer, startUpstream } from './proxy/harness.mjs'
 import { summarize } from './proxy/profile.mjs'
 import { writeReport } from './proxy/report.mjs'
@@ -47,7 +47,8 @@ const int = (n) => Math.round(n).toLocaleString('en-US')
 const ms = (n) => (n < 10 ? n.toFixed(3) : n.toFixed(1))
 
 // ---------------------------------------------------------------------------------------------
-// Setup: one P-256 key (the default curve), the upstream, the tokens.
+// Setup: one P-256 key (the default curve), an ES256 issuer key that signs the tokens (the
+// proxies trust its public half), the upstream, the tokens.
 
 const dir = mkdtempSync(join(os.tmpdir(), 'keyhole-bench-proxy-'))
 const key = await generateKey()
@@ -55,6 +56,10 @@ const keyFile = join(dir, 'key.json')
 writeFileSync(keyFile, JSON.stringify(key), { mode: 0o600 })
 const keyring = createKeyring([key])
 const publicJwk = keyring.publicJwks().keys[0]
+const issuer = await generateKey({ use: 'sig' })
+const issuers = [toPublicJwk(issuer)]
+const issuerFile = join(dir, 'issuer.json')
+writeFileSync(issuerFile, JSON.stringify(issuers[0]))
 
 const upstream = await startUpstream()
 const host = `127.0.0.1:${upstream.port}`
@@ -68,7 +73,7 @@ const grant = {
     },
   ],
 }
-const token = await mint({ ...grant, ttl: '1h' }, { to: keyring.publicJwks() })
+const token = await mint({ ...grant, ttl: '1h' }, { to: keyring.publicJwks(), signWith: issuer })
 const path = `/proxy/http/${host}/v1/items?limit=10`
 // What an SDK sends besides the token.
 const baseHeaders = {
@@ -84,12 +89,12 @@ const tokenFile = (name, list) => {
   writeFileSync(file, JSON.stringify(list))
   return file
 }
-const fresh = makeTokens(publicJwk, grant, FRESH_TOKENS)
-const coldTokens = makeTokens(publicJwk, grant, 50)
-const many = makeTokens(publicJwk, grant, MEMORY_TOKENS, { ephemeralEvery: 50 })
+const fresh = makeTokens(publicJwk, grant, FRESH_TOKENS, { issuer })
+const coldTokens = makeTokens(publicJwk, grant, 50, { issuer })
+const many = makeTokens(publicJwk, grant, MEMORY_TOKENS, { issuer, ephemeralEvery: 50 })
 {
   // The bench tokens must be real keyhole tokens: core's default opener (jose) opens a sample.
-  const check = createOpener({ keyring })
+  const check = createOpener({ keyring, issuers })
   for (const t of [...fresh.slice(0, 10), ...coldTokens.slice(0, 5), ...many.slice(0, 60)])
     await check.open(t)
 }
@@ -210,7 +215,7 @@ async function syscallsOf(side) {
 
 const results = {}
 const profiles = []
-const server = (config) => startServer({ upstream: upstream.origin, keyFile, ...config })
+const server = (config) => startServer({ upstream: upstream.origin, keyFile, issuerFile, ...config })
 
 // ---------------------------------------------------------------------------------------------
 // Rows 1 and 2: one reused token.
@@ -265,7 +270,7 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, ...
       tokensFile: freshFile,
     },
     {
-      label: 'node:http + jose jwtDecrypt per request',
+      label: 'node:http + jose decrypt and verify per request',
       server: jose,
       headers: baseHeaders,
       tokensFile: freshFile,
@@ -291,8 +296,9 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, ...
 // timing CPU (process.cpuUsage counts every thread, so work on the libuv pool is included).
 {
   log('row 3b: per-open CPU cost vs the raw primitives')
-  const opener = createOpener({ keyring, decrypt: nodeDecrypt, cacheSize: 0 })
+  const opener = createOpener({ keyring, issuers, decrypt: nodeDecrypt, cacheSize: 0 })
   const joseKey = await importJWK(key, 'ECDH-ES+A256KW')
+  const joseIssuerKey = await importJWK(issuers[0], 'ES256')
   const joseOptions = {
     keyManagementAlgorithms: ['ECDH-ES+A256KW'],
     contentEncryptionAlgorithms: ['A256GCM'],
@@ -333,7 +339,15 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, ...
   const cases = {
     raw: async () => raw(),
     open: async () => opener.open(fresh[i++ % fresh.length]),
-    jose: async () => jwtDecrypt(fresh[i++ % fresh.length], joseKey, joseOptions),
+    // jose doing what the opener does: decrypt, then verify the issuer's signature on the grant.
+    jose: async () =>
+      jwtVerify(
+        (await compactDecrypt(fresh[i++ % fresh.length], joseKey, joseOptions)).plaintext,
+        joseIssuerKey,
+        {
+          typ: 'keyhole-grant+jwt',
+        },
+      ),
   }
   // Many short rounds: on a shared machine most of them run undisturbed, so medians are stable.
   const BATCH = QUICK ? 20 : 50

@@ -115,7 +115,7 @@ export function writeReport(data) {
       measure:
         'req/s, a fresh token on every request (Hono; decryption on a worker thread, and on the event loop), 32 connections',
       figure: `${int(r3.kh)} req/s with createDecryptPool (${int(r3.khNode)} with nodeDecrypt on the event loop); open ${int(r3b.open)} µs CPU`,
-      baseline: `${int(r3.base)} req/s (node:http + jose jwtDecrypt per request); raw primitives ${int(r3b.raw)} µs CPU`,
+      baseline: `${int(r3.base)} req/s (node:http + jose decrypt and verify per request); raw primitives ${int(r3b.raw)} µs CPU`,
       ratio: `${x(r3.kh / r3.base)} (${x(r3.khNode / r3.base)}); open ${x(r3b.open / r3b.raw)} raw`,
       target: '≥ 2×; open ≤ 1.5× raw',
       met: r3.kh / r3.base >= 2 && r3b.open / r3b.raw <= 1.5,
@@ -270,7 +270,7 @@ ${[
   cpuOf.honoFloor === undefined
     ? ''
     : `Row 1, what Hono costs by itself: a Hono route on @hono/node-server that hands the Node request and response to the same bare pipe did ${int(rps(results.row1[2]))} req/s at ${int(cpuOf.honoFloor)} µs CPU per request (${x(rps(results.row1[2]) / r1.base)} of the bare pipe's req/s), and keyhole did ${x(r1.kh / rps(results.row1[2]))} of that floor. Keyhole's own work on top of the framework — reading the token, the cached open, the policy, the header copy and injection, the web Response — is the rest: ${int(cpuOf.hono - cpuOf.honoFloor)} µs per request (medians of CPU per request, which move by ±10 µs from run to run here). Row 1's ratio run by run (keyhole ÷ the bare median): ${results.row1[0].map((r) => x(r.rps / r1.base)).join(', ')}, so a median near the target can land on either side of it in another run. ${rps(results.row1[2]) / r1.base < 0.85 ? `In this run the framework by itself stayed under the 0.85× target, so most of row 1's gap is @hono/node-server and Hono (their request objects and dispatch per request), not keyhole's work; the floor moves a lot from run to run (its runs: ${results.row1[2].map((r) => x(r.rps / median(results.row1[1].map((b) => b.rps)))).join(', ')} of the bare median).` : ''}`,
-  `Inside the servers an uncached open added ${int(openInSitu)} µs of CPU to a keyhole request (fresh-token runs minus one-token runs), and jose's \`jwtDecrypt\` added ${int(joseInSitu)} µs to the bare pass-through. The pass-through itself — HTTP parsing, two sockets, the writes — cost ${int(cpuOf.bare)} µs per request here.`,
+  `Inside the servers an uncached open added ${int(openInSitu)} µs of CPU to a keyhole request (fresh-token runs minus one-token runs), and jose's \`compactDecrypt\` + \`jwtVerify\` added ${int(joseInSitu)} µs to the bare pass-through. The pass-through itself — HTTP parsing, two sockets, the writes — cost ${int(cpuOf.bare)} µs per request here.`,
   rows[2].met
     ? ''
     : `Row 3 in req/s on the event loop alone is bounded by that pass-through cost: with P the cost of proxying a request and D the cost of a decryption, the ratio is at most (P + D_jose) / (P + D_keyhole) = (${int(cpuOf.bare)} + ${int(joseInSitu)}) / (${int(cpuOf.hono)} + ${int(openInSitu)}) ≈ ${x((cpuOf.bare + joseInSitu) / (cpuOf.hono + openInSitu))} in CPU; 2× needs P + D_keyhole ≤ (P + D_jose) / 2, i.e. a request path that costs less than ${int(Math.max(0, joseInSitu - 2 * openInSitu))} µs. jose also runs part of its work on libuv's thread pool, so under contention its process gets more than one thread's share of the two CPUs; createDecryptPool gives keyhole the same: the decryption on a worker thread, the event loop free to proxy.`,
@@ -305,18 +305,18 @@ ${runTable('side', ['keyhole (Express)', 'bare Express + fetch'], results.row2)}
 
 Row 3 — ${int(FRESH_TOKENS)} distinct tokens cycled in order (more than the opener's 10,000-entry cache, so every
 open misses: the keyhole server made ${int(freshDecryptions)} decryptions for ${int(freshRequests)} measured responses). Baseline: the
-\`node:http\` pass-through of row 1 plus \`jose.jwtDecrypt(token, key)\` (key imported once) on every request,
-injecting the decrypted credential. keyhole's figure is its Node setup for fresh tokens: \`createOpener({ keyring,
+\`node:http\` pass-through of row 1 plus jose's \`compactDecrypt(token, key)\` and \`jwtVerify\` of the issuer's
+signature on the grant (keys imported once) on every request, injecting the decrypted credential. keyhole's figure is its Node setup for fresh tokens: \`createOpener({ keyring,
 decrypt: createDecryptPool().decrypt })\` (one worker thread on this 2-CPU machine). For reference, keyhole with
 \`nodeDecrypt\` on the event loop (\`createNodeOpener\`) and with the opener's default (jose) decryption:
 
 ${runTable('side', ['keyhole, decrypt pool', 'node:http + jose per request', 'keyhole, nodeDecrypt', 'keyhole, jose decrypt'], results.row3)}
 
 Row 3, per open (in the bench process, ${QUICK ? 5 : 41} alternating rounds of ${QUICK ? 20 : 50} sequential calls each, CPU time of all
-threads): \`createOpener({ keyring, decrypt: nodeDecrypt, cacheSize: 0 }).open(token)\` — size, header,
-decryption, claims, time and revocation checks — ${int(r3b.open)} µs; the raw primitives on precomputed inputs
+threads): \`createOpener({ keyring, issuers, decrypt: nodeDecrypt, cacheSize: 0 }).open(token)\` — size, header,
+decryption, the issuer's signature, claims, time and revocation checks — ${int(r3b.open)} µs; the raw primitives on precomputed inputs
 (\`diffieHellman\` of two KeyObjects + SHA-256 + AES-256 key unwrap + AES-256-GCM decrypt of a plaintext of the
-same size) ${int(r3b.raw)} µs; jose \`jwtDecrypt\` ${int(r3b.jose)} µs. Open ÷ raw = ${x(r3b.open / r3b.raw)} (medians), ${x(r3b.pairedRatio)} (median of the rounds' own ratios); jose ÷ open = ${x(r3b.jose / r3b.open)}.
+same size; no signature check) ${int(r3b.raw)} µs; jose \`compactDecrypt\` + \`jwtVerify\` ${int(r3b.jose)} µs. Open ÷ raw = ${x(r3b.open / r3b.raw)} (medians), ${x(r3b.pairedRatio)} (median of the rounds' own ratios); jose ÷ open = ${x(r3b.jose / r3b.open)}.
 Rounds (µs): open ${results.row3b.open.map(int).join(', ')}; raw ${results.row3b.raw.map(int).join(', ')}; jose ${results.row3b.jose.map(int).join(', ')}.
 
 Row 4 — a fresh Hono keyhole server per mode, 50 tokens, ${CONNECTIONS} connections, ${int(50 * CONNECTIONS * 2)} requests.

@@ -1,7 +1,8 @@
 // One proxy under test, in a process of its own (forked by bench/proxy.mjs, which talks to it
 // over the IPC channel only, so no bench route sits in the request path).
 //
-//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, decrypt?: 'node' | 'pool' | 'jose', cacheSize? }
+//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, issuerFile?, decrypt?: 'node' | 'pool' | 'jose', cacheSize? }
+//   (issuerFile: the public JWK of the issuer that signs the bench tokens)
 //
 // Every server answers GET|POST /proxy/<anything>: the keyhole ones read the target from it
 // (open mode, `/proxy/http/127.0.0.1:PORT/...`), the baselines forward everything after the
@@ -15,8 +16,9 @@
 //   hono-floor       a Hono route on @hono/node-server handing the Node request and response to
 //                    bare-node's pipe (RESPONSE_ALREADY_SENT): what the framework costs by itself
 //   bare-express     Express 5, global fetch + pipeline(Readable.fromWeb(res.body), res)
-//   jose-node        bare-node plus jose `jwtDecrypt` of the X-Keyhole-Token on every request and
-//                    the decrypted credential injected (a proxy without a grant cache)
+//   jose-node        bare-node plus jose `compactDecrypt` of the X-Keyhole-Token and `jwtVerify` of
+//                    the issuer's signature on every request, and the credential injected (a proxy
+//                    without a grant cache)
 //
 // IPC: { op: 'stats' } -> { opener stats, memory }, { op: 'gc' } -> memory after two gc() runs,
 // { op: 'clear' } empties the grant cache, { op: 'profile-start' | 'profile-stop', file } a CPU
@@ -33,7 +35,8 @@ let opener
 async function keyholeOpener() {
   const { createKeyring, createOpener } = await import('@keyhole/core')
   const key = JSON.parse(readFileSync(config.keyFile, 'utf8'))
-  const options = { keyring: createKeyring([key]) }
+  const issuer = JSON.parse(readFileSync(config.issuerFile, 'utf8'))
+  const options = { keyring: createKeyring([key]), issuers: [issuer] }
   if (config.cacheSize !== undefined) options.cacheSize = config.cacheSize
   // 'node': what Node entry points use (createNodeOpener = createOpener + nodeDecrypt);
   // 'jose': core's runtime-neutral default.
@@ -114,9 +117,10 @@ async function start() {
       return http.createServer(bareNode(agent)).listen(0, '127.0.0.1')
     }
     case 'jose-node': {
-      const { importJWK, jwtDecrypt } = await import('jose')
+      const { compactDecrypt, importJWK, jwtVerify } = await import('jose')
       const jwk = JSON.parse(readFileSync(config.keyFile, 'utf8'))
       const key = await importJWK(jwk, 'ECDH-ES+A256KW')
+      const issuerKey = await importJWK(JSON.parse(readFileSync(config.issuerFile, 'utf8')), 'ES256')
       const options = {
         keyManagementAlgorithms: ['ECDH-ES+A256KW'],
         contentEncryptionAlgorithms: ['A256GCM'],
@@ -128,17 +132,19 @@ async function start() {
           const headers = { ...req.headers }
           const token = headers['x-keyhole-token']
           delete headers['x-keyhole-token']
-          jwtDecrypt(String(token), key, options).then(
-            ({ payload }) => {
-              for (const i of payload.inject) if (i.in === 'header') headers[i.name.toLowerCase()] = i.value
-              req.headers = headers
-              forward(req, res)
-            },
-            () => {
-              res.writeHead(401)
-              res.end()
-            },
-          )
+          compactDecrypt(String(token), key, options)
+            .then(({ plaintext }) => jwtVerify(plaintext, issuerKey, { typ: 'keyhole-grant+jwt' }))
+            .then(
+              ({ payload }) => {
+                for (const i of payload.inject) if (i.in === 'header') headers[i.name.toLowerCase()] = i.value
+                req.headers = headers
+                forward(req, res)
+              },
+              () => {
+                res.writeHead(401)
+                res.end()
+              },
+            )
         })
         .listen(0, '127.0.0.1')
     }

@@ -1,5 +1,6 @@
 // Bench-only token factory: keyhole tokens (compact JWE, ECDH-ES+A256KW / A256GCM to a P-256
-// key, the same protected header and claims as core's `mint`) made with node:crypto, because
+// key, the same protected header and claims as core's `mint`, the claims signed as an ES256 grant
+// JWS by the issuer key, as `mint(grant, { to, signWith })` does) made with node:crypto, because
 // `mint` (jose, WebCrypto) costs 1–2 ms of CPU per token on this machine and rows 3, 4 and 6
 // need tens of thousands of distinct tokens. Every token has its own CEK, IV and jti and, by
 // default, its own ephemeral key, so opening one costs the proxy exactly what opening a minted
@@ -22,9 +23,16 @@ const WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
 
 /**
  * Makes `count` tokens to the P-256 public JWK `publicJwk` (with `kid`) for the grant
- * `{ hosts, inject }`, valid for `ttlSeconds`.
+ * `{ hosts, inject }`, signed by `issuer` (a P-256 ES256 issuer private JWK, with `kid`), valid for
+ * `ttlSeconds`.
  */
-export function makeTokens(publicJwk, grant, count, { ttlSeconds = 3600, ephemeralEvery = 1 } = {}) {
+export function makeTokens(publicJwk, grant, count, { issuer, ttlSeconds = 3600, ephemeralEvery = 1 } = {}) {
+  if (issuer?.alg !== 'ES256') throw new Error('makeTokens needs an ES256 issuer key to sign with')
+  const signer = crypto.createPrivateKey({
+    key: { kty: issuer.kty, crv: issuer.crv, x: issuer.x, y: issuer.y, d: issuer.d },
+    format: 'jwk',
+  })
+  const jwsHeader = b64u(JSON.stringify({ alg: 'ES256', kid: issuer.kid, typ: 'keyhole-grant+jwt' }))
   const recipient = Buffer.concat([
     Buffer.from([4]),
     Buffer.from(publicJwk.x, 'base64url'),
@@ -50,6 +58,7 @@ export function makeTokens(publicJwk, grant, count, { ttlSeconds = 3600, ephemer
         enc: 'A256GCM',
         kid: publicJwk.kid,
         typ: 'keyhole+jwt',
+        cty: 'JWT',
         hosts: grant.hosts,
         epk: { kty: 'EC', crv: 'P-256', x: b64u(point.subarray(1, 33)), y: b64u(point.subarray(33)) },
       }),
@@ -64,7 +73,9 @@ export function makeTokens(publicJwk, grant, count, { ttlSeconds = 3600, ephemer
     const iv = crypto.randomBytes(12)
     const gcm = crypto.createCipheriv('aes-256-gcm', cek, iv)
     gcm.setAAD(Buffer.from(header, 'latin1'))
-    const ciphertext = Buffer.concat([gcm.update(JSON.stringify(claims)), gcm.final()])
+    const input = `${jwsHeader}.${b64u(JSON.stringify(claims))}`
+    const signature = crypto.sign('sha256', Buffer.from(input), { key: signer, dsaEncoding: 'ieee-p1363' })
+    const ciphertext = Buffer.concat([gcm.update(`${input}.${b64u(signature)}`), gcm.final()])
     out[i] = `${header}.${b64u(wrapped)}.${b64u(iv)}.${b64u(ciphertext)}.${b64u(gcm.getAuthTag())}`
   }
   return out
