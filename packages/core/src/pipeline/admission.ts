@@ -11,6 +11,7 @@ import { TOKEN_HEADER } from '../proxy/read-token.js'
 import { compileGatewayTarget, resolveOpenTarget, type TargetResolver } from '../proxy/resolve-target.js'
 import { compileStripRules, type StripRules } from '../proxy/sanitize-headers.js'
 import type { Grant } from '../types.js'
+import { DEFAULT_MAX_BUFFERED_BODY } from './buffer-body.js'
 import type { AdmissionOptions, ProxyOpener } from './options.js'
 
 /** The last target a grant was authorized for, with what the address rule decided for it. */
@@ -48,6 +49,8 @@ export interface Admission {
   readonly onEvent: ProxyEventListener | undefined
   /** Where proof ids are claimed. */
   readonly replayCache: ReplayCache
+  /** The most of a request body the engine buffers when it must read one, bytes. */
+  readonly maxBufferedBody: number
   /** Proof freshness window, seconds. */
   readonly proofWindow: number
   /** Wall clock in milliseconds (proof freshness). */
@@ -111,6 +114,14 @@ function compilePrivateAddresses(option: AdmissionOptions['allowPrivateAddresses
  * const admission = compileAdmission({ opener, allowHosts: ['api.github.com'] })
  * ```
  */
+function compileBodyLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_MAX_BUFFERED_BODY
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new KeyholeError('bad_request', 'maxBufferedBody must be a number of bytes')
+  }
+  return limit
+}
+
 export function compileAdmission(options: AdmissionOptions, who = 'createProxy'): Admission {
   if (!options || typeof options.opener?.open !== 'function') {
     throw new KeyholeError('bad_request', `${who} needs an opener (createOpener({ keyring, issuers }))`)
@@ -137,6 +148,7 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
     onEvent,
     replayCache: options.replayCache ?? createMemoryReplayCache(),
     proofWindow: toSeconds(options.proofWindow ?? '60s'),
+    maxBufferedBody: compileBodyLimit(options.maxBufferedBody),
     now: options.now ?? Date.now,
     tick: onEvent ? now : zero,
   }

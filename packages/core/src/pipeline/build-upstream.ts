@@ -29,5 +29,12 @@ export function buildUpstream(state: RequestState, admission: Admission): void {
   state.path = path
   state.url = target.href.slice(0, target.href.length - target.search.length - target.path.length) + path
   state.headers = headers
-  state.body = bodyless ? null : request.body
+  const buffered = state.buffered
+  if (buffered !== undefined && !bodyless) {
+    // A stage read the body (and may have changed it): it goes as bytes, with its own length.
+    state.body = buffered
+    headers['content-length'] = String(buffered.byteLength)
+  } else {
+    state.body = bodyless ? null : request.body
+  }
 }

@@ -58,6 +58,12 @@ export interface AdmissionOptions {
    * new in-memory cache (`createMemoryReplayCache()`).
    */
   replayCache?: ReplayCache
+  /**
+   * The most of a request body the engine reads into memory when it must see it (a `_method`
+   * form field under a method restriction, body and signing credentials); beyond it the answer is
+   * 413 `body_too_large` and nothing is forwarded. Default 1 MiB.
+   */
+  maxBufferedBody?: number
   /** How far a proof's `iat` may be from now, either side. Default `'60s'`. */
   proofWindow?: Duration
   /** The clock for proof freshness, in milliseconds since the epoch. Default `Date.now`. */

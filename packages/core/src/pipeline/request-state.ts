@@ -45,7 +45,9 @@ export interface RequestState {
   /** The path and query to send, byte for byte. */
   path: string
   headers: Record<string, string> | undefined
-  body: ReadableStream<Uint8Array> | null
+  body: ReadableStream<Uint8Array> | Uint8Array | null
+  /** The request body, read once when a stage had to see it; what goes upstream then. */
+  buffered: Uint8Array | undefined
   clientSignal: AbortSignal | undefined
   // send-upstream, answer, fail
   response: Response | undefined
@@ -90,6 +92,7 @@ export function startRequest(
     path: '',
     headers: undefined,
     body: null,
+    buffered: undefined,
     clientSignal: undefined,
     response: undefined,
     outcome: 'ok',

@@ -2,6 +2,7 @@ import { KeyholeError } from '../errors.js'
 import { type Admission, compileAdmission } from '../pipeline/admission.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
 import { buildUpstream } from '../pipeline/build-upstream.js'
+import { checkBodyMethod, restrictsMethods } from '../pipeline/check-body-method.js'
 import { checkProof } from '../pipeline/check-proof.js'
 import { fail } from '../pipeline/fail.js'
 import { openGrant } from '../pipeline/open-grant.js'
@@ -89,6 +90,7 @@ export function createRequestAuthorizer(
       state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
       if (state.grant.cnf !== undefined) await checkProof(state, admission)
+      if (restrictsMethods(state.grant)) await checkBodyMethod(state, admission.maxBufferedBody)
     } catch (thrown) {
       fail(state, admission, thrown)
       return state.response as Response

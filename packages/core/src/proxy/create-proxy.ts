@@ -2,6 +2,7 @@ import { compileAdmission } from '../pipeline/admission.js'
 import { answer } from '../pipeline/answer.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
 import { buildUpstream } from '../pipeline/build-upstream.js'
+import { checkBodyMethod, restrictsMethods } from '../pipeline/check-body-method.js'
 import { checkProof } from '../pipeline/check-proof.js'
 import { fail } from '../pipeline/fail.js'
 import { compileForwarding } from '../pipeline/forwarding.js'
@@ -56,7 +57,9 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       readRequest(state, admission)
       state.grant = await openGrant(state, admission)
       authorizeTarget(state, admission)
-      if ((state.grant as Grant).cnf !== undefined) await checkProof(state, admission)
+      const grant = state.grant as Grant
+      if (grant.cnf !== undefined) await checkProof(state, admission)
+      if (restrictsMethods(grant)) await checkBodyMethod(state, admission.maxBufferedBody)
       buildUpstream(state, admission)
       answer(state, admission, forwarding, await sendUpstream(state, forwarding))
     } catch (thrown) {
