@@ -20,6 +20,34 @@ export {
 export { type Duration, toSeconds } from './duration.js'
 export { errorStatus, isKeyholeError, KeyholeError, type KeyholeErrorCode } from './errors.js'
 export { clearJwksCache, type FetchJwksOptions, fetchJwks } from './fetch-jwks.js'
+// Credential injectors: the plug-in contract, the built-in ones and their registry.
+export { basicAuthorization, basicInjector } from './inject/basic.js'
+export { bodyInjector } from './inject/body.js'
+export { cookieInjector } from './inject/cookie.js'
+export { headerInjector, headerValueSecrets } from './inject/header.js'
+export { hmacInjector } from './inject/hmac.js'
+export { copyInjection, injectionType, normalizeInjection } from './inject/injection-type.js'
+export type {
+  AppliedSecrets,
+  InjectContext,
+  InjectEntry,
+  Injector,
+  OutgoingRequest,
+} from './inject/injector.js'
+export { parseJsonPointer } from './inject/json-pointer.js'
+export {
+  createOAuth2Injector,
+  MAX_TOKEN_RESPONSE_BYTES,
+  type OAuth2Injector,
+  type OAuth2InjectorOptions,
+  oauth2Injector,
+} from './inject/oauth2.js'
+export { queryInjector } from './inject/query.js'
+export { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from './inject/registry.js'
+export { spliceForm } from './inject/splice-form.js'
+export { spliceJson } from './inject/splice-json.js'
+export { spliceQuery } from './inject/splice-query.js'
+export { assertValidInjections } from './inject/validate-injections.js'
 export { bindingThumbprint } from './keys/bind-key.js'
 export { type ExportKeyOptions, exportKey } from './keys/export-key.js'
 export { type GenerateKeyOptions, generateKey } from './keys/generate-key.js'
@@ -110,7 +138,12 @@ export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
 export type { RevocationFeed, RevocationStore } from './revocation/store.js'
 export type {
+  BasicInjection,
+  BodyInjection,
+  CookieInjection,
   Grant,
+  HeaderInjection,
+  HmacInjection,
   Injection,
   InjectLocation,
   IssuerAlg,
@@ -121,46 +154,11 @@ export type {
   KeyholeProtectedHeader,
   KeyholePublicJwk,
   LayerPolicy,
-  OpenInfo,
-  Policy,
-  PublicJwks,
-} from './types.js'
-// Credential injectors: the plug-in contract, the built-in ones and their registry.
-export { basicAuthorization, basicInjector } from './inject/basic.js'
-export { bodyInjector } from './inject/body.js'
-export { cookieInjector } from './inject/cookie.js'
-export { headerInjector, headerValueSecrets } from './inject/header.js'
-export { hmacInjector } from './inject/hmac.js'
-export { copyInjection, injectionType, normalizeInjection } from './inject/injection-type.js'
-export type {
-  AppliedSecrets,
-  InjectContext,
-  InjectEntry,
-  Injector,
-  OutgoingRequest,
-} from './inject/injector.js'
-export { parseJsonPointer } from './inject/json-pointer.js'
-export {
-  createOAuth2Injector,
-  MAX_TOKEN_RESPONSE_BYTES,
-  type OAuth2Injector,
-  type OAuth2InjectorOptions,
-  oauth2Injector,
-} from './inject/oauth2.js'
-export { queryInjector } from './inject/query.js'
-export { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from './inject/registry.js'
-export { spliceForm } from './inject/splice-form.js'
-export { spliceJson } from './inject/splice-json.js'
-export { spliceQuery } from './inject/splice-query.js'
-export { assertValidInjections } from './inject/validate-injections.js'
-export type {
-  BasicInjection,
-  BodyInjection,
-  CookieInjection,
-  HeaderInjection,
-  HmacInjection,
   LocatedInjection,
   OAuth2Injection,
+  OpenInfo,
   PluginInjection,
+  Policy,
+  PublicJwks,
   QueryInjection,
 } from './types.js'
