@@ -22,8 +22,11 @@ function assertKeyholeError(reply: Reply, code: string, label: string): void {
   expect(reply.status, context).toBe(errorStatus[code as KeyholeErrorCode])
   expect(reply.code, context).toBe(code)
   expect(JSON.parse(reply.body), context).toEqual({ error: { code, message: expect.any(String) } })
-  if (reply.status === 401)
-    expect(reply.headers['www-authenticate'], context).toBe('Bearer error="invalid_token"')
+  if (reply.status === 401) {
+    // No token at all gets the bare challenge (RFC 6750 §3.1); every token failure says invalid_token.
+    const challenge = code === 'missing_token' ? 'Bearer' : 'Bearer error="invalid_token"'
+    expect(reply.headers['www-authenticate'], context).toBe(challenge)
+  }
 }
 
 describe.each(PROXY_KINDS)('through the %s proxy', (kind) => {
