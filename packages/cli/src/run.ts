@@ -28,6 +28,11 @@ const COMMANDS: readonly Entry[] = [
     load: async () => (await import('./commands/mint.js')).mintCommand,
   },
   {
+    name: 'attenuate',
+    summary: 'make a narrower token from one you hold (fewer hosts, paths, methods; shorter; key-bound)',
+    load: async () => (await import('./commands/attenuate.js')).attenuateCommand,
+  },
+  {
     name: 'inspect',
     summary: "show a token's public header and, with --keys, its claims with credentials masked",
     load: async () => (await import('./commands/inspect.js')).inspectCommand,

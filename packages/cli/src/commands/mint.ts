@@ -9,17 +9,19 @@ import {
 import { CliError, EXIT_OK, EXIT_USAGE, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { expandEnv } from '../expand-env.js'
+import { jwksTarget } from '../jwks-target.js'
 import { splitKeys } from '../key-file.js'
 import { loadKeys } from '../load-keyring.js'
 import { networkReason } from '../network-reason.js'
 import { many, parseCommand, required, single } from '../parse.js'
+import { readBindKey } from '../read-bind-key.js'
 import { readJsonFile } from '../read-json-file.js'
 
 const help = `Usage: keyhole mint (--keys keys.json | --jwks <file|url> --issuer-key <file>)
                     --host <pattern>... --ttl <duration>
                     [--path <pattern>...] [--method <M>...]
                     [--header 'Name: value'...] [--query name=value...] [--cookie name=value...]
-                    [--sub <subject>] [--aud <audience>]
+                    [--sub <subject>] [--aud <audience>] [--bind-key <jwk file>]
 
 Prints a keyhole token: the credential and the policy for using it, signed with an issuer key and
 encrypted to the proxy's public key. Only the proxy can open it, it honours it only if it trusts
@@ -53,6 +55,10 @@ Options:
   --ttl <duration>    lifetime: 90 (seconds), 30s, 15m, 1h, 7d
   --sub <subject>     who or what the token is for (shown in the proxy's log)
   --aud <audience>    the audience, for proxies that require one
+  --bind-key <file>   bind the token to a key: a file holding ONE PUBLIC JWK (P-256 or Ed25519),
+                      the public half of the holder's proof key. Every request must then carry a
+                      Keyhole-Proof signed by that key, so a copy of the token alone is useless.
+                      A private key (with "d") is refused
   -h, --help          show this help
 
 Examples:
@@ -84,6 +90,7 @@ export const mintCommand: Command = {
           ttl: { type: 'string' },
           sub: { type: 'string' },
           aud: { type: 'string' },
+          'bind-key': { type: 'string' },
         },
       },
       argv,
@@ -128,7 +135,7 @@ export const mintCommand: Command = {
         )
       to = keyring.publicJwks()
     } else {
-      to = await jwksTarget(jwksSource as string, io.cwd)
+      to = await jwksTarget(jwksSource as string, io.cwd, 'mint')
       if (issuerKeyFile !== undefined) signWith = await readIssuerKey(issuerKeyFile, io.cwd)
       else
         io.stderr(
@@ -137,6 +144,8 @@ export const mintCommand: Command = {
     }
     const sub = single(values.sub)
     const aud = single(values.aud)
+    const bindKeyFile = single(values['bind-key'])
+    const bindKey = bindKeyFile === undefined ? undefined : (await readBindKey(bindKeyFile, io.cwd)).jwk
     let token: string
     try {
       token = await mint(
@@ -148,6 +157,7 @@ export const mintCommand: Command = {
           ttl,
           ...(sub !== undefined ? { sub } : {}),
           ...(aud !== undefined ? { aud } : {}),
+          ...(bindKey !== undefined ? { bindKey } : {}),
         },
         { to, ...(signWith !== undefined && { signWith }) },
       )
@@ -222,23 +232,4 @@ async function readIssuerKey(file: string, cwd: string): Promise<KeyholeIssuerPr
   if (typeof (key as { d?: unknown }).d !== 'string')
     throw new CliError(`${file} holds only the public half of the issuer key; signing needs the private key`)
   return key
-}
-
-async function jwksTarget(source: string, cwd: string): Promise<string | PublicJwks> {
-  if (/^https?:\/\//i.test(source)) return source
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) throw usageError('--jwks must be a file or an http(s) URL')
-  const json = await readJsonFile(
-    resolve(cwd, source),
-    'JWKS file',
-    'write one with `keyhole jwks --keys keys.json > jwks.json`, or pass the proxy URL',
-  )
-  const keys = (json as { keys?: unknown } | null)?.keys
-  if (Array.isArray(keys)) {
-    if (keys.some((key) => typeof key === 'object' && key !== null && 'd' in key))
-      throw new CliError(
-        `${source} holds private keys; mint needs only the public JWKS: keyhole jwks --keys ${source} > jwks.json`,
-      )
-    return json as PublicJwks
-  }
-  throw new CliError(`JWKS file ${source} must hold a key set: {"keys": [ ...public keys... ]}`)
 }
