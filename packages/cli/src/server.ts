@@ -4,13 +4,21 @@ import { createAdaptorServer } from '@hono/node-server'
 import {
   createMemoryStore,
   createOpener,
+  createProxy,
   type IssuerOption,
   type ProxyEvent,
+  type ProxyHandler,
   type RevocationStore,
   toPublicJwk,
 } from '@keyhole/core'
-import { createDecryptPool, createNodeForwarder, createNodeOpener } from '@keyhole/core/node'
-import { admin, keyhole } from '@keyhole/hono'
+import {
+  attachForwardProxy,
+  type CertificateAuthority,
+  createDecryptPool,
+  createNodeForwarder,
+  createNodeOpener,
+} from '@keyhole/core/node'
+import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
@@ -43,6 +51,12 @@ export interface ServerOptions {
   revocations?: RevocationStore
   /** More headers that may carry the token (e.g. `x-api-key`), besides X-Keyhole-Token and Authorization. */
   tokenHeaders?: readonly string[]
+  /**
+   * Enables CONNECT in forward-proxy mode (`--ca`): TLS interception with leaf certificates from
+   * this CA. Absolute-form proxy requests work without it. Default: none (CONNECT is 403
+   * `connect_disabled`).
+   */
+  ca?: CertificateAuthority
   /** Receives one line per proxied request and per admin action (never a secret). Default: ignore. */
   log?: (line: string) => void
   /** Receives warnings about the key file (such as its mode). Default: ignore. */
@@ -95,6 +109,13 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   const ownsRevocations = options.revocations === undefined
   const forward = createNodeForwarder()
   const onEvent = (event: ProxyEvent) => log(formatEvent(event, new Date()))
+  // Forward-proxy requests run through an engine made from the same options as the one the Hono
+  // routes mount, swapped on reload together with the app.
+  let engine: ProxyHandler | undefined
+  const keyhole: typeof honoKeyhole = (engineOptions) => {
+    engine = createProxy(engineOptions)
+    return honoKeyhole(engineOptions)
+  }
   // The worker script is built beside the CLI's own bundle (its tsup entry decrypt-worker).
   const pool =
     options.decryptThreads && options.decryptThreads > 0
@@ -161,6 +182,13 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
   const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
+  // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests, and CONNECT with --ca.
+  const forwardProxy = attachForwardProxy(server, {
+    handler: (request, context) => (engine as ProxyHandler)(request, context),
+    nodeBody: true,
+    ...(options.ca ? { ca: options.ca } : {}),
+    ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
+  })
   const hostname = options.hostname ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -204,7 +232,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     },
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+        const timer = setTimeout(() => {
+          server.closeAllConnections()
+          forwardProxy.close()
+        }, graceMs)
         timer.unref()
         server.close(() => {
           clearTimeout(timer)

@@ -1,0 +1,318 @@
+// keyhole ca, keyhole serve --ca and keyhole run, with the built binary, curl and python3 against
+// real upstreams on 127.0.0.1.
+import { X509Certificate } from 'node:crypto'
+import { once } from 'node:events'
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import http from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+
+const fixtureCert = fileURLToPath(
+  new URL('../../core/test/proxy/fixtures/localhost-cert.pem', import.meta.url),
+)
+const fixtureKey = fileURLToPath(new URL('../../core/test/proxy/fixtures/localhost-key.pem', import.meta.url))
+const CREDENTIAL = 'forward-cli-credential-0042'
+
+let dir: string
+let remove: () => Promise<void>
+let secure: https.Server
+let plain: http.Server
+let httpsPort: number
+let httpPort: number
+let withCa: Served
+let withoutCa: Served
+let token: string
+const seen: { url: string; authorization?: string; headers: string }[] = []
+
+async function listen(server: http.Server | https.Server): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+beforeAll(async () => {
+  buildCli()
+  ;({ dir, remove } = await tempDir())
+  const record = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push({
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      headers: req.rawHeaders.join('\n'),
+    })
+    res.end(`hello ${req.url}`)
+  }
+  secure = https.createServer({ key: await readFile(fixtureKey), cert: await readFile(fixtureCert) }, record)
+  plain = http.createServer(record)
+  httpsPort = await listen(secure)
+  httpPort = await listen(plain)
+
+  expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
+  expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
+  const cert = await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })
+  await writeFile(join(dir, 'ca.pem'), cert.stdout)
+  // The proxy's own forwarder must trust the test upstream's self-signed certificate.
+  const env = { NODE_EXTRA_CA_CERTS: fixtureCert }
+  withCa = await serve(['--keys', 'keys.json', '--ca', 'ca.json'], { cwd: dir, env })
+  withoutCa = await serve(['--keys', 'keys.json'], { cwd: dir, env })
+  const minted = await keyhole(
+    [
+      'mint',
+      '--keys',
+      'keys.json',
+      '--host',
+      `127.0.0.1:${httpsPort}`,
+      '--host',
+      `http://127.0.0.1:${httpPort}`,
+      '--header',
+      `Authorization: Bearer ${CREDENTIAL}`,
+      '--ttl',
+      '10m',
+    ],
+    { cwd: dir },
+  )
+  expect(minted.code).toBe(0)
+  token = minted.stdout.trim()
+}, 300_000)
+
+afterAll(async () => {
+  await withCa?.stop()
+  await withoutCa?.stop()
+  secure?.close()
+  plain?.close()
+  await remove?.()
+})
+
+/** `keyhole run` with the child's output captured (the terminal is inherited by the child). */
+const run = (args: string[], env: Record<string, string> = {}) => keyhole(['run', ...args], { cwd: dir, env })
+
+describe('keyhole ca', () => {
+  it('init writes the CA with mode 0600 and refuses to overwrite it without --force', async () => {
+    expect((await stat(join(dir, 'ca.json'))).mode & 0o777).toBe(0o600)
+    const before = await readFile(join(dir, 'ca.json'), 'utf8')
+    const again = await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain('--force')
+    expect(await readFile(join(dir, 'ca.json'), 'utf8')).toBe(before)
+
+    await keyhole(['ca', 'init', '--out', 'other.json'], { cwd: dir })
+    const forced = await keyhole(['ca', 'init', '--out', 'other.json', '--force'], { cwd: dir })
+    expect(forced.code).toBe(0)
+    expect((await stat(join(dir, 'other.json'))).mode & 0o777).toBe(0o600)
+  })
+
+  it('cert prints the CA certificate, never the key', async () => {
+    const json = JSON.parse(await readFile(join(dir, 'ca.json'), 'utf8'))
+    const result = await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })
+    expect(result.stdout).toBe(json.cert)
+    expect(new X509Certificate(result.stdout).ca).toBe(true)
+    expect(result.stdout + result.stderr).not.toContain(json.key.d)
+  })
+
+  it('has --help and says what is wrong', async () => {
+    expect((await keyhole(['ca', '--help'])).stdout).toContain('keyhole ca init')
+    expect((await keyhole(['ca'])).code).toBe(2)
+    const missing = await keyhole(['ca', 'cert', '--ca', 'nope.json'], { cwd: dir })
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('keyhole ca init')
+  })
+})
+
+describe('keyhole serve with and without --ca', () => {
+  it('answers CONNECT with TLS interception when started with --ca', async () => {
+    const result = await run([
+      '--proxy',
+      withCa.url,
+      '--token',
+      token,
+      '--ca-cert',
+      'ca.pem',
+      '--',
+      'curl',
+      '-sS',
+      `https://127.0.0.1:${httpsPort}/through-serve?a=1`,
+    ])
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toBe('hello /through-serve?a=1')
+    expect(result.code).toBe(0)
+    const last = seen.find((s) => s.url === '/through-serve?a=1')
+    expect(last?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(last?.headers).not.toContain(token.slice(0, 40))
+    // One log line per request, as for open mode, without the token.
+    await withCa.waitFor(/through-serve/)
+    expect(withCa.output().stdout).not.toContain(token)
+  })
+
+  it('refuses CONNECT with 403 connect_disabled without --ca, and takes absolute-form requests', async () => {
+    const connect = await run([
+      '--proxy',
+      withoutCa.url,
+      '--token',
+      token,
+      '--',
+      'curl',
+      '-sS',
+      '-v',
+      `https://127.0.0.1:${httpsPort}/x`,
+    ])
+    expect(connect.code).not.toBe(0)
+    expect(connect.stderr).toMatch(/403/)
+    expect(connect.stderr).toMatch(/x-keyhole-error: connect_disabled/i)
+
+    const absolute = await run([
+      '--proxy',
+      withoutCa.url,
+      '--token',
+      token,
+      '--',
+      'curl',
+      '-sS',
+      `http://127.0.0.1:${httpPort}/plain`,
+    ])
+    expect(absolute.stdout).toBe('hello /plain')
+    expect(seen.find((s) => s.url === '/plain')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+  })
+})
+
+describe('keyhole run', () => {
+  it('sets the proxy and CA variables for the command and prints no token itself', async () => {
+    const script =
+      'const e=process.env;const fs=require("fs");console.log(JSON.stringify({' +
+      'proxies:[e.HTTPS_PROXY,e.HTTP_PROXY,e.https_proxy,e.http_proxy],noProxy:[e.NO_PROXY,e.no_proxy],' +
+      'node:e.NODE_EXTRA_CA_CERTS,bundles:[e.SSL_CERT_FILE,e.REQUESTS_CA_BUNDLE,e.CURL_CA_BUNDLE,e.GIT_SSL_CAINFO,e.DENO_CERT],' +
+      'bundle:fs.readFileSync(e.SSL_CERT_FILE,"utf8"),all:e.ALL_PROXY??null}))'
+    const result = await run(
+      [
+        '--proxy',
+        'http://127.0.0.1:8787',
+        '--token',
+        token,
+        '--token',
+        token,
+        '--ca-cert',
+        'ca.pem',
+        '--no-proxy',
+        'example.org,.internal',
+        '--',
+        process.execPath,
+        '-e',
+        script,
+      ],
+      { ALL_PROXY: 'socks5://elsewhere:1080' },
+    )
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const seenEnv = JSON.parse(result.stdout)
+    expect(seenEnv.proxies).toEqual(Array(4).fill(`http://keyhole:${token},${token}@127.0.0.1:8787`))
+    expect(seenEnv.noProxy).toEqual(['example.org,.internal', 'example.org,.internal'])
+    expect(seenEnv.node).toBe(join(dir, 'ca.pem'))
+    expect(new Set(seenEnv.bundles).size).toBe(1)
+    const caPem = (await readFile(join(dir, 'ca.pem'), 'utf8')).trim()
+    expect(seenEnv.bundle).toContain(caPem)
+    // The system's roots come first: a bundle of only keyhole's CA would break direct HTTPS.
+    expect(seenEnv.bundle.split('BEGIN CERTIFICATE').length).toBeGreaterThan(10)
+    expect(seenEnv.all).toBeNull()
+    // The temporary bundle is gone once the command has finished.
+    await expect(stat(seenEnv.bundles[0])).rejects.toThrow()
+
+    const quiet = await run([
+      '--proxy',
+      'http://127.0.0.1:8787',
+      '--token',
+      token,
+      '--',
+      process.execPath,
+      '-e',
+      '',
+    ])
+    expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' })
+  })
+
+  it('passes the exit code through and takes tokens from --token-env', async () => {
+    const result = await run(
+      [
+        '--proxy',
+        'http://127.0.0.1:1',
+        '--token-env',
+        'MY_TOKEN',
+        '--',
+        process.execPath,
+        '-e',
+        'process.exit(7)',
+      ],
+      {
+        MY_TOKEN: token,
+      },
+    )
+    expect(result.code).toBe(7)
+    const missing = await run([
+      '--proxy',
+      'http://127.0.0.1:1',
+      '--token',
+      token,
+      '--',
+      'no-such-command-keyhole',
+    ])
+    expect(missing.code).toBe(127)
+    expect(missing.stderr).toContain('command not found')
+  })
+
+  it('runs Python requests through the proxy with the bundle it sets', async () => {
+    const script = 'import requests,sys\nr=requests.get(sys.argv[1],timeout=10)\nprint(r.status_code, r.text)'
+    const result = await run([
+      '--proxy',
+      withCa.url,
+      '--token',
+      token,
+      '--ca-cert',
+      'ca.pem',
+      '--',
+      'python3',
+      '-c',
+      script,
+      `https://127.0.0.1:${httpsPort}/from-python`,
+    ])
+    expect(result.stdout.trim()).toBe('200 hello /from-python')
+    expect(seen.find((s) => s.url === '/from-python')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+  })
+
+  it('refuses a key-bound token, saying unmodified tools cannot make proofs, without printing it', async () => {
+    const header = Buffer.from(
+      JSON.stringify({ alg: 'ECDH-ES+A256KW', hosts: ['api.example.com'], jkt: 'abc' }),
+    )
+    const bound = `${header.toString('base64url')}.a.b.c.d`
+    const result = await run([
+      '--proxy',
+      'http://127.0.0.1:1',
+      '--token',
+      token,
+      '--token',
+      bound,
+      '--',
+      'true',
+    ])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/token 2 is bound to a key/)
+    expect(result.stderr).toMatch(/unmodified tools cannot make/)
+    expect(result.stderr).not.toContain(bound)
+    expect(result.stderr).not.toContain(token)
+  })
+
+  it('has --help and refuses a command line it cannot use', async () => {
+    expect((await keyhole(['run', '--help'])).stdout).toContain('NODE_EXTRA_CA_CERTS')
+    for (const args of [
+      ['--proxy', 'http://127.0.0.1:1', '--token', token, 'curl'],
+      ['--proxy', 'http://127.0.0.1:1', '--', 'true'],
+      ['--proxy', 'http://user:pw@127.0.0.1:1', '--token', token, '--', 'true'],
+      ['--token', token, '--', 'true'],
+      ['--proxy', 'http://127.0.0.1:1', '--token', 'not-a-token', '--', 'true'],
+    ]) {
+      const result = await run(args)
+      expect(result.code).toBe(2)
+      expect(result.stderr).not.toContain(token)
+    }
+  })
+})
