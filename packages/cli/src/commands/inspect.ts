@@ -6,17 +6,22 @@ import { loadKeys } from '../load-keyring.js'
 import { maskClaims } from '../mask.js'
 import { parseCommand, single } from '../parse.js'
 import { readProtectedHeader } from '../read-header.js'
+import { peelLayers } from '../token-layers.js'
 
 const help = `Usage: keyhole inspect <token|-> [--keys keys.json]
 
-Prints what a token says about itself. Without keys: its public header (key id, algorithms and the
-hosts hint), which anyone can read. With the proxy's private key set: also its claims (jti, expiry,
-subject, hosts, paths, methods, where credentials are injected), with credential values masked.
+Prints what a token says about itself. Without keys: its public header (key id, algorithms, the
+hosts hint, and jkt when it is bound to a key), which anyone can read. With the proxy's private key
+set: also its claims (jti, expiry, subject, hosts, paths, methods, where credentials are injected),
+with credential values masked.
+
 With keys the token is opened exactly as the proxy would open it, so an expired or tampered token
-is reported as such, and "signature" says whether the key set's own issuer key signed it
+is reported as such, and "signature" says whether the key set's own issuer key signed the grant
 ("trusted"), it is "unsigned", or another issuer signed it ("untrusted": a proxy honours it only
-with that issuer in --trust-issuer). Pass - to read the token from standard input (keeps it out of
-argv).
+with that issuer in --trust-issuer). "claims" are the outermost layer's; "layers" lists the claims
+of every layer, outermost first, ending with the grant itself (one entry for a token that was
+never attenuated). A request must satisfy every layer. Pass - to read the token from standard
+input (keeps it out of argv).
 
 Options:
   --keys <file>  the private key set written by 'keyhole keygen'
@@ -57,11 +62,16 @@ export const inspectCommand: Command = {
       acceptUnsigned: true,
     })
     try {
+      // Every check first, on the whole chain; only then are the layers read one by one.
       const grant = await opener.open(token)
       const signature = grant.issuerKid
         ? { signature: 'trusted', issuer: grant.issuerKid }
         : { signature: 'unsigned' }
-      io.stdout(`${JSON.stringify({ header, ...signature, claims: maskClaims(grant) }, null, 2)}\n`)
+      const { layers: outer, innermost } = peelLayers(token, keyring)
+      const center = outer.length === 0 ? grant : await opener.open(innermost)
+      // Every layer goes through the mask, not only the one that carries credentials.
+      const layers = [...outer, center].map((claims) => maskClaims(claims))
+      io.stdout(`${JSON.stringify({ header, ...signature, claims: layers[0], layers }, null, 2)}\n`)
       return EXIT_OK
     } catch (error) {
       if (!isKeyholeError(error)) throw error

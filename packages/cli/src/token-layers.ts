@@ -1,0 +1,63 @@
+import { ATTENUATION_CTY, type Keyring } from '@keyhole/core'
+import { nodeDecrypt } from '@keyhole/core/node'
+import { CliError } from './cli-error.js'
+import { readProtectedHeader } from './read-header.js'
+
+/** Most layers a token may have in all, the signed grant included (as the opener enforces). */
+const MAX_LAYERS = 4
+
+/** A token's attenuation layers, peeled off. */
+export interface PeeledToken {
+  /** Each attenuation layer's own claims, outermost first, without the wrapped token (`inner`). */
+  readonly layers: readonly Record<string, unknown>[]
+  /** The token at the centre: the grant the layers narrow. The token itself when it has no layers. */
+  readonly innermost: string
+}
+
+/**
+ * Decrypts a token's attenuation layers one by one with the keyring and returns each layer's
+ * claims and the innermost token. Meant for a token the opener has already accepted: it shows
+ * what each layer says and checks nothing (the opener did). Layers carry no credentials; the
+ * innermost token, which does, is left for the opener to open.
+ *
+ * @example
+ * ```ts
+ * await opener.open(token) // every check, first
+ * const { layers, innermost } = peelLayers(token, keyring)
+ * const grant = await opener.open(innermost)
+ * ```
+ */
+export function peelLayers(token: string, keyring: Keyring): PeeledToken {
+  const layers: Record<string, unknown>[] = []
+  let current = token
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  while (readProtectedHeader(current).cty === ATTENUATION_CTY) {
+    if (layers.length >= MAX_LAYERS - 1) throw unreadable()
+    const key = keyring.get(String(readProtectedHeader(current).kid))
+    if (key === undefined) throw unreadable()
+    let claims: Record<string, unknown>
+    let plaintext: Uint8Array
+    try {
+      plaintext = nodeDecrypt(current, key)
+    } catch {
+      throw unreadable()
+    }
+    try {
+      claims = JSON.parse(utf8.decode(plaintext)) as Record<string, unknown>
+    } catch {
+      throw unreadable()
+    } finally {
+      plaintext.fill(0)
+    }
+    const { inner, ...own } = claims
+    if (typeof inner !== 'string') throw unreadable()
+    layers.push(own)
+    current = inner
+  }
+  return { layers, innermost: current }
+}
+
+// Not expected after the opener accepted the token; said plainly if it happens anyway.
+function unreadable(): CliError {
+  return new CliError('the token opened, but its attenuation layers could not be read one by one')
+}
