@@ -1,4 +1,4 @@
-import type { RevocationStore } from '@keyhole/core'
+import type { ReplayCache, RevocationStore } from '@keyhole/core'
 import { CliError, usageError } from './cli-error.js'
 
 /** A shared revocation store opened from a URL. */
@@ -11,6 +11,13 @@ export interface OpenedStore {
    * rejects with a message naming the store otherwise.
    */
   ready(): Promise<void>
+  /**
+   * The proof replay cache in the same store, shared by every replica (made on first call, on the
+   * store's own connection; a Postgres table is created if it does not exist). `keyhole serve`
+   * uses it; `keyhole revoke` never asks, so it creates nothing.
+   */
+  replayCache(): Promise<ReplayCache>
+  /** Closes the store, the replay cache and their connection. */
   close(): Promise<void>
 }
 
@@ -68,30 +75,90 @@ export async function openStore(
   if (parsed.protocol === 'redis:' || parsed.protocol === 'rediss:') {
     // Loaded only here: the Redis and Postgres clients are large, and a proxy without a shared
     // store (or with the other one) never needs them.
-    const { createRedisStore } = await import('@keyhole/redis')
-    const store = createRedisStore({ url, ...(onError ? { onError } : {}) })
+    const { createRedisReplayCache, createRedisStore } = await import('@keyhole/redis')
+    const { Redis } = await import('ioredis')
+    // One connection answers revocation checks and proof claims; the store's pub/sub subscriber
+    // is a duplicate of it. Fail fast, as the store's own connections do: nothing is queued
+    // while Redis is away, so nothing is replayed when it returns.
+    const client = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+    })
+    // Only the error's code: a message could name the host, and a person reads this line.
+    client.on('error', (error: NodeJS.ErrnoException) =>
+      report?.(`revocation store ${display}: Redis connection error${errorCode(error)}`),
+    )
+    const store = createRedisStore({ client, ...(onError ? { onError } : {}) })
+    let replay: ReturnType<typeof createRedisReplayCache> | undefined
     return {
       store,
       display,
       ready: () => store.ready('5s').catch((error) => Promise.reject(unreachable('Redis', error))),
-      close: () => store.close(),
+      replayCache: async () => {
+        replay ??= createRedisReplayCache(client)
+        return replay
+      },
+      close: async () => {
+        replay?.close()
+        await store.close()
+        client.disconnect()
+      },
     }
   }
   if (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') {
-    const { createPostgresStore } = await import('@keyhole/postgres')
-    const store = createPostgresStore({ url, ...(onError ? { onError } : {}) })
+    const { createPostgresReplayCache, createPostgresStore } = await import('@keyhole/postgres')
+    const { default: pg } = await import('pg')
+    // One pool for revocation checks and proof claims (the settings the store gives its own).
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      connectionTimeoutMillis: 500,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    })
+    pool.on('error', (error: NodeJS.ErrnoException) =>
+      report?.(`revocation store ${display}: Postgres idle connection error${errorCode(error)}`),
+    )
+    const store = createPostgresStore({ pool, ...(onError ? { onError } : {}) })
+    let replay: Promise<ReturnType<typeof createPostgresReplayCache>> | undefined
+    const closeAll = async () => {
+      await replay?.then((cache) => cache.close()).catch(() => {})
+      await store.close()
+      await pool.end().catch(() => {})
+    }
     try {
       await store.migrate()
     } catch (error) {
-      await store.close().catch(() => {})
+      await closeAll()
       throw unreachable('Postgres', error)
     }
     return {
       store,
       display,
       ready: () => store.ready('5s').catch((error) => Promise.reject(unreachable('Postgres', error))),
-      close: () => store.close(),
+      replayCache: () => {
+        replay ??= (async () => {
+          const cache = createPostgresReplayCache(pool, { ...(onError ? { onError } : {}) })
+          try {
+            await cache.migrate()
+          } catch (error) {
+            await cache.close()
+            replay = undefined
+            throw unreachable('Postgres', error)
+          }
+          return cache
+        })()
+        return replay
+      },
+      close: closeAll,
     }
   }
   throw usageError('--store must start with redis://, rediss://, postgres:// or postgresql://')
+}
+
+// A system error code (ECONNREFUSED) says what went wrong without quoting anything.
+function errorCode(error: NodeJS.ErrnoException | undefined): string {
+  const code = error?.code
+  return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? ` (${code})` : ''
 }

@@ -2,23 +2,17 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import {
+  createMemoryReplayCache,
   createMemoryStore,
   createOpener,
-  createProxy,
   type IssuerOption,
   type ProxyEvent,
-  type ProxyHandler,
+  type ReplayCache,
   type RevocationStore,
   toPublicJwk,
 } from '@keyhole/core'
-import {
-  attachForwardProxy,
-  type CertificateAuthority,
-  createDecryptPool,
-  createNodeForwarder,
-  createNodeOpener,
-} from '@keyhole/core/node'
-import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
+import { createDecryptPool, createNodeForwarder, createNodeOpener } from '@keyhole/core/node'
+import { admin, keyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
@@ -49,14 +43,14 @@ export interface ServerOptions {
   adminToken?: string
   /** Where revocations live. Default: a new in-memory store (this process only). */
   revocations?: RevocationStore
+  /**
+   * Where the ids of used proofs of possession are claimed, so a `Keyhole-Proof` works once.
+   * Replicas must share one (`--store-env` gives the store's). Default: an in-memory cache kept
+   * across key reloads (this process only).
+   */
+  replayCache?: ReplayCache
   /** More headers that may carry the token (e.g. `x-api-key`), besides X-Keyhole-Token and Authorization. */
   tokenHeaders?: readonly string[]
-  /**
-   * Enables CONNECT in forward-proxy mode (`--ca`): TLS interception with leaf certificates from
-   * this CA. Absolute-form proxy requests work without it. Default: none (CONNECT is 403
-   * `connect_disabled`).
-   */
-  ca?: CertificateAuthority
   /** Receives one line per proxied request and per admin action (never a secret). Default: ignore. */
   log?: (line: string) => void
   /** Receives warnings about the key file (such as its mode). Default: ignore. */
@@ -107,15 +101,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   const log = options.log ?? (() => {})
   const revocations = options.revocations ?? createMemoryStore()
   const ownsRevocations = options.revocations === undefined
+  // Made once, not per build: a reload must not forget which proofs were already used.
+  const replayCache = options.replayCache ?? createMemoryReplayCache()
   const forward = createNodeForwarder()
   const onEvent = (event: ProxyEvent) => log(formatEvent(event, new Date()))
-  // Forward-proxy requests run through an engine made from the same options as the one the Hono
-  // routes mount, swapped on reload together with the app.
-  let engine: ProxyHandler | undefined
-  const keyhole: typeof honoKeyhole = (engineOptions) => {
-    engine = createProxy(engineOptions)
-    return honoKeyhole(engineOptions)
-  }
   // The worker script is built beside the CLI's own bundle (its tsup entry decrypt-worker).
   const pool =
     options.decryptThreads && options.decryptThreads > 0
@@ -170,6 +159,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         opener,
         forward,
         onEvent,
+        replayCache,
         ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
         ...(options.allowPrivateAddresses ? { allowPrivateAddresses: options.allowPrivateAddresses } : {}),
         ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
@@ -182,13 +172,6 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
   const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
-  // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests, and CONNECT with --ca.
-  const forwardProxy = attachForwardProxy(server, {
-    handler: (request, context) => (engine as ProxyHandler)(request, context),
-    nodeBody: true,
-    ...(options.ca ? { ca: options.ca } : {}),
-    ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
-  })
   const hostname = options.hostname ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -232,10 +215,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     },
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.closeAllConnections()
-          forwardProxy.close()
-        }, graceMs)
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs)
         timer.unref()
         server.close(() => {
           clearTimeout(timer)

@@ -1,5 +1,11 @@
 import { resolve } from 'node:path'
-import { createCachingStore, type IssuerOption, isKeyholeError, type RevocationStore } from '@keyhole/core'
+import {
+  createCachingStore,
+  type IssuerOption,
+  isKeyholeError,
+  type ReplayCache,
+  type RevocationStore,
+} from '@keyhole/core'
 import { serverAdminToken } from '../admin-token.js'
 import { EXIT_OK, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
@@ -9,13 +15,12 @@ import { many, parseCommand, required, single } from '../parse.js'
 import { startServer } from '../server.js'
 import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
 import { trustIssuer } from '../trust-issuer.js'
-import { readCertificateAuthority } from './ca.js'
 
 const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--host 127.0.0.1]
                      [--admin-token-env <VAR>] [--store-env <VAR>] [--token-header <name>...]
                      [--trust-issuer <jwks file|url>[=<pattern>,...]...]
                      [--allow-host <pattern>...] [--allow-private [CIDR...]] [--accept-unsigned]
-                     [--ca ca.json] [--decrypt-threads <n>]
+                     [--decrypt-threads <n>]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
   http://<host>:<port>/<https|http>/<api-host[:port]>/<path>?<query>
@@ -26,10 +31,6 @@ forwards. Also serves:
   GET  /healthz                 200 while the process serves requests
   GET  /readyz                  200 when ready (503 while stopping, or when the store is down)
   POST /revoke, POST /mint      with --admin-token-env only (Authorization: Bearer <admin token>)
-
-The same port takes forward-proxy requests from unmodified tools (HTTP_PROXY/HTTPS_PROXY set to
-http://keyhole:<token>@<host>:<port>; 'keyhole run' sets them up): plain-HTTP proxy requests
-always, CONNECT (HTTPS) only with --ca. The token then comes from Proxy-Authorization only.
 
 Logs one line per request on stdout (status, outcome, method, target, jti, sub; never a token or
 credential). On SIGHUP it reads the key file again and swaps the keys in without dropping the
@@ -43,7 +44,9 @@ Options:
                            enables /revoke and /mint (at least 32 bytes: openssl rand -base64 32)
   --store-env <VAR>        the NAME of the environment variable holding the URL of a revocation
                            store shared with other replicas: redis://host:6379 or
-                           postgres://user@host:5432/db (default: in memory, this process only)
+                           postgres://user@host:5432/db (default: in memory, this process only).
+                           Used proofs of possession (Keyhole-Proof ids) are claimed there too,
+                           so a proof accepted by one replica is refused by every other
   --store <url>            the same, from the command line (warns: argv is visible to other users)
   --trust-issuer <jwks file|url>[=<pattern>,...]
                            also honour tokens signed by this issuer (its public keys: a file from
@@ -58,9 +61,6 @@ Options:
   --accept-unsigned        also honour unsigned tokens (old form); needs --allow-host, and warns
   --token-header <name>    another header that may carry the token, e.g. x-api-key so an SDK
                            works with only its base URL and API key changed (repeatable)
-  --ca <file>              answer CONNECT with TLS interception, issuing certificates from the
-                           certificate authority written by 'keyhole ca init' (clients trust
-                           'keyhole ca cert'). Without it CONNECT is refused: 403 connect_disabled
   --decrypt-threads <n>    decrypt tokens not seen before on n worker threads, for traffic where
                            most tokens are fresh (default: 0, on the main thread)
   -h, --help               show this help
@@ -91,7 +91,6 @@ export const serveCommand: Command = {
           'allow-host': { type: 'string', multiple: true },
           'allow-private': { type: 'string', multiple: true },
           'accept-unsigned': { type: 'boolean' },
-          ca: { type: 'string' },
         },
       },
       withOptionalValue(argv, '--allow-private', ALL_PRIVATE),
@@ -127,13 +126,11 @@ export const serveCommand: Command = {
     const allowPrivateAddresses = privateRanges.includes(ALL_PRIVATE) ? true : privateRanges
     const trustIssuers: IssuerOption[] = []
     for (const spec of many(values['trust-issuer'])) trustIssuers.push(await trustIssuer(spec, io.cwd))
-    const caFile = single(values.ca)
-    const ca =
-      caFile === undefined ? undefined : await readCertificateAuthority(resolve(io.cwd, caFile), caFile)
 
     const line = (text: string) => io.stdout(`${text}\n`)
     let opened: OpenedStore | undefined
     let revocations: RevocationStore | undefined
+    let replayCache: ReplayCache | undefined
     let closeCache = () => {}
     if (storeUrl !== undefined) {
       opened = await openStore(storeUrl, { onError: (message) => io.stderr(`${message}\n`) })
@@ -144,6 +141,9 @@ export const serveCommand: Command = {
       revocations = cache
       try {
         await opened.ready()
+        // Proofs of possession are claimed in the same store, so one replica's used proof is
+        // refused by every other.
+        replayCache = await opened.replayCache()
       } catch (error) {
         cache.close()
         await opened.close()
@@ -160,6 +160,7 @@ export const serveCommand: Command = {
         hostname,
         ...(adminToken !== undefined ? { adminToken } : {}),
         ...(revocations ? { revocations } : {}),
+        ...(replayCache ? { replayCache } : {}),
         ...(tokenHeaders.length > 0 ? { tokenHeaders } : {}),
         ...(decryptThreads > 0 ? { decryptThreads } : {}),
         ...(trustIssuers.length > 0 ? { trustIssuers } : {}),
@@ -168,7 +169,6 @@ export const serveCommand: Command = {
           ? { allowPrivateAddresses }
           : {}),
         ...(acceptUnsigned ? { acceptUnsigned } : {}),
-        ...(ca ? { ca } : {}),
         log: line,
         warn: (text) => io.stderr(text),
       })
