@@ -5,14 +5,22 @@ import {
   createMemoryReplayCache,
   createMemoryStore,
   createOpener,
+  createProxy,
   type IssuerOption,
   type ProxyEvent,
+  type ProxyHandler,
   type ReplayCache,
   type RevocationStore,
   toPublicJwk,
 } from '@keyhole/core'
-import { createDecryptPool, createNodeForwarder, createNodeOpener } from '@keyhole/core/node'
-import { admin, keyhole } from '@keyhole/hono'
+import {
+  attachForwardProxy,
+  type CertificateAuthority,
+  createDecryptPool,
+  createNodeForwarder,
+  createNodeOpener,
+} from '@keyhole/core/node'
+import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
@@ -51,6 +59,12 @@ export interface ServerOptions {
   replayCache?: ReplayCache
   /** More headers that may carry the token (e.g. `x-api-key`), besides X-Keyhole-Token and Authorization. */
   tokenHeaders?: readonly string[]
+  /**
+   * Enables CONNECT in forward-proxy mode (`--ca`): TLS interception with leaf certificates from
+   * this CA. Absolute-form proxy requests work without it. Default: none (CONNECT is 403
+   * `connect_disabled`).
+   */
+  ca?: CertificateAuthority
   /** Receives one line per proxied request and per admin action (never a secret). Default: ignore. */
   log?: (line: string) => void
   /** Receives warnings about the key file (such as its mode). Default: ignore. */
@@ -105,6 +119,13 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   const replayCache = options.replayCache ?? createMemoryReplayCache()
   const forward = createNodeForwarder()
   const onEvent = (event: ProxyEvent) => log(formatEvent(event, new Date()))
+  // Forward-proxy requests run through an engine made from the same options as the one the Hono
+  // routes mount, swapped on reload together with the app.
+  let engine: ProxyHandler | undefined
+  const keyhole: typeof honoKeyhole = (engineOptions) => {
+    engine = createProxy(engineOptions)
+    return honoKeyhole(engineOptions)
+  }
   // The worker script is built beside the CLI's own bundle (its tsup entry decrypt-worker).
   const pool =
     options.decryptThreads && options.decryptThreads > 0
@@ -172,6 +193,13 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
   const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
+  // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests, and CONNECT with --ca.
+  const forwardProxy = attachForwardProxy(server, {
+    handler: (request, context) => (engine as ProxyHandler)(request, context),
+    nodeBody: true,
+    ...(options.ca ? { ca: options.ca } : {}),
+    ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
+  })
   const hostname = options.hostname ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -215,7 +243,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     },
     close(graceMs = 10_000) {
       closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+        const timer = setTimeout(() => {
+          server.closeAllConnections()
+          forwardProxy.close()
+        }, graceMs)
         timer.unref()
         server.close(() => {
           clearTimeout(timer)

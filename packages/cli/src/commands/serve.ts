@@ -15,12 +15,13 @@ import { many, parseCommand, required, single } from '../parse.js'
 import { startServer } from '../server.js'
 import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
 import { trustIssuer } from '../trust-issuer.js'
+import { readCertificateAuthority } from './ca.js'
 
 const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--host 127.0.0.1]
                      [--admin-token-env <VAR>] [--store-env <VAR>] [--token-header <name>...]
                      [--trust-issuer <jwks file|url>[=<pattern>,...]...]
                      [--allow-host <pattern>...] [--allow-private [CIDR...]] [--accept-unsigned]
-                     [--decrypt-threads <n>]
+                     [--ca ca.json] [--decrypt-threads <n>]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
   http://<host>:<port>/<https|http>/<api-host[:port]>/<path>?<query>
@@ -31,6 +32,10 @@ forwards. Also serves:
   GET  /healthz                 200 while the process serves requests
   GET  /readyz                  200 when ready (503 while stopping, or when the store is down)
   POST /revoke, POST /mint      with --admin-token-env only (Authorization: Bearer <admin token>)
+
+The same port takes forward-proxy requests from unmodified tools (HTTP_PROXY/HTTPS_PROXY set to
+http://keyhole:<token>@<host>:<port>; 'keyhole run' sets them up): plain-HTTP proxy requests
+always, CONNECT (HTTPS) only with --ca. The token then comes from Proxy-Authorization only.
 
 Logs one line per request on stdout (status, outcome, method, target, jti, sub; never a token or
 credential). On SIGHUP it reads the key file again and swaps the keys in without dropping the
@@ -61,6 +66,9 @@ Options:
   --accept-unsigned        also honour unsigned tokens (old form); needs --allow-host, and warns
   --token-header <name>    another header that may carry the token, e.g. x-api-key so an SDK
                            works with only its base URL and API key changed (repeatable)
+  --ca <file>              answer CONNECT with TLS interception, issuing certificates from the
+                           certificate authority written by 'keyhole ca init' (clients trust
+                           'keyhole ca cert'). Without it CONNECT is refused: 403 connect_disabled
   --decrypt-threads <n>    decrypt tokens not seen before on n worker threads, for traffic where
                            most tokens are fresh (default: 0, on the main thread)
   -h, --help               show this help
@@ -91,6 +99,7 @@ export const serveCommand: Command = {
           'allow-host': { type: 'string', multiple: true },
           'allow-private': { type: 'string', multiple: true },
           'accept-unsigned': { type: 'boolean' },
+          ca: { type: 'string' },
         },
       },
       withOptionalValue(argv, '--allow-private', ALL_PRIVATE),
@@ -126,6 +135,9 @@ export const serveCommand: Command = {
     const allowPrivateAddresses = privateRanges.includes(ALL_PRIVATE) ? true : privateRanges
     const trustIssuers: IssuerOption[] = []
     for (const spec of many(values['trust-issuer'])) trustIssuers.push(await trustIssuer(spec, io.cwd))
+    const caFile = single(values.ca)
+    const ca =
+      caFile === undefined ? undefined : await readCertificateAuthority(resolve(io.cwd, caFile), caFile)
 
     const line = (text: string) => io.stdout(`${text}\n`)
     let opened: OpenedStore | undefined
@@ -169,6 +181,7 @@ export const serveCommand: Command = {
           ? { allowPrivateAddresses }
           : {}),
         ...(acceptUnsigned ? { acceptUnsigned } : {}),
+        ...(ca ? { ca } : {}),
         log: line,
         warn: (text) => io.stderr(text),
       })
