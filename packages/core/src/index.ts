@@ -162,3 +162,8 @@ export type {
   PublicJwks,
   QueryInjection,
 } from './types.js'
+// Response scrubbing: every form of a grant's secrets masked in response headers and bodies.
+export { compileScrubber, type Scrubber } from './scrub/compile-scrubber.js'
+export { type ContentDecoders, decodeForScrubbing } from './scrub/decode-for-scrubbing.js'
+export type { ScrubStream } from './scrub/scrub-stream.js'
+export { MIN_DERIVED_FORM_BYTES, secretForms } from './scrub/secret-forms.js'
