@@ -1,5 +1,7 @@
 // The forward proxy against real clients (curl, Python requests, undici's ProxyAgent, raw sockets)
 // and real upstreams on 127.0.0.1.
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import tls from 'node:tls'
 import { ProxyAgent, request as undiciRequest } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -82,6 +84,32 @@ describe('CONNECT with TLS interception (curl)', () => {
     expect(result.stdout).toMatch(/x-keyhole-error: misdirected_request/i)
     expect(result.stdout.endsWith('421')).toBe(true)
     expect(h.seen.length).toBe(before)
+  })
+
+  it('streams request bodies and keeps the tunnel alive for several requests', async () => {
+    const body = 'x'.repeat(200_000)
+    const file = join(h.dir, 'upload.txt')
+    await writeFile(file, body)
+    const post = await curl(proxyWith(token), `https://127.0.0.1:${h.httpsPort}/upload`, [
+      '--cacert',
+      h.caFile,
+      '--data-binary',
+      `@${file}`,
+    ])
+    expect(post.stdout).toBe(`hello /upload ${body}\n200`)
+    const plainPost = await curl(proxyWith(token), `http://127.0.0.1:${h.httpPort}/upload-plain`, [
+      '--data-binary',
+      'abc',
+    ])
+    expect(plainPost.stdout).toBe('hello /upload-plain abc\n200')
+    const two = await curl(proxyWith(token), `https://127.0.0.1:${h.httpsPort}/first`, [
+      '--cacert',
+      h.caFile,
+      '-v',
+      `https://127.0.0.1:${h.httpsPort}/second`,
+    ])
+    expect(two.stdout).toBe('hello /second\n200hello /first\n200')
+    expect(two.stderr).toMatch(/Re-using existing connection/)
   })
 
   it('is refused by a client that does not trust the keyhole CA', async () => {

@@ -80,8 +80,14 @@ export async function startHarness(): Promise<Harness> {
       rawHeaders: req.rawHeaders,
       servername: socket.servername,
     })
-    res.writeHead(200, { 'content-type': 'text/plain' })
-    res.end(`hello ${req.url}`)
+    // Bodies are echoed after the path, so tests see that they streamed through intact.
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.end(body === '' ? `hello ${req.url}` : `hello ${req.url} ${body}`)
+    })
   }
   const cert = await fixture('localhost-cert.pem')
   const secure = https.createServer({ key: await fixture('localhost-key.pem'), cert }, record)
