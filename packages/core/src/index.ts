@@ -9,7 +9,7 @@ export {
   type AdminHandlersOptions,
   createAdminHandlers,
 } from './admin/admin-handlers.js'
-export { assertAdminToken, MIN_ADMIN_TOKEN_BYTES } from './admin/admin-token.js'
+export { assertAdminToken, createAdminCheck, MIN_ADMIN_TOKEN_BYTES } from './admin/admin-token.js'
 export type { PublicKeySource } from './admin/public-keys.js'
 export {
   ATTENUATION_CTY,
