@@ -1,6 +1,16 @@
 // @keyhole/core/node: Node-only fast paths that Node entry points plug into the engine.
 // One section per area; each area edits only its own lines.
 
+// forward-proxy mode, its certificate authority (node/ca/): a P-256 CA that issues the per-host
+// leaf certificates CONNECT interception presents (cached, valid at most 24 h)
+export {
+  type CertificateAuthority,
+  type CertificateAuthorityJson,
+  type CertificateAuthorityOptions,
+  type CreateCertificateAuthorityOptions,
+  createCertificateAuthority,
+  loadCertificateAuthority,
+} from './node/ca/index.js'
 // node:crypto decryption (node/crypto/): the opener's `decrypt` option on Node, and an opener
 // that uses it by default
 export {
@@ -16,6 +26,16 @@ export {
 export { nodeVerify } from './node/crypto/node-verify.js'
 // decryption off the event loop: a worker-thread pool for the opener's `decrypt` option
 export { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './node/decrypt-pool.js'
+// forward-proxy mode (node/forward-proxy/): absolute-form requests and CONNECT with TLS
+// interception, run through the engine; the token comes from Proxy-Authorization only
+export {
+  attachForwardProxy,
+  chooseToken,
+  createForwardProxy,
+  type ForwardProxy,
+  type ForwardProxyOptions,
+  readProxyTokens,
+} from './node/forward-proxy/index.js'
 // proxy engine: the keep-alive node:http forwarder with the DNS-lookup address guard
 export { createGuardedLookup, type Lookup } from './node/guarded-lookup.js'
 export { nodeBody } from './node/incoming-response.js'
@@ -27,21 +47,3 @@ export { createNodeOpener } from './node/node-opener.js'
 export { type ClosableResponse, closeSignal, toAbortSignal } from './proxy/close-signal.js'
 export { type IncomingMessageLike, requestFromIncoming } from './proxy/incoming-request.js'
 export { headersFromRaw } from './proxy/raw-headers.js'
-// forward-proxy mode (node/forward-proxy/, node/ca/): absolute-form requests and CONNECT with TLS
-// interception through the engine, and the certificate authority that issues its leaf certificates
-export {
-  type CertificateAuthority,
-  type CertificateAuthorityJson,
-  type CertificateAuthorityOptions,
-  type CreateCertificateAuthorityOptions,
-  createCertificateAuthority,
-  loadCertificateAuthority,
-} from './node/ca/index.js'
-export {
-  attachForwardProxy,
-  chooseToken,
-  createForwardProxy,
-  type ForwardProxy,
-  type ForwardProxyOptions,
-  readProxyTokens,
-} from './node/forward-proxy/index.js'
