@@ -25,6 +25,7 @@ import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
 import { field, formatEvent } from './log-line.js'
+import { createServeMetrics } from './metrics.js'
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -74,6 +75,11 @@ export interface ServerOptions {
    * for traffic where most tokens are fresh. Default `0`: on the event loop.
    */
   decryptThreads?: number
+  /**
+   * Serve `GET /metrics` (Prometheus text, `--metrics`): behind `adminToken` unless `public`
+   * (`--metrics-public`). Default: off.
+   */
+  metrics?: { public?: boolean }
 }
 
 /** A running standalone proxy. */
@@ -118,7 +124,16 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Made once, not per build: a reload must not forget which proofs were already used.
   const replayCache = options.replayCache ?? createMemoryReplayCache()
   const forward = createNodeForwarder()
-  const onEvent = (event: ProxyEvent) => log(formatEvent(event, new Date()))
+  const metrics = options.metrics
+    ? createServeMetrics({
+        ...options.metrics,
+        ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
+      })
+    : undefined
+  const onEvent = (event: ProxyEvent) => {
+    log(formatEvent(event, new Date()))
+    metrics?.record(event)
+  }
   // Forward-proxy requests run through an engine made from the same options as the one the Hono
   // routes mount, swapped on reload together with the app.
   let engine: ProxyHandler | undefined
@@ -173,6 +188,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       ? createOpener({ keyring, revocations, decrypt: pool.decrypt, ...trust })
       : createNodeOpener({ keyring, revocations, ...trust })
     const app = new Hono()
+    if (metrics) app.get('/metrics', (c) => metrics.handle(c.req.raw))
     app.use('*', adminRoutes(own.at(-1)))
     app.all(
       '/*',
