@@ -21,7 +21,7 @@ const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--
                      [--admin-token-env <VAR>] [--store-env <VAR>] [--token-header <name>...]
                      [--trust-issuer <jwks file|url>[=<pattern>,...]...]
                      [--allow-host <pattern>...] [--allow-private [CIDR...]] [--accept-unsigned]
-                     [--ca ca.json] [--decrypt-threads <n>]
+                     [--ca ca.json] [--metrics] [--metrics-public] [--decrypt-threads <n>]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
   http://<host>:<port>/<https|http>/<api-host[:port]>/<path>?<query>
@@ -32,6 +32,7 @@ forwards. Also serves:
   GET  /healthz                 200 while the process serves requests
   GET  /readyz                  200 when ready (503 while stopping, or when the store is down)
   POST /revoke, POST /mint      with --admin-token-env only (Authorization: Bearer <admin token>)
+  GET  /metrics                 with --metrics: Prometheus text (admin token unless --metrics-public)
 
 The same port takes forward-proxy requests from unmodified tools (HTTP_PROXY/HTTPS_PROXY set to
 http://keyhole:<token>@<host>:<port>; 'keyhole run' sets them up): plain-HTTP proxy requests
@@ -69,6 +70,10 @@ Options:
   --ca <file>              answer CONNECT with TLS interception, issuing certificates from the
                            certificate authority written by 'keyhole ca init' (clients trust
                            'keyhole ca cert'). Without it CONNECT is refused: 403 connect_disabled
+  --metrics                serve GET /metrics (Prometheus text: requests by outcome, durations,
+                           opens, cache hits, revocation errors, process metrics), to callers
+                           with the admin token (needs --admin-token-env)
+  --metrics-public         serve /metrics to anyone who can reach the port (implies --metrics)
   --decrypt-threads <n>    decrypt tokens not seen before on n worker threads, for traffic where
                            most tokens are fresh (default: 0, on the main thread)
   -h, --help               show this help
@@ -100,6 +105,8 @@ export const serveCommand: Command = {
           'allow-private': { type: 'string', multiple: true },
           'accept-unsigned': { type: 'boolean' },
           ca: { type: 'string' },
+          metrics: { type: 'boolean' },
+          'metrics-public': { type: 'boolean' },
         },
       },
       withOptionalValue(argv, '--allow-private', ALL_PRIVATE),
@@ -114,6 +121,13 @@ export const serveCommand: Command = {
     const hostname = single(values.host) ?? '127.0.0.1'
     const envName = single(values['admin-token-env'])
     const adminToken = envName === undefined ? undefined : serverAdminToken(envName, io.env)
+    const metricsPublic = values['metrics-public'] === true
+    const metrics = values.metrics === true || metricsPublic
+    // Metrics say which upstreams are used how often: not for whoever happens to reach the port.
+    if (metrics && !metricsPublic && adminToken === undefined)
+      throw usageError(
+        '--metrics needs --admin-token-env <VAR> (/metrics answers only to Authorization: Bearer <admin token>), or --metrics-public to serve it to anyone who can reach the port',
+      )
     const tokenHeaders = many(values['token-header'])
     for (const name of tokenHeaders)
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
@@ -182,6 +196,7 @@ export const serveCommand: Command = {
           : {}),
         ...(acceptUnsigned ? { acceptUnsigned } : {}),
         ...(ca ? { ca } : {}),
+        ...(metrics ? { metrics: { public: metricsPublic } } : {}),
         log: line,
         warn: (text) => io.stderr(text),
       })
@@ -209,6 +224,7 @@ export const serveCommand: Command = {
       store: opened?.display,
       tokenHeaders,
       hostname,
+      metrics: metrics ? (metricsPublic ? 'public' : 'admin') : undefined,
     })
     return stopped
   },
@@ -259,6 +275,7 @@ function printBanner(
     store: string | undefined
     tokenHeaders: readonly string[]
     hostname: string
+    metrics: 'public' | 'admin' | undefined
   },
 ): void {
   const out = (text: string) => io.stdout(`${text}\n`)
@@ -277,6 +294,10 @@ function printBanner(
     `  admin       ${info.envName ? `POST ${url}/revoke and ${url}/mint (admin token from $${info.envName})` : 'off (enable with --admin-token-env <VAR>)'}`,
   )
   out(`  revocation  ${info.store ?? 'in memory (this process only)'}`)
+  if (info.metrics)
+    out(
+      `  metrics     ${url}/metrics (${info.metrics === 'public' ? 'public' : `admin token from $${info.envName}`})`,
+    )
   if (info.tokenHeaders.length > 0) out(`  token also  in ${info.tokenHeaders.join(', ')}`)
   if (info.acceptUnsigned)
     io.stderr(
