@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { run } from './run.js'
 
-// No top-level await: tsup also emits a CommonJS build of this entry.
+// Loaded by bin/keyhole.mjs (the package's bin), which builds dist/ first in a fresh clone.
 run(process.argv.slice(2)).then((code) => {
   process.exitCode = code
 })
