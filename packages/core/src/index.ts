@@ -137,6 +137,11 @@ export {
 export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
 export type { RevocationFeed, RevocationStore } from './revocation/store.js'
+// Response scrubbing: every form of a grant's secrets masked in response headers and bodies.
+export { compileScrubber, type Scrubber } from './scrub/compile-scrubber.js'
+export { type ContentDecoders, decodeForScrubbing } from './scrub/decode-for-scrubbing.js'
+export type { ScrubStream } from './scrub/scrub-stream.js'
+export { MIN_DERIVED_FORM_BYTES, secretForms } from './scrub/secret-forms.js'
 export type {
   BasicInjection,
   BodyInjection,
@@ -162,8 +167,3 @@ export type {
   PublicJwks,
   QueryInjection,
 } from './types.js'
-// Response scrubbing: every form of a grant's secrets masked in response headers and bodies.
-export { compileScrubber, type Scrubber } from './scrub/compile-scrubber.js'
-export { type ContentDecoders, decodeForScrubbing } from './scrub/decode-for-scrubbing.js'
-export type { ScrubStream } from './scrub/scrub-stream.js'
-export { MIN_DERIVED_FORM_BYTES, secretForms } from './scrub/secret-forms.js'

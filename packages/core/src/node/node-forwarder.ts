@@ -1,7 +1,8 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
 import https from 'node:https'
-import { pipeline, Readable } from 'node:stream'
+import { Duplex, pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
+import { createBrotliDecompress } from 'node:zlib'
 import { KeyholeError } from '../errors.js'
 import { addressKey, isPrivateAddress, type PrivateAddressPermit } from '../proxy/address-guard.js'
 import type { AddressRanges } from '../proxy/address-ranges.js'
@@ -60,6 +61,10 @@ const NODE_CAPABILITIES: ForwarderCapabilities = Object.freeze({
   takesNodeStreams: true,
   // toWebResponse builds responses without hop-by-hop or X-Keyhole-* headers.
   cleanResponses: true,
+  // Node 20's DecompressionStream has no 'br'; the scrubber decodes brotli with zlib instead.
+  contentDecoders: Object.freeze({
+    br: () => Duplex.toWeb(createBrotliDecompress()) as ReadableWritablePair<Uint8Array, Uint8Array>,
+  }),
   // Literal addresses before connecting, every DNS answer in the agent's lookup.
   checksDialedAddress: true,
 })

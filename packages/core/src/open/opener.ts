@@ -3,9 +3,11 @@ import { ATTENUATION_CTY } from '../attenuate.js'
 import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
 import type { FetchJwksOptions } from '../fetch-jwks.js'
+import type { Injector } from '../inject/injector.js'
+import { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from '../inject/registry.js'
 import type { Keyring } from '../keys/keyring.js'
 import { hostRuleCovers } from '../policy/host-cover.js'
-import { parseHostPattern } from '../policy/host-pattern.js'
+import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
 import { answerNow } from '../revocation/answer-now.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
@@ -37,6 +39,12 @@ export interface OpenerOptions {
    * Default `false`.
    */
   acceptUnsigned?: boolean
+  /**
+   * More credential types (plug-ins implementing `Injector`, e.g. `awsSigV4Injector` from
+   * `@keyhole/aws`) beside the built-in ones. A token naming a type the opener does not know is
+   * `invalid_token`. The engine applies credentials with the same registry.
+   */
+  injectors?: readonly Injector<never>[]
   /** How issuer JWKS URLs are fetched (timeout, cache TTL, fetch). */
   issuerJwks?: FetchJwksOptions
   /**
@@ -115,6 +123,10 @@ export interface Opener {
   readonly stats: OpenerStats
   /** Empties the verified-grant cache. */
   clear(): void
+  /** The credential types entries are validated with (built-ins plus `injectors`). */
+  readonly injectors: InjectorRegistry
+  /** The host scope of a trusted issuer key; undefined when it may grant any host (or is unknown). */
+  issuerScope(issuerKid: string): readonly HostRule[] | undefined
   /** Whether unsigned grants open (`acceptUnsigned`); a proxy needs `allowHosts` then. */
   readonly acceptsUnsigned: boolean
   /**
@@ -200,6 +212,8 @@ export function createOpener(options: OpenerOptions): Opener {
   const utf8 = new TextDecoder('utf-8', { fatal: true })
   const customDecrypt = options.decrypt
   const customVerify = options.verify
+  const injectors =
+    options.injectors === undefined ? builtinInjectors : createInjectorRegistry(options.injectors)
   const acceptsUnsigned = options.acceptUnsigned === true
   const clockMs = () => clock()
   let issuers: IssuerSet = createIssuerSet(options.issuers, options.issuerJwks, clockMs)
@@ -285,6 +299,7 @@ export function createOpener(options: OpenerOptions): Opener {
       issuer,
       kid: sharedKid,
       headerHosts: hosts,
+      injectors,
       ...(signer && { issuerKid: signer.kid }),
     })
     if (signer?.scope) {
@@ -495,6 +510,8 @@ export function createOpener(options: OpenerOptions): Opener {
       cache.clear()
     },
     acceptsUnsigned,
+    injectors,
+    issuerScope: (issuerKid) => issuers.get(issuerKid)?.scope,
     setIssuers(next) {
       issuers = createIssuerSet(next, options.issuerJwks, clockMs)
     },

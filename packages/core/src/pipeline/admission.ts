@@ -1,5 +1,6 @@
 import { toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
+import { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from '../inject/registry.js'
 import { isToken } from '../policy/header-rules.js'
 import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
 import type { Target } from '../policy/target.js'
@@ -55,6 +56,10 @@ export interface Admission {
   readonly proofWindow: number
   /** Wall clock in milliseconds (proof freshness). */
   readonly now: () => number
+  /** Response scrubbing: headers and bodies (`true`), headers only, or off. */
+  readonly scrub: boolean | 'headers'
+  /** The credential types this pipeline applies (the opener's, plus any given to the engine). */
+  readonly injectors: InjectorRegistry
   /** `performance.now` with a listener, a constant 0 without: no clock reads nobody will see. */
   readonly tick: () => number
 }
@@ -114,6 +119,21 @@ function compilePrivateAddresses(option: AdmissionOptions['allowPrivateAddresses
  * const admission = compileAdmission({ opener, allowHosts: ['api.github.com'] })
  * ```
  */
+function compileInjectors(options: AdmissionOptions, who: string): InjectorRegistry {
+  const openerRegistry = options.opener.injectors
+  if (options.injectors === undefined) return openerRegistry ?? builtinInjectors
+  const registry = createInjectorRegistry(options.injectors)
+  for (const type of registry.keys()) {
+    if (!(openerRegistry ?? builtinInjectors).has(type)) {
+      throw new KeyholeError(
+        'bad_request',
+        `${who}: the opener does not know the credential type '${type}'; give the same injectors to createOpener({ injectors })`,
+      )
+    }
+  }
+  return registry
+}
+
 function compileBodyLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_MAX_BUFFERED_BODY
   if (!Number.isSafeInteger(limit) || limit < 0) {
@@ -136,10 +156,15 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
     )
   }
   const onEvent = options.onEvent
+  const scrub = options.scrub ?? true
+  if (scrub !== true && scrub !== false && scrub !== 'headers') {
+    throw new KeyholeError('bad_request', `${who}: scrub must be true, 'headers' or false`)
+  }
   return {
     opener: options.opener,
     tokenHeaders,
-    stripRules: compileStripRules(tokenHeaders),
+    // A body searched for secrets must be read whole: no Range or If-Range slices.
+    stripRules: compileStripRules(tokenHeaders, { dropRange: scrub === true }),
     resolve: options.upstream !== undefined ? compileGatewayTarget(options.upstream) : resolveOpenTarget,
     gateway: options.upstream !== undefined,
     allowHosts,
@@ -148,6 +173,8 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
     onEvent,
     replayCache: options.replayCache ?? createMemoryReplayCache(),
     proofWindow: toSeconds(options.proofWindow ?? '60s'),
+    injectors: compileInjectors(options, who),
+    scrub,
     maxBufferedBody: compileBodyLimit(options.maxBufferedBody),
     now: options.now ?? Date.now,
     tick: onEvent ? now : zero,

@@ -14,6 +14,21 @@ import { scrubResponse } from './scrub-response.js'
  * answer(state, admission, forwarding, await sendUpstream(state, forwarding)) // state.response
  * ```
  */
+function onScrubbedFor(state: RequestState): (count: number) => void {
+  state.scrubbed = 'scrubbing'
+  return (count) => {
+    state.scrubbed = count
+    state.onScrubbed?.()
+  }
+}
+
+function invalidateCredentials(state: RequestState): void {
+  for (const step of state.plan?.steps ?? []) {
+    const injector = step.injector as { invalidate?: (entry: unknown, issuerKid?: string) => void }
+    if (typeof injector.invalidate === 'function') injector.invalidate(step.entry, state.grant?.issuerKid)
+  }
+}
+
 export function answer(
   state: RequestState,
   admission: Admission,
@@ -21,5 +36,14 @@ export function answer(
   upstream: Response,
 ): void {
   state.upstreamMs = admission.tick() - state.phaseStart
-  state.response = scrubResponse(state, forwarding.cleanResponses ? upstream : toPassableResponse(upstream))
+  // An OAuth2 access token the upstream refuses is dropped, so the next request fetches a new
+  // one; this answer (the 401) passes through, never retried.
+  if (upstream.status === 401) invalidateCredentials(state)
+  state.response = scrubResponse(
+    state,
+    admission,
+    forwarding,
+    forwarding.cleanResponses ? upstream : toPassableResponse(upstream),
+    onScrubbedFor(state),
+  )
 }

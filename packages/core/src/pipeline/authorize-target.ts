@@ -51,7 +51,7 @@ export function authorizeTarget(state: RequestState, admission: Admission): void
     state.privateAddresses = privateAddresses
     admission.lastAuthorized.set(grant, { method, url, target, privateAddresses })
   }
-  state.plan = compileInjection(grant)
+  state.plan = compileInjection(grant, admission.injectors)
   const now = admission.tick()
   state.policyMs = now - state.phaseStart
   state.phaseStart = now

@@ -22,7 +22,7 @@ export async function readBoundedBody(
   body: unknown,
   contentLength: string | null,
   limit: number,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   if (body == null) return new Uint8Array(0)
   if (contentLength !== null && Number(contentLength) > limit) throw tooLarge(limit)
   const chunks: Uint8Array[] = []
@@ -48,7 +48,6 @@ export async function readBoundedBody(
   } else {
     for await (const chunk of body as AsyncIterable<Uint8Array>) add(chunk)
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array
   const out = new Uint8Array(size)
   let offset = 0
   for (const chunk of chunks) {
@@ -68,7 +67,7 @@ export async function readBoundedBody(
  * const bytes = await bufferBody(state, admission.maxBufferedBody)
  * ```
  */
-export async function bufferBody(state: RequestState, limit: number): Promise<Uint8Array> {
+export async function bufferBody(state: RequestState, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   if (state.buffered === undefined) {
     const request = state.request
     state.buffered = await readBoundedBody(request.body, request.headers.get('content-length'), limit)

@@ -24,6 +24,8 @@ export function buildUpstream(state: RequestState, admission: Admission): void {
   const bodyless = method === 'GET' || method === 'HEAD'
   const headers = copyRequestHeaders(request.headers, admission.stripRules, plan, bodyless)
   for (const [name, value] of plan.headers) headers[name] = value
+  // A body the scrubber must search is asked for in the clear (it still decodes what comes anyway).
+  if (admission.scrub === true) headers['accept-encoding'] = 'identity'
   if (plan.cookieHeader !== undefined) headers.cookie = plan.cookieHeader
   const path = target.path + injectQuery(target.search, plan)
   state.path = path

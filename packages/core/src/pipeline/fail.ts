@@ -41,6 +41,19 @@ function upstreamFailure(error: unknown): KeyholeError {
  * try { ... } catch (thrown) { fail(state, admission, thrown) }
  * ```
  */
+function secretsOf(state: RequestState, admission: Admission): readonly string[] {
+  if (state.plan !== undefined) return state.plan.secrets
+  if (state.grant === undefined) return []
+  try {
+    return compileInjection(state.grant, admission.injectors).secrets
+  } catch {
+    // A grant this proxy cannot apply: its raw values are still what must not be echoed.
+    return state.grant.inject.flatMap((entry) =>
+      Object.values(entry).filter((value): value is string => typeof value === 'string'),
+    )
+  }
+}
+
 export function fail(state: RequestState, admission: Admission, thrown: unknown): void {
   let error = thrown
   const phase = state.phase
@@ -64,7 +77,7 @@ export function fail(state: RequestState, admission: Admission, thrown: unknown)
     if (phase === 'upstream') error = upstreamFailure(error)
   }
   state.outcome = clientGone ? 'client_aborted' : code
-  const secrets = state.grant ? compileInjection(state.grant).secrets : []
+  const secrets = [...secretsOf(state, admission), ...state.producedSecrets]
   const token = state.token
   state.response = errorResponse(code, publicMessage(code, error, token ? [token, ...secrets] : secrets))
 }

@@ -1,6 +1,7 @@
 import { toSeconds } from '../duration.js'
 import { KeyholeError } from '../errors.js'
 import { createFetchForwarder, type Forwarder } from '../proxy/forward-fetch.js'
+import type { ContentDecoders } from '../scrub/decode-for-scrubbing.js'
 import type { Admission } from './admission.js'
 import type { ProxyOptions } from './options.js'
 
@@ -13,6 +14,10 @@ export interface Forwarding {
   readonly cleanResponses: boolean
   /** Connect plus headers timeout in ms; 0 waits forever. */
   readonly timeoutMs: number
+  /** Decoders for response encodings beyond what the runtime decodes (br on Node), for the scrubber. */
+  readonly contentDecoders: ContentDecoders | undefined
+  /** The forwarder checks the addresses it dials (side requests rely on it). */
+  readonly checksDialedAddress: boolean
 }
 
 /**
@@ -51,5 +56,8 @@ export function compileForwarding(options: ProxyOptions, admission: Admission): 
     selfTimed: capabilities.appliesTimeout === true,
     cleanResponses: capabilities.cleanResponses === true,
     timeoutMs,
+    contentDecoders: capabilities.contentDecoders,
+    checksDialedAddress:
+      capabilities.checksDialedAddress === true || capabilities.reachesPrivateNetworks === false,
   }
 }

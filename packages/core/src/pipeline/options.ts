@@ -1,4 +1,7 @@
 import type { Duration } from '../duration.js'
+import type { Injector } from '../inject/injector.js'
+import type { InjectorRegistry } from '../inject/registry.js'
+import type { HostRule } from '../policy/host-pattern.js'
 import type { ReplayCache } from '../proof/replay-cache.js'
 import type { ProxyEventListener } from '../proxy/events.js'
 import type { Forwarder } from '../proxy/forward-fetch.js'
@@ -12,6 +15,10 @@ export interface ProxyOpener {
    * engine then insists on `allowHosts`, since unsigned and unbounded is an open relay.
    */
   readonly acceptsUnsigned?: boolean
+  /** The credential types the opener validates entries with; the engine applies them with the same. */
+  readonly injectors?: InjectorRegistry
+  /** The host scope of a trusted issuer (undefined: any host); side requests must stay inside it. */
+  issuerScope?(issuerKid: string): readonly HostRule[] | undefined
 }
 
 /**
@@ -64,6 +71,21 @@ export interface AdmissionOptions {
    * 413 `body_too_large` and nothing is forwarded. Default 1 MiB.
    */
   maxBufferedBody?: number
+  /**
+   * More credential types (plug-ins implementing `Injector`), beside the built-in header, query,
+   * cookie, basic, body, hmac and oauth2 (and `aws-sigv4` from `@keyhole/aws`). The opener
+   * validates entries at open, so give the same injectors to `createOpener({ injectors })`;
+   * `createProxy` refuses a type the opener does not know. Default: the opener's.
+   */
+  injectors?: readonly Injector<never>[]
+  /**
+   * Masks every injected secret (and every derived form: base64, percent-encoded, hex,
+   * JSON-escaped, ...) that an upstream echoes back. `true` (default): response headers and
+   * bodies — the proxy then asks for `Accept-Encoding: identity`, decodes gzip/deflate/br if they
+   * come anyway, and never forwards `Range`/`If-Range` (a secret fetched in slices evades the
+   * search); `'headers'`: headers only; `false`: off.
+   */
+  scrub?: boolean | 'headers'
   /** How far a proof's `iat` may be from now, either side. Default `'60s'`. */
   proofWindow?: Duration
   /** The clock for proof freshness, in milliseconds since the epoch. Default `Date.now`. */

@@ -28,7 +28,7 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
       policy: state.policyMs,
       proof: state.proofMs,
       upstream: state.upstreamMs,
-      total: admission.tick() - state.started,
+      total: (state.handedBack ?? admission.tick()) - state.started,
     },
   }
   const grant = state.grant
@@ -47,6 +47,9 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
     event.cacheHit = info.cacheHit
   }
   if (state.reason !== undefined) event.reason = state.reason
+  if (grant?.chain !== undefined) event.chain = grant.chain
+  if (typeof state.scrubbed === 'number' && state.response !== undefined && outcome === 'ok')
+    event.scrubbed = state.scrubbed
   const raw = state.raw
   if (raw) {
     event.scheme = raw.scheme

@@ -45,9 +45,17 @@ export interface RequestState {
   /** The path and query to send, byte for byte. */
   path: string
   headers: Record<string, string> | undefined
-  body: ReadableStream<Uint8Array> | Uint8Array | null
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null
+  /** Masked occurrences in the response, once known; `scrubbing` while the body is still streaming. */
+  scrubbed: number | 'scrubbing'
+  /** When the response was handed back (clock of `admission.tick`), for the event's total. */
+  handedBack: number | undefined
+  /** Set by the engine when the event waits for the body's scrub count. */
+  onScrubbed: (() => void) | undefined
+  /** Secrets an injector produced for this request (an access token, a signature), for the scrubber. */
+  producedSecrets: readonly string[]
   /** The request body, read once when a stage had to see it; what goes upstream then. */
-  buffered: Uint8Array | undefined
+  buffered: Uint8Array<ArrayBuffer> | undefined
   clientSignal: AbortSignal | undefined
   // send-upstream, answer, fail
   response: Response | undefined
@@ -64,6 +72,8 @@ export interface RequestState {
  * const state = startRequest(admission, request, { path: '/https/api.github.com/user' })
  * ```
  */
+const NO_SECRETS: readonly string[] = Object.freeze([])
+
 export function startRequest(
   admission: Admission,
   request: Request,
@@ -93,6 +103,10 @@ export function startRequest(
     headers: undefined,
     body: null,
     buffered: undefined,
+    producedSecrets: NO_SECRETS,
+    scrubbed: 0,
+    onScrubbed: undefined,
+    handedBack: undefined,
     clientSignal: undefined,
     response: undefined,
     outcome: 'ok',

@@ -1,16 +1,134 @@
+import { KeyholeError } from '../errors.js'
+import { compileScrubber, type Scrubber } from '../scrub/compile-scrubber.js'
+import { decodeForScrubbing } from '../scrub/decode-for-scrubbing.js'
+import type { Admission } from './admission.js'
+import type { Forwarding } from './forwarding.js'
 import type { RequestState } from './request-state.js'
 
+// Scrubbers for grants whose injectors produced per-request secrets (an OAuth access token is
+// stable for a while; a signature is new each time), keyed by the whole secret list.
+const produced = new Map<string, Scrubber>()
+const MAX_PRODUCED = 256
+
+function scrubberFor(state: RequestState): Scrubber {
+  const secrets = state.plan?.secrets ?? []
+  if (state.producedSecrets.length === 0) return compileScrubber(secrets)
+  const all = [...secrets, ...state.producedSecrets]
+  const key = all.join('\0')
+  let scrubber = produced.get(key)
+  if (scrubber === undefined) {
+    scrubber = compileScrubber(all)
+    if (produced.size >= MAX_PRODUCED) produced.delete(produced.keys().next().value as string)
+    produced.set(key, scrubber)
+  }
+  return scrubber
+}
+
+/** Masks secrets in every header, keeping each header (a masked `Set-Cookie` is still sent). */
+function scrubHeaders(scrubber: Scrubber, response: Response): { response: Response; count: number } {
+  try {
+    return { response, count: scrubber.scrubHeaders(response.headers) }
+  } catch {
+    // fetch's own responses have immutable headers: copy them once, only when there is a match.
+    const headers = new Headers(response.headers)
+    const count = scrubber.scrubHeaders(headers)
+    return {
+      response: new Response(response.body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      }),
+      count,
+    }
+  }
+}
+
+/** The body through the scrubber, pulled chunk by chunk; `finish` runs however the body ends. */
+function scrubbedBody(
+  source: ReadableStream<Uint8Array>,
+  scrubber: Scrubber,
+  done: (count: number) => void,
+): ReadableStream<Uint8Array> {
+  const scrub = scrubber.stream()
+  const reader = source.pipeThrough(scrub).getReader()
+  let finished = false
+  const finish = () => {
+    if (finished) return
+    finished = true
+    done(scrub.count())
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let result: ReadableStreamReadResult<Uint8Array>
+        try {
+          result = await reader.read()
+        } catch (error) {
+          finish()
+          throw error
+        }
+        if (result.done) {
+          controller.close()
+          finish()
+        } else {
+          controller.enqueue(result.value)
+        }
+      },
+      cancel(reason) {
+        // A client that went away: the count so far is all there will be.
+        finish()
+        return reader.cancel(reason)
+      },
+    },
+    // No read-ahead: a chunk is scrubbed when the client asks for it, so SSE events flush at once.
+    { highWaterMark: 0 },
+  )
+}
+
 /**
- * Where response scrubbing plugs in: every upstream response the engine passes on, and every
- * response a `keyholeAuth` gateway hands to `scrub(response)`, goes through here once, with the
- * request's state (its grant's secrets). For now it returns the response unchanged; the
- * scrubber that masks the grant's secrets in headers and bodies replaces this body.
+ * The answer stage's scrubbing: every secret the grant injected, and every secret an injector
+ * produced for this request, is masked (`*` bytes, as many as it had) in the response headers —
+ * of every response, 3xx included — and, with `scrub: true`, in the body as it streams, after
+ * decoding `gzip`/`deflate` (and `br` where a decoder is available) so the text can be searched;
+ * an encoding that cannot be decoded is 502 `response_not_scrubbable`. `onDone` receives the
+ * number of masked occurrences once the body has been read through, failed or been cancelled (at
+ * once when the body is not scrubbed). Defence in depth: an upstream that transforms a secret in
+ * other ways is not caught.
  *
  * @example
  * ```ts
- * state.response = scrubResponse(state, upstream)
+ * state.response = scrubResponse(state, admission, forwarding, upstream, (n) => (state.scrubbed = n))
  * ```
  */
-export function scrubResponse(_state: RequestState, response: Response): Response {
-  return response
+export function scrubResponse(
+  state: RequestState,
+  admission: Admission,
+  forwarding: Forwarding,
+  upstream: Response,
+  onDone: (count: number) => void = () => {},
+): Response {
+  const scrubber = admission.scrub === false ? undefined : scrubberFor(state)
+  if (scrubber === undefined || scrubber.empty) {
+    onDone(0)
+    return upstream
+  }
+  const { response, count } = scrubHeaders(scrubber, upstream)
+  if (admission.scrub === 'headers' || response.body === null) {
+    onDone(count)
+    return response
+  }
+  const decoded = decodeForScrubbing(response, forwarding.contentDecoders)
+  if (decoded === 'unscrubbable') {
+    response.body?.cancel().catch(() => {})
+    onDone(count)
+    throw new KeyholeError(
+      'response_not_scrubbable',
+      'the upstream answered in a content encoding the proxy cannot read to scrub it',
+    )
+  }
+  const body = scrubbedBody(decoded.body as ReadableStream<Uint8Array>, scrubber, (n) => onDone(count + n))
+  const headers = new Headers(decoded.headers)
+  // A decoded body no longer has the length the upstream declared.
+  if (decoded !== response) headers.delete('content-length')
+  return new Response(body, { status: decoded.status, statusText: decoded.statusText, headers })
 }

@@ -1,17 +1,20 @@
 import { KeyholeError } from '../errors.js'
 import { type Admission, compileAdmission } from '../pipeline/admission.js'
+import { applyInjectors, needsBody } from '../pipeline/apply-injectors.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
+import { bufferBody } from '../pipeline/buffer-body.js'
 import { buildUpstream } from '../pipeline/build-upstream.js'
 import { checkBodyMethod, restrictsMethods } from '../pipeline/check-body-method.js'
 import { checkProof } from '../pipeline/check-proof.js'
 import { fail } from '../pipeline/fail.js'
+import { compileForwarding, type Forwarding } from '../pipeline/forwarding.js'
 import { openGrant } from '../pipeline/open-grant.js'
-import type { AdmissionOptions, ProxyContext } from '../pipeline/options.js'
+import type { AdmissionOptions, ProxyContext, ProxyOptions } from '../pipeline/options.js'
 import { readRequest } from '../pipeline/read-request.js'
 import { type RequestState, startRequest } from '../pipeline/request-state.js'
 import { scrubResponse } from '../pipeline/scrub-response.js'
 import type { Grant } from '../types.js'
-import { injectCredentials } from './inject-credentials.js'
+import { type InjectionPlan, injectCredentials } from './inject-credentials.js'
 import { sanitizeHeaders } from './sanitize-headers.js'
 
 /**
@@ -24,6 +27,14 @@ export interface RequestAuthorizerOptions extends Omit<AdmissionOptions, 'upstre
    * checked against is this plus the request path below the mount point. Required.
    */
   upstream: string | URL
+  /**
+   * Sends the side requests some credentials need (an OAuth2 token endpoint), through the same
+   * address rules as the engine. Default: `fetch` (the gateway's upstream is the operator's; a
+   * token endpoint must then lie inside `allowHosts`). On Node pass `createNodeForwarder()`.
+   */
+  forward?: ProxyOptions['forward']
+  /** Timeout of those side requests. Default `'30s'`. */
+  timeout?: ProxyOptions['timeout']
 }
 
 /** An authorized request, for gateways that forward requests themselves. */
@@ -82,6 +93,8 @@ export function createRequestAuthorizer(
   }
   const { onEvent: _ignored, ...admissionOptions } = (options ?? {}) as AdmissionOptions
   const admission = compileAdmission(admissionOptions, 'keyholeAuth')
+  // Only side requests (an OAuth2 token endpoint) are sent by keyholeAuth itself.
+  const forwarding = compileForwarding(options as ProxyOptions, admission)
 
   return async function authorizeRequest(request, context) {
     const state = startRequest(admission, request, context)
@@ -95,11 +108,15 @@ export function createRequestAuthorizer(
       fail(state, admission, thrown)
       return state.response as Response
     }
-    return authorizedRequest(state, admission)
+    return authorizedRequest(state, admission, forwarding)
   }
 }
 
-function authorizedRequest(authorized: RequestState, admission: Admission): AuthorizedRequest {
+function authorizedRequest(
+  authorized: RequestState,
+  admission: Admission,
+  forwarding: Forwarding,
+): AuthorizedRequest {
   const grant = authorized.grant as Grant
   const target = (authorized.raw as { url: string }).url
   return Object.freeze({
@@ -108,7 +125,15 @@ function authorizedRequest(authorized: RequestState, admission: Admission): Auth
     async prepare(request: Request = authorized.request): Promise<Request> {
       const state: RequestState = { ...authorized, request, method: request.method }
       if (state.method !== authorized.method) authorizeTarget(state, admission)
+      if (request !== authorized.request) state.buffered = undefined
+      const plan = state.plan as InjectionPlan
+      if (plan.steps.length > 0 && needsBody(plan, request.headers)) {
+        await bufferBody(state, admission.maxBufferedBody)
+      }
       buildUpstream(state, admission)
+      if (plan.steps.length > 0) await applyInjectors(state, admission, forwarding)
+      // What an injector produced for this request (a token, a signature) is scrubbed too.
+      authorized.producedSecrets = state.producedSecrets
       const init: RequestInit & { duplex: 'half' } = {
         method: state.method,
         headers: state.headers as Record<string, string>,
@@ -120,7 +145,7 @@ function authorizedRequest(authorized: RequestState, admission: Admission): Auth
       return new Request(state.url, init)
     },
     scrub(response: Response): Response {
-      return scrubResponse(authorized, response)
+      return scrubResponse(authorized, admission, forwarding, response)
     },
     inject(headers: Headers, url?: URL) {
       if (url === undefined) {

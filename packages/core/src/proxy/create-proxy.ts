@@ -1,6 +1,8 @@
 import { compileAdmission } from '../pipeline/admission.js'
 import { answer } from '../pipeline/answer.js'
+import { applyInjectors, needsBody } from '../pipeline/apply-injectors.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
+import { bufferBody } from '../pipeline/buffer-body.js'
 import { buildUpstream } from '../pipeline/build-upstream.js'
 import { checkBodyMethod, restrictsMethods } from '../pipeline/check-body-method.js'
 import { checkProof } from '../pipeline/check-proof.js'
@@ -13,6 +15,7 @@ import { emitRequestEvent } from '../pipeline/request-event.js'
 import { startRequest } from '../pipeline/request-state.js'
 import { sendUpstream } from '../pipeline/send-upstream.js'
 import type { Grant } from '../types.js'
+import type { InjectionPlan } from './inject-credentials.js'
 
 export type { AdmissionOptions, ProxyContext, ProxyOpener, ProxyOptions } from '../pipeline/options.js'
 
@@ -60,12 +63,22 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       const grant = state.grant as Grant
       if (grant.cnf !== undefined) await checkProof(state, admission)
       if (restrictsMethods(grant)) await checkBodyMethod(state, admission.maxBufferedBody)
+      const plan = state.plan as InjectionPlan
+      if (plan.steps.length > 0 && needsBody(plan, request.headers)) {
+        await bufferBody(state, admission.maxBufferedBody)
+      }
       buildUpstream(state, admission)
+      if (plan.steps.length > 0) await applyInjectors(state, admission, forwarding)
       answer(state, admission, forwarding, await sendUpstream(state, forwarding))
     } catch (thrown) {
       fail(state, admission, thrown)
     }
-    if (onEvent) emitRequestEvent(state, admission)
+    if (onEvent) {
+      state.handedBack = admission.tick()
+      // With the body being scrubbed, the event waits for its count (read through or cancelled).
+      if (state.scrubbed === 'scrubbing') state.onScrubbed = () => emitRequestEvent(state, admission)
+      else emitRequestEvent(state, admission)
+    }
     return state.response as Response
   }
 }

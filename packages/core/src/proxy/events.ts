@@ -51,6 +51,13 @@ export interface ProxyEvent {
   port?: number
   /** The target path, without the query. */
   path?: string
+  /** For an attenuated token: the `jti` of every layer, outermost first. */
+  chain?: readonly string[]
+  /**
+   * How many occurrences of the grant's secrets were masked in the response (headers, and the
+   * body when it is scrubbed — the event is then emitted once the body has been read through).
+   */
+  scrubbed?: number
   /** Whether the grant came from the opener's cache (absent when the token was not opened). */
   cacheHit?: boolean
   timings: ProxyTimings

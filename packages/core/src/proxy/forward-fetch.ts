@@ -1,4 +1,5 @@
 import { KeyholeError } from '../errors.js'
+import type { ContentDecoders } from '../scrub/decode-for-scrubbing.js'
 import type { PrivateAddressPermit } from './address-guard.js'
 import type { AddressRanges } from './address-ranges.js'
 import { toPassableResponse } from './sanitize-headers.js'
@@ -68,6 +69,11 @@ export interface ForwarderCapabilities {
    * all (Cloudflare Workers' `fetch`), so the dialed address needs no check. Default `true`.
    */
   readonly reachesPrivateNetworks?: boolean
+  /**
+   * Decoders for response content encodings the runtime's `DecompressionStream` lacks (the node
+   * forwarder supplies `br`), used by the response scrubber. Default: none.
+   */
+  readonly contentDecoders?: ContentDecoders
 }
 
 /**
@@ -79,8 +85,11 @@ export interface ForwardInit {
   method: string
   /** Headers to send, lower-case names (injected ones keep the grant's spelling); owned by the forwarder. */
   headers: Record<string, string>
-  /** The request body, streamed; `null` for GET and HEAD. A Node `Readable` only with `takesNodeStreams`. */
-  body: ReadableStream<Uint8Array> | null
+  /**
+   * The request body: streamed, or bytes when the engine had to read it (a `_method` field, body
+   * and signing credentials); `null` for GET and HEAD. A Node `Readable` only with `takesNodeStreams`.
+   */
+  body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null
   /**
    * Aborted when the client goes away or the connect/headers timeout fires. A real `AbortSignal`
    * unless the forwarder declares `appliesTimeout` (see {@link ForwarderCapabilities}).

@@ -1,4 +1,14 @@
+import { KeyholeError } from '../errors.js'
+import { injectionType } from '../inject/injection-type.js'
+import type { InjectEntry, Injector } from '../inject/injector.js'
+import { builtinInjectors, type InjectorRegistry } from '../inject/registry.js'
 import type { Grant } from '../types.js'
+
+/** A credential applied through its injector rather than the precompiled header/query/cookie path. */
+export interface PluginStep {
+  readonly injector: Injector<InjectEntry>
+  readonly entry: InjectEntry
+}
 
 /** A grant's `inject` list, compiled once per grant object for the hot path. */
 export interface InjectionPlan {
@@ -14,14 +24,24 @@ export interface InjectionPlan {
   readonly cookie: boolean
   /** The `Cookie` header value to send (`a=1; b=2`), when a cookie is injected. */
   readonly cookieHeader: string | undefined
-  /** Every credential value, so error paths can make sure none of them is echoed. */
+  /**
+   * Every credential value and its derived forms (each injector's `secrets(entry)`), for the
+   * scrubber and so error paths can make sure none of them is echoed.
+   */
   readonly secrets: readonly string[]
+  /**
+   * Credentials of the other kinds (basic, body, hmac, oauth2, aws-sigv4, plug-ins), in the order
+   * they are applied: every non-signing entry in grant order, then the signing ones.
+   */
+  readonly steps: readonly PluginStep[]
 }
 
 // Grants are frozen and handed out by the opener's cache, so one compilation serves every
 // request that uses the same token.
-const plans = new WeakMap<Pick<Grant, 'inject'>, InjectionPlan>()
+const plansByRegistry = new WeakMap<InjectorRegistry, WeakMap<Pick<Grant, 'inject'>, InjectionPlan>>()
 const NO_NAMES: ReadonlySet<string> = new Set()
+const NO_STEPS: readonly PluginStep[] = Object.freeze([])
+const FAST_TYPES = new Set(['header', 'query', 'cookie'])
 
 /**
  * Compiles (and caches per grant object) where the grant's credentials go.
@@ -32,35 +52,65 @@ const NO_NAMES: ReadonlySet<string> = new Set()
  * plan.headerNames.has('authorization')
  * ```
  */
-export function compileInjection(grant: Pick<Grant, 'inject'>): InjectionPlan {
+export function compileInjection(
+  grant: Pick<Grant, 'inject'>,
+  registry: InjectorRegistry = builtinInjectors,
+): InjectionPlan {
+  let plans = plansByRegistry.get(registry)
+  if (plans === undefined) {
+    plans = new WeakMap()
+    plansByRegistry.set(registry, plans)
+  }
   let plan = plans.get(grant)
   if (plan) return plan
   const headers = new Map<string, [string, string]>()
   const query: string[] = []
   const queryNames = new Set<string>()
   const cookies: string[] = []
+  const headerNames = new Set<string>()
+  const secrets = new Set<string>()
+  const plain: PluginStep[] = []
+  const signing: PluginStep[] = []
   for (const rule of grant.inject) {
-    if (rule.in === 'header') {
-      const lower = rule.name.toLowerCase()
-      const existing = headers.get(lower)
-      if (existing) existing[1] = `${existing[1]}, ${rule.value}`
-      else headers.set(lower, [rule.name, rule.value])
-    } else if (rule.in === 'query') {
-      queryNames.add(rule.name)
-      query.push(`${encodeURIComponent(rule.name)}=${encodeURIComponent(rule.value)}`)
-    } else if (rule.in === 'cookie') {
-      cookies.push(`${rule.name}=${rule.value}`)
+    const entry = rule as unknown as Readonly<Record<string, unknown>>
+    const type = injectionType(entry)
+    const injector = registry.get(type)
+    if (injector === undefined) {
+      // The opener refuses unknown types with the same registry; a grant built by hand may not.
+      throw new KeyholeError('invalid_token', 'the token names a credential type this proxy does not have')
+    }
+    const typed = (entry.type === type ? entry : { ...entry, type }) as InjectEntry
+    for (const secret of injector.secrets(typed)) if (secret) secrets.add(secret)
+    for (const name of injector.writesHeaders(typed)) headerNames.add(name.toLowerCase())
+    if (FAST_TYPES.has(type) && injector === builtinInjectors.get(type)) {
+      const name = entry.name as string
+      const value = entry.value as string
+      if (type === 'header') {
+        const lower = name.toLowerCase()
+        const existing = headers.get(lower)
+        if (existing) existing[1] = `${existing[1]}, ${value}`
+        else headers.set(lower, [name, value])
+      } else if (type === 'query') {
+        queryNames.add(name)
+        query.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+      } else {
+        cookies.push(`${name}=${value}`)
+      }
+    } else {
+      ;(injector.signs === true ? signing : plain).push({ injector, entry: typed })
     }
   }
+  const steps = plain.length + signing.length > 0 ? Object.freeze([...plain, ...signing]) : NO_STEPS
   plan = Object.freeze({
     headers: [...headers.values()],
-    headerNames: new Set(headers.keys()),
+    headerNames: headerNames.size > 0 ? headerNames : NO_NAMES,
     query: query.join('&'),
     // Plans live as long as their grant in the opener's cache: no spare capacity, no empty Sets.
     queryNames: queryNames.size > 0 ? queryNames : NO_NAMES,
     cookie: cookies.length > 0,
     cookieHeader: cookies.length > 0 ? cookies.join('; ') : undefined,
-    secrets: grant.inject.map((rule) => rule.value),
+    secrets: [...secrets],
+    steps,
   })
   plans.set(grant, plan)
   return plan
