@@ -118,8 +118,9 @@ export interface ProxyContext {
    */
   path?: string
   /**
-   * Fires when the client goes away. Default: `request.signal`. Adapters that have a cheaper
-   * way to learn about a closed connection than materializing `request.signal` pass it here.
+   * Fires when the client goes away. Default: `request.signal` (on Deno, the `completed` promise
+   * of the `info` that `Deno.serve` passes as this context). Adapters that have a cheaper way to
+   * learn about a closed connection than materializing `request.signal` pass it here.
    */
   signal?: AbortSignal
 }

@@ -29,9 +29,30 @@ function abortForClient(this: AbortController): void {
  * const upstream = await sendUpstream(state, forwarding)
  * ```
  */
+/**
+ * What tells the engine the client went away: the adapter's `context.signal`; on Deno, whose
+ * `Deno.serve` hands the engine its `info` (with a `completed` promise that rejects when the
+ * client aborts) — read without touching `request.signal`, which makes Deno print a warning about
+ * its legacy abort behaviour; elsewhere `request.signal`.
+ */
+function clientGoneSignal(state: RequestState): AbortSignal | undefined {
+  const context = state.context as (RequestState['context'] & { completed?: unknown }) | undefined
+  if (context?.signal) return context.signal
+  const completed = context?.completed as Promise<unknown> | undefined
+  if (completed !== undefined && typeof completed.then === 'function') {
+    const controller = new AbortController()
+    completed.then(
+      () => {},
+      () => controller.abort(CLIENT_GONE),
+    )
+    return controller.signal
+  }
+  return state.request.signal
+}
+
 export function sendUpstream(state: RequestState, forwarding: Forwarding): Promise<Response> {
   const target = state.target as Target
-  const clientSignal = state.context?.signal ?? state.request.signal
+  const clientSignal = clientGoneSignal(state)
   state.clientSignal = clientSignal
   const timeoutMs = forwarding.timeoutMs
   const init: ForwardInit = {

@@ -141,7 +141,9 @@ function authorizedRequest(
         redirect: 'manual',
         duplex: 'half',
       }
-      if (request.signal) init.signal = request.signal
+      // The adapter's client-gone signal, when it gave one (request.signal is not read: Deno warns).
+      const signal = authorized.context?.signal
+      if (signal) init.signal = signal
       return new Request(state.url, init)
     },
     scrub(response: Response): Response {
