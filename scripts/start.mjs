@@ -1,5 +1,5 @@
 // `npm start`: the keyhole proxy for development, with nothing to configure.
-// Builds the CLI if needed, creates a development keyring and admin token under .keyhole/ on the
+// Builds the CLI if needed (quietly), creates a development keyring and admin token under .keyhole/ on the
 // first run (git-ignored), and runs `keyhole serve` on 127.0.0.1 (port 8787, or $PORT) with
 // in-memory revocation. Prints the JWKS URL and a ready-to-paste `keyhole mint` command.
 // KEYHOLE_DEV_DIR puts the development state somewhere other than .keyhole/ (the tests use it).
@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import { ensureBuilt } from '../packages/cli/scripts/ensure-built.mjs'
+import { ensureBuilt, isStale } from '../packages/cli/scripts/ensure-built.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 const stateDir = process.env.KEYHOLE_DEV_DIR ? resolve(process.env.KEYHOLE_DEV_DIR) : join(root, '.keyhole')
@@ -22,12 +22,13 @@ if (!/^\d+$/.test(port) || Number(port) > 65535) {
 
 let bin
 try {
-  bin = ensureBuilt()
+  // One line instead of tsup's listing; the build's output is shown only when it fails.
+  if (isStale()) process.stderr.write('building the keyhole CLI (first run or changed sources)...\n')
+  bin = ensureBuilt({ quiet: true })
 } catch (error) {
   console.error(error.message)
   process.exit(1)
 }
-const shown = relative(process.cwd(), bin) || bin
 
 mkdirSync(stateDir, { recursive: true, mode: 0o700 })
 if (!existsSync(keysFile)) {
@@ -90,7 +91,7 @@ Mint a token, signed with the development key set's issuer key, which the proxy 
 credential is read by keyhole from $API_TOKEN, so it never appears in argv):
 
   export API_TOKEN=your-real-api-token
-  TOKEN=$(node ${shown} mint --keys ${relative(process.cwd(), keysFile)} \\
+  TOKEN=$(npx keyhole mint --keys ${relative(process.cwd(), keysFile)} \\
     --host api.github.com --method GET --header 'Authorization: Bearer \${API_TOKEN}' --ttl 1h)
 
 Call through the proxy with only the token:
@@ -99,8 +100,8 @@ Call through the proxy with only the token:
 
 Find the token's jti, then revoke it (the admin token is in ${adminShown}):
 
-  printf %s "$TOKEN" | node ${shown} inspect - --keys ${relative(process.cwd(), keysFile)}
-  KEYHOLE_ADMIN_TOKEN=$(cat ${adminShown}) node ${shown} revoke <jti> --url ${url} --admin-token-env KEYHOLE_ADMIN_TOKEN
+  printf %s "$TOKEN" | npx keyhole inspect - --keys ${relative(process.cwd(), keysFile)}
+  KEYHOLE_ADMIN_TOKEN=$(cat ${adminShown}) npx keyhole revoke <jti> --url ${url} --admin-token-env KEYHOLE_ADMIN_TOKEN
 
 Ctrl-C stops the proxy; kill -HUP ${child.pid} reloads ${relative(process.cwd(), keysFile)}.
 `)
