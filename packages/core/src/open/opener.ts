@@ -216,6 +216,7 @@ export function createOpener(options: OpenerOptions): Opener {
     options.injectors === undefined ? builtinInjectors : createInjectorRegistry(options.injectors)
   const acceptsUnsigned = options.acceptUnsigned === true
   const clockMs = () => clock()
+  const issuerIds = new Map<string, string>()
   let issuers: IssuerSet = createIssuerSet(options.issuers, options.issuerJwks, clockMs)
 
   const curveOf = (kid: string) => keyring.curveOf(kid)
@@ -487,7 +488,13 @@ export function createOpener(options: OpenerOptions): Opener {
     }
     if (!revoked && grant.issuerKid !== undefined) {
       // Revoking `issuer:<kid>` refuses everything that issuer key signed.
-      const id = issuerRevocationId(grant.issuerKid)
+      // One string per issuer key, so the store's lookup hashes a string it has seen before.
+      let id = issuerIds.get(grant.issuerKid)
+      if (id === undefined) {
+        id = issuerRevocationId(grant.issuerKid)
+        if (issuerIds.size >= 1024) issuerIds.clear()
+        issuerIds.set(grant.issuerKid, id)
+      }
       const issuerKnown = answerNow(revocations, id)
       revoked = issuerKnown !== undefined ? issuerKnown : await isRevoked(id)
     }
