@@ -1,4 +1,4 @@
-/** The codes a keyhole proxy answers with (DESIGN.md); other strings may appear from newer proxies. */
+/** The codes a keyhole proxy answers with (@keyhole/core README, "Error codes"); other strings may appear from newer proxies. */
 export type KeyholeErrorCode =
   | 'missing_token'
   | 'invalid_token'

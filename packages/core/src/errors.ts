@@ -1,5 +1,5 @@
 /**
- * Every code keyhole can fail with. The first twelve are the wire protocol's (DESIGN.md);
+ * Every code keyhole can fail with. The first twelve are the wire protocol's (README, "Error codes");
  * the rest are raised by APIs that never sit behind the proxy (mint, keys, admin routes).
  */
 export type KeyholeErrorCode =

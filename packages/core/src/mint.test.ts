@@ -69,7 +69,7 @@ describe('mint', () => {
     expect(token).not.toContain(SECRET)
   })
 
-  it('encrypts exactly the claims of DESIGN.md', async () => {
+  it('encrypts exactly the documented claims', async () => {
     const now = 1_800_000_000_000
     const claims = await decrypt(
       await mint(

@@ -102,7 +102,7 @@ export type PluginInjection = {
 
 /**
  * One credential and where it goes: an entry of a grant's `inject` list. Its `type` picks the
- * injector (see "Credentials" in DESIGN.md); `in` is the older name of `type` for `header`,
+ * injector (see "Credentials" in the README); `in` is the older name of `type` for `header`,
  * `query` and `cookie`. Every kind declares `name` and `value` (absent where it has none), so
  * code written against the older `{ in, name, value }` shape reads them as `string | undefined`.
  */

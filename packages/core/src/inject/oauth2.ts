@@ -34,7 +34,7 @@ interface CachedToken {
   readonly refreshToken?: string
 }
 
-/** Most bytes of a token endpoint's answer that are read (DESIGN.md). */
+/** Most bytes of a token endpoint's answer that are read (README, "Credentials"). */
 export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
 // b64token (RFC 6750 §2.1) plus what real servers put in opaque tokens; never a space or a comma.
 const ACCESS_TOKEN = /^[\x21-\x2b\x2d-\x7e]+$/

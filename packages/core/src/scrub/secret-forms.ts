@@ -18,7 +18,7 @@ import { utf8 } from './utf8.js'
 export const MIN_DERIVED_FORM_BYTES = 6
 
 /**
- * Every form in which `secret` may come back from an upstream (DESIGN.md, "Response
+ * Every form in which `secret` may come back from an upstream (README, "Response
  * scrubbing"): raw; percent-encoded; base64 and base64url, whole and at the three alignments
  * inside a longer base64 text; hex; JSON-escaped. The raw secret comes first; derived forms
  * shorter than {@link MIN_DERIVED_FORM_BYTES} are left out. Duplicates are removed; a form that
