@@ -1,5 +1,4 @@
 import { isKeyholeError, KeyholeError } from '../errors.js'
-import { hasControlChar, isHeaderValue } from '../policy/header-rules.js'
 import type { OAuth2Injection } from '../types.js'
 import { toBase64, toHex, utf8 } from './bytes.js'
 import { invalidEntry, optionalChoice, optionalText, requireText } from './entry-fields.js'
