@@ -1,4 +1,5 @@
 import { isKeyholeError, KeyholeError } from '../errors.js'
+import { hasControlChar } from '../policy/header-rules.js'
 import type { OAuth2Injection } from '../types.js'
 import { toBase64, toHex, utf8 } from './bytes.js'
 import { invalidEntry, optionalChoice, optionalText, requireText } from './entry-fields.js'
