@@ -25,7 +25,12 @@ export {
 // (node:crypto decryption, continued)
 export { nodeVerify } from './node/crypto/node-verify.js'
 // decryption off the event loop: a worker-thread pool for the opener's `decrypt` option
-export { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './node/decrypt-pool.js'
+export {
+  createDecryptPool,
+  type DecryptPool,
+  type DecryptPoolOptions,
+  type DecryptPoolStats,
+} from './node/decrypt-pool.js'
 // forward-proxy mode (node/forward-proxy/): absolute-form requests and CONNECT with TLS
 // interception, run through the engine; the token comes from Proxy-Authorization only
 export {

@@ -11,7 +11,8 @@ import { createKeyring } from '../keys/keyring.js'
 import { mint } from '../mint.js'
 import { createOpener } from '../open/opener.js'
 import { nodeDecrypt } from './crypto/node-decrypt.js'
-import { createDecryptPool, type DecryptPool } from './decrypt-pool.js'
+import { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './decrypt-pool.js'
+import { createNodeOpener } from './node-opener.js'
 
 // Real worker threads running the worker script built from this source (the package build puts
 // the same file in dist/), checked against nodeDecrypt on the main thread.
@@ -39,10 +40,19 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function pool(threads: number): DecryptPool {
-  const created = createDecryptPool({ threads, workerUrl })
+function pool(threads: number, options: Omit<DecryptPoolOptions, 'threads' | 'workerUrl'> = {}): DecryptPool {
+  const created = createDecryptPool({ threads, workerUrl, ...options })
   pools.push(created)
   return created
+}
+
+// Polls until `check` holds (worker exits are asynchronous), failing after `ms`.
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 const B64U = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -154,6 +164,70 @@ describe('createDecryptPool', () => {
     await decryptor.close()
     await expect(pending).rejects.toThrow('stopped')
     expect(grantClaims(await decryptor.decrypt(token, key)).hosts).toEqual(['api.example.com'])
+  })
+
+  it('starts no worker before the first decryption, stops idle ones after idleTimeout, starts again', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const key = keyring.current
+    const tokens = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        mint(
+          {
+            hosts: ['api.example.com'],
+            inject: [{ in: 'header', name: 'X-N', value: `idle-${i}` }],
+            ttl: '1h',
+          },
+          { to: keyring.publicJwks(), signWith: testIssuer },
+        ),
+      ),
+    )
+    const decryptor = pool(2, { idleTimeout: '200ms' })
+    expect(decryptor.stats()).toEqual({ workers: 0, pending: 0 })
+    const first = decryptor.decrypt(tokens[0] as string, key)
+    expect(decryptor.stats()).toEqual({ workers: 1, pending: 1 })
+    expect(Buffer.from(await first)).toEqual(Buffer.from(nodeDecrypt(tokens[0] as string, key)))
+    // A burst while the first worker is busy brings in the second, never more than `threads`.
+    const burst = await Promise.all(tokens.map((token) => decryptor.decrypt(token, key)))
+    expect(decryptor.stats().workers).toBe(2)
+    expect(burst.map((p) => grantClaims(p).inject[0].value)).toEqual(tokens.map((_, i) => `idle-${i}`))
+    await until(() => decryptor.stats().workers === 0)
+    expect(decryptor.stats()).toEqual({ workers: 0, pending: 0 })
+    // Started again on demand; the new worker is sent the key again.
+    const again = await decryptor.decrypt(tokens[3] as string, key)
+    expect(Buffer.from(again)).toEqual(Buffer.from(nodeDecrypt(tokens[3] as string, key)))
+    expect(decryptor.stats().workers).toBe(1)
+  })
+
+  it('opens exactly what the main-thread opener opens, across idle stops (idleTimeout 0)', async () => {
+    const keyring = createKeyring([await generateKey(), await generateKey({ curve: 'X25519' })])
+    const decryptor = pool(2, { idleTimeout: 0 })
+    const onPool = createOpener({ keyring, issuers: testIssuers, decrypt: decryptor.decrypt, cacheSize: 0 })
+    const onMain = createNodeOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
+    const tokens = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        mint(
+          {
+            hosts: ['api.example.com'],
+            inject: [{ in: 'header', name: 'Authorization', value: `Bearer k-${i}` }],
+            ttl: '1h',
+            sub: `s-${i}`,
+          },
+          { to: keyring.publicJwks(), signWith: testIssuer },
+        ),
+      ),
+    )
+    // Concurrent (workers kept by their pending work) and one by one (a worker stopped after each).
+    const concurrent = await Promise.all(tokens.map((token) => onPool.open(token)))
+    const sequential = []
+    for (const token of tokens.slice(0, 6)) sequential.push(await onPool.open(token))
+    const expected = await Promise.all(tokens.map((token) => onMain.open(token)))
+    expect(concurrent).toEqual(expected)
+    expect(sequential).toEqual(expected.slice(0, 6))
+    await until(() => decryptor.stats().workers === 0)
+  })
+
+  it('refuses an idleTimeout that is not a duration', () => {
+    expect(() => createDecryptPool({ threads: 1, workerUrl, idleTimeout: 'soon' })).toThrow('durations')
   })
 
   it('refuses a thread count that is not a positive integer', () => {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { type Duration, toSeconds } from '../duration.js'
 import { KeyholeError } from '../errors.js'
 import type { KeyholePrivateJwk } from '../types.js'
 
@@ -16,6 +17,20 @@ export interface DecryptPoolOptions {
    * `import.meta.resolve('@keyhole/core/decrypt-worker')` or a copy of that file.
    */
   workerUrl?: string | URL
+  /**
+   * Stops a worker once it has had no work for this long (`'30s'`, or seconds), so an idle proxy
+   * holds no worker threads and their memory; the next decryption starts one again. Default:
+   * workers run until `close()`.
+   */
+  idleTimeout?: Duration
+}
+
+/** What {@link DecryptPool.stats} reports. */
+export interface DecryptPoolStats {
+  /** Worker threads running now (0 before the first decryption and after an idle stop). */
+  readonly workers: number
+  /** Decryptions sent to a worker and not yet answered. */
+  readonly pending: number
 }
 
 /** A pool of worker threads that decrypt keyhole tokens off the event loop. */
@@ -27,6 +42,8 @@ export interface DecryptPool {
   readonly decrypt: (token: string, key: KeyholePrivateJwk) => Promise<Uint8Array>
   /** The number of worker threads the pool runs at most. */
   readonly threads: number
+  /** How many workers run and how much work they hold, now. */
+  stats(): DecryptPoolStats
   /** Stops the workers; pending decryptions reject. A later `decrypt` starts them again. */
   close(): Promise<void>
 }
@@ -55,6 +72,8 @@ interface Slot {
   readonly worker: Worker
   readonly pending: Map<number, Pending>
   readonly sentKeys: WeakSet<KeyholePrivateJwk>
+  /** Set while the worker has nothing to do and an idle timeout applies. */
+  idle?: ReturnType<typeof setTimeout>
 }
 
 // Ids for keys, shared by every pool: a key object keeps its id for as long as it lives.
@@ -75,8 +94,9 @@ function defaultWorkerUrl(): URL {
  * (`nodeDecrypt`) runs on another core, so a proxy facing a stream of tokens it has not seen
  * keeps its event loop for proxying. The opener's own checks (header, claims, time, revocation)
  * still run on the main thread, and the verified-grant cache means only a token's first use
- * reaches the pool. Workers start on first use, stay unreferenced while idle (they never keep
- * the process alive), and are replaced after a crash. Private keys are sent to each worker once.
+ * reaches the pool. Workers start on first use, one more only while all are busy, stay
+ * unreferenced while idle (they never keep the process alive), stop after `idleTimeout` without
+ * work if one is given, and are replaced after a crash. Private keys are sent to each worker once.
  *
  * Worth it where tokens are mostly fresh (one per job, per sandbox run) and a core is spare;
  * a decryption costs one message round trip more CPU in all than on the event loop.
@@ -86,8 +106,10 @@ function defaultWorkerUrl(): URL {
  * import { createOpener } from '@keyhole/core'
  * import { createDecryptPool } from '@keyhole/core/node'
  *
- * const pool = createDecryptPool()
+ * // Up to 4 workers, none until the first decryption, each stopped after 30 s without work.
+ * const pool = createDecryptPool({ threads: 4, idleTimeout: '30s' })
  * const opener = createOpener({ keyring, decrypt: pool.decrypt })
+ * pool.stats() // { workers: 0, pending: 0 } until a token is opened
  * // on shutdown
  * await pool.close()
  * ```
@@ -98,15 +120,32 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
     throw new KeyholeError('bad_request', 'threads must be a positive integer')
   }
   const workerUrl = options.workerUrl ?? defaultWorkerUrl()
+  const idleMs = options.idleTimeout === undefined ? undefined : toSeconds(options.idleTimeout) * 1000
   const slots: Slot[] = []
   let nextJobId = 1
 
   const fail = (slot: Slot) => {
+    clearTimeout(slot.idle)
     const index = slots.indexOf(slot)
     if (index !== -1) slots.splice(index, 1)
     const error = new Error('the decryption worker stopped')
     for (const pending of slot.pending.values()) pending.reject(error)
     slot.pending.clear()
+  }
+
+  // A worker with nothing to do is stopped after idleMs: a thread costs several megabytes of
+  // memory (its own V8 heap) that a proxy at rest should not hold. It leaves the pool at once, so
+  // no new job is sent to a worker that is terminating.
+  const idleSoon = (slot: Slot) => {
+    if (idleMs === undefined) return
+    slot.idle = setTimeout(() => {
+      if (slot.pending.size > 0) return
+      const index = slots.indexOf(slot)
+      if (index !== -1) slots.splice(index, 1)
+      void slot.worker.terminate()
+    }, idleMs)
+    // The timer must not keep the process alive any more than the idle worker does.
+    slot.idle.unref?.()
   }
 
   const start = (): Slot => {
@@ -117,7 +156,10 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
       const pending = slot.pending.get(answer.id)
       if (!pending) return
       slot.pending.delete(answer.id)
-      if (slot.pending.size === 0) worker.unref()
+      if (slot.pending.size === 0) {
+        worker.unref()
+        idleSoon(slot)
+      }
       if (answer.plaintext) pending.resolve(answer.plaintext)
       else pending.reject(new Error('the token did not decrypt'))
     })
@@ -149,13 +191,17 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
         job.key = key
         slot.sentKeys.add(key)
       }
-      if (slot.pending.size === 0) slot.worker.ref()
+      if (slot.pending.size === 0) {
+        clearTimeout(slot.idle)
+        slot.worker.ref()
+      }
       slot.pending.set(id, { resolve, reject })
       slot.worker.postMessage(job)
     })
 
   const close = async () => {
     const stopping = slots.splice(0)
+    for (const slot of stopping) clearTimeout(slot.idle)
     await Promise.all(
       stopping.map(async (slot) => {
         await slot.worker.terminate()
@@ -164,5 +210,11 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
     )
   }
 
-  return { decrypt, threads, close }
+  const stats = (): DecryptPoolStats => {
+    let pending = 0
+    for (const slot of slots) pending += slot.pending.size
+    return { workers: slots.length, pending }
+  }
+
+  return { decrypt, threads, stats, close }
 }
