@@ -47,6 +47,16 @@ const COMMANDS: readonly Entry[] = [
     summary: 'run the standalone proxy (open mode at /, JWKS, health, admin routes); SIGHUP reloads keys',
     load: async () => (await import('./commands/serve.js')).serveCommand,
   },
+  {
+    name: 'ca',
+    summary: 'create the forward-proxy certificate authority (ca init), print its certificate (ca cert)',
+    load: async () => (await import('./commands/ca.js')).caCommand,
+  },
+  {
+    name: 'run',
+    summary: 'run a command with HTTPS_PROXY/HTTP_PROXY and its CA trust pointing at a keyhole proxy',
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
 ]
 
 function mainHelp(): string {

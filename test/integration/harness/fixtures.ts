@@ -40,7 +40,7 @@ export async function mintToken(
   grant: Omit<MintGrant, 'ttl'> & { ttl?: MintGrant['ttl'] },
   options: { now?: () => number } = {},
 ): Promise<string> {
-  for (const rule of grant.inject) secret(rule.value)
+  for (const rule of grant.inject) if (typeof rule.value === 'string') secret(rule.value)
   const token = await mint(
     { ttl: '10m', ...grant },
     { to: keyring.publicJwks(), signWith: testIssuer, ...options },
