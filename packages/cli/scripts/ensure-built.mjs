@@ -22,7 +22,9 @@ const root = join(cliDir, '..', '..')
 export const binPath = join(cliDir, 'dist', 'bin.js')
 
 // Everything tsup bundles into the binary: the CLI and the workspace packages it imports.
-const inputs = ['cli', 'core', 'hono', 'redis', 'postgres'].map((name) => join(root, 'packages', name, 'src'))
+const inputs = ['cli', 'core', 'hono', 'redis', 'postgres', 'aws'].map((name) =>
+  join(root, 'packages', name, 'src'),
+)
 const extraInputs = [join(cliDir, 'tsup.config.ts'), join(cliDir, 'package.json')]
 
 function newestMtime(path) {

@@ -5,6 +5,7 @@ import type { Command } from '../command.js'
 import { loadKeys } from '../load-keyring.js'
 import { maskClaims } from '../mask.js'
 import { parseCommand, single } from '../parse.js'
+import { loadPluginInjectors } from '../plugin-injectors.js'
 import { readProtectedHeader } from '../read-header.js'
 import { peelLayers } from '../token-layers.js'
 
@@ -56,8 +57,10 @@ export const inspectCommand: Command = {
     }
     const { keyring, issuers } = await loadKeys(resolve(io.cwd, keysFile), keysFile)
     // Unsigned tokens open here too, so that their claims can be shown; "signature" says so.
+    // The plug-in kinds are known as in `keyhole serve`, so an aws-sigv4 grant opens here too.
     const opener = createOpener({
       keyring,
+      injectors: await loadPluginInjectors(),
       issuers: issuers.length > 0 ? [{ keys: { keys: issuers.map((key) => toPublicJwk(key)) } }] : [],
       acceptUnsigned: true,
     })

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import {
+  createInjectorRegistry,
   type Injection,
   isKeyholeError,
   type KeyholeIssuerPrivateJwk,
@@ -9,11 +10,13 @@ import {
 import { CliError, EXIT_OK, EXIT_USAGE, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { expandEnv } from '../expand-env.js'
+import { basicInjection, checkInjectEntry, injectEntry, nameFlags } from '../inject-options.js'
 import { jwksTarget } from '../jwks-target.js'
 import { splitKeys } from '../key-file.js'
 import { loadKeys } from '../load-keyring.js'
 import { networkReason } from '../network-reason.js'
 import { many, parseCommand, required, single } from '../parse.js'
+import { loadPluginInjectors, PLUGIN_TYPES } from '../plugin-injectors.js'
 import { readBindKey } from '../read-bind-key.js'
 import { readJsonFile } from '../read-json-file.js'
 
@@ -21,6 +24,7 @@ const help = `Usage: keyhole mint (--keys keys.json | --jwks <file|url> --issuer
                     --host <pattern>... --ttl <duration>
                     [--path <pattern>...] [--method <M>...]
                     [--header 'Name: value'...] [--query name=value...] [--cookie name=value...]
+                    [--basic 'user:pass'] [--inject '<json>'...]
                     [--sub <subject>] [--aud <audience>] [--bind-key <jwk file>]
 
 Prints a keyhole token: the credential and the policy for using it, signed with an issuer key and
@@ -32,7 +36,8 @@ signed with the newest issuer key of that file. With --jwks, it is encrypted to 
 signed with --issuer-key; without --issuer-key it is unsigned, and only a proxy started with
 --accept-unsigned takes it.
 
-\${VAR} inside a --header/--query/--cookie value is expanded by keyhole from its own environment.
+\${VAR} inside a --header/--query/--cookie/--basic value, and inside the string values of an
+--inject entry, is expanded by keyhole from its own environment.
 Single-quote the value so the shell does not expand it: then the secret never appears in argv or
 in your shell history. Write $\${ for a literal \${.
 
@@ -52,6 +57,19 @@ Options:
   --header 'N: v'     inject header N with value v into every forwarded request (repeatable)
   --query n=v         inject query parameter n=v (repeatable)
   --cookie n=v        inject cookie n=v (repeatable)
+  --basic 'user:pass' send Authorization: Basic base64(user:pass); split at the first colon
+  --inject '<json>'   one credential of any kind, as a JSON object (repeatable); \${VAR} is
+                      expanded in its string values, never in its keys. Kinds and fields:
+                        {"type":"header","name":"X-Api-Key","value":"..."}   (also query, cookie)
+                        {"type":"basic","username":"...","password":"..."}
+                        {"type":"body","field":"/auth/api_key","value":"..."}  JSON pointer
+                        {"type":"hmac","name":"X-Signature","key":"...",
+                         "algorithm":"sha256|sha512","encoding":"hex|base64","prefix":"sha256="}
+                        {"type":"oauth2","tokenUrl":"https://...","clientId":"...",
+                         "clientSecret":"...","scope":"...","audience":"...","refreshToken":"...",
+                         "auth":"client_secret_basic|client_secret_post"}
+                        {"type":"aws-sigv4","accessKeyId":"...","secretAccessKey":"...",
+                         "sessionToken":"...","region":"us-east-1","service":"s3"}
   --ttl <duration>    lifetime: 90 (seconds), 30s, 15m, 1h, 7d
   --sub <subject>     who or what the token is for (shown in the proxy's log)
   --aud <audience>    the audience, for proxies that require one
@@ -67,6 +85,9 @@ Examples:
     --method GET --header 'Authorization: Bearer \${GITHUB_TOKEN}' --ttl 1h --sub ci-job-42
   keyhole mint --jwks https://proxy.example.com/.well-known/jwks.json --issuer-key issuer.json \\
     --host api.openai.com --path '/v1/**' --header 'Authorization: Bearer \${OPENAI_API_KEY}' --ttl 15m
+  keyhole mint --keys keys.json --host my-bucket.s3.eu-west-1.amazonaws.com --ttl 1h \\
+    --inject '{"type":"aws-sigv4","accessKeyId":"\${AWS_ACCESS_KEY_ID}",
+               "secretAccessKey":"\${AWS_SECRET_ACCESS_KEY}","region":"eu-west-1","service":"s3"}'
 `
 
 /** `keyhole mint`: prints a token carrying a credential and its policy. */
@@ -87,6 +108,8 @@ export const mintCommand: Command = {
           header: { type: 'string', multiple: true },
           query: { type: 'string', multiple: true },
           cookie: { type: 'string', multiple: true },
+          basic: { type: 'string' },
+          inject: { type: 'string', multiple: true },
           ttl: { type: 'string' },
           sub: { type: 'string' },
           aud: { type: 'string' },
@@ -114,13 +137,35 @@ export const mintCommand: Command = {
     const ttl = required(values.ttl, '--ttl', 'how long the token lives, e.g. 1h')
     const paths = many(values.path)
     const methods = many(values.method).map((method) => method.toUpperCase())
-    const inject: Injection[] = [
-      ...many(values.header).map((spec, i) => headerInjection(spec, i, io.env)),
-      ...many(values.query).map((spec, i) => pairInjection('query', spec, i, io.env)),
-      ...many(values.cookie).map((spec, i) => pairInjection('cookie', spec, i, io.env)),
+    // Each entry with the flag that made it, so core's `inject[3]` can be told back as `--basic`.
+    const flagged: ReadonlyArray<readonly [label: string, entry: Injection]> = [
+      ...many(values.header).map(
+        (spec, i) => [`--header #${i + 1}`, headerInjection(spec, i, io.env)] as const,
+      ),
+      ...many(values.query).map(
+        (spec, i) => [`--query #${i + 1}`, pairInjection('query', spec, i, io.env)] as const,
+      ),
+      ...many(values.cookie).map(
+        (spec, i) => [`--cookie #${i + 1}`, pairInjection('cookie', spec, i, io.env)] as const,
+      ),
+      ...many(values.basic).map((spec) => ['--basic', basicInjection(spec, io.env)] as const),
+      ...many(values.inject).map((json, i) => [`--inject #${i + 1}`, injectEntry(json, i, io.env)] as const),
     ]
-    if (inject.length === 0)
-      throw usageError('give the credential the token carries: --header, --query or --cookie (at least one)')
+    if (flagged.length === 0)
+      throw usageError(
+        'give the credential the token carries: --header, --query, --cookie, --basic or --inject (at least one)',
+      )
+    const inject = flagged.map(([, entry]) => entry)
+    const labels = flagged.map(([label]) => label)
+    // The SigV4 signer is loaded only for a grant that uses it.
+    const injectors = inject.some((entry) => PLUGIN_TYPES.includes(entry.type as string))
+      ? createInjectorRegistry(await loadPluginInjectors())
+      : undefined
+    const first = labels.findIndex((label) => label.startsWith('--inject'))
+    if (first !== -1)
+      inject.slice(first).forEach((entry, i) => {
+        checkInjectEntry(entry, i, injectors ?? createInjectorRegistry())
+      })
 
     let to: string | PublicJwks
     let signWith: KeyholeIssuerPrivateJwk | undefined
@@ -159,7 +204,7 @@ export const mintCommand: Command = {
           ...(aud !== undefined ? { aud } : {}),
           ...(bindKey !== undefined ? { bindKey } : {}),
         },
-        { to, ...(signWith !== undefined && { signWith }) },
+        { to, ...(signWith !== undefined && { signWith }), ...(injectors && { injectors }) },
       )
     } catch (error) {
       // Core names only the JWKS URL's origin: its path or query may carry an access token.
@@ -168,7 +213,7 @@ export const mintCommand: Command = {
         throw new CliError(`${error.message}${reason ? ` (${reason})` : ''}`, undefined, { cause: error })
       }
       if (isKeyholeError(error, 'invalid_grant') || isKeyholeError(error, 'bad_request'))
-        throw new CliError(error.message, EXIT_USAGE, { cause: error })
+        throw new CliError(nameFlags(error.message, labels), EXIT_USAGE, { cause: error })
       throw error
     }
     io.stdout(`${token}\n`)
