@@ -6,6 +6,7 @@ import {
   createMemoryStore,
   createOpener,
   createProxy,
+  type Injector,
   type IssuerOption,
   type ProxyEvent,
   type ProxyHandler,
@@ -60,6 +61,17 @@ export interface ServerOptions {
   replayCache?: ReplayCache
   /** More headers that may carry the token (e.g. `x-api-key`), besides X-Keyhole-Token and Authorization. */
   tokenHeaders?: readonly string[]
+  /**
+   * Credential types beside core's built-in ones (`awsSigV4Injector` from `@keyhole/aws`, which
+   * `keyhole serve` always passes). Given to the opener and to both engines alike, so a grant
+   * that opens is also one the engine can apply. Default: the built-in ones only.
+   */
+  injectors?: readonly Injector<never>[]
+  /**
+   * Masks the injected secrets an upstream echoes back (`--scrub`): `true` in response headers
+   * and bodies, `'headers'` in headers only, `false` not at all. Default `true`.
+   */
+  scrub?: boolean | 'headers'
   /**
    * Enables CONNECT in forward-proxy mode (`--ca`): TLS interception with leaf certificates from
    * this CA. Absolute-form proxy requests work without it. Default: none (CONNECT is 403
@@ -181,7 +193,12 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       ...(own.length > 0 ? [{ keys: { keys: own.map((key) => toPublicJwk(key)) } }] : []),
       ...(options.trustIssuers ?? []),
     ]
-    const trust = { issuers, ...(options.acceptUnsigned && { acceptUnsigned: true }) }
+    const trust = {
+      issuers,
+      ...(options.acceptUnsigned && { acceptUnsigned: true }),
+      // Known to the opener too: a grant naming a type the opener lacks is refused at open.
+      ...(options.injectors && { injectors: options.injectors }),
+    }
     // node:crypto decryption: the same checks as createOpener, less CPU per uncached open; on
     // worker threads with --decrypt-threads.
     const opener = pool
@@ -200,6 +217,9 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
         ...(options.allowPrivateAddresses ? { allowPrivateAddresses: options.allowPrivateAddresses } : {}),
         ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
+        // The forward-proxy engine is made from these same options (see `keyhole` above).
+        ...(options.injectors ? { injectors: options.injectors } : {}),
+        ...(options.scrub !== undefined ? { scrub: options.scrub } : {}),
       }),
     )
     return app

@@ -12,6 +12,8 @@ import type { Command } from '../command.js'
 import type { CliIo } from '../io.js'
 import { type OpenedStore, openStore } from '../open-store.js'
 import { many, parseCommand, required, single } from '../parse.js'
+import { loadPluginInjectors } from '../plugin-injectors.js'
+import { parseScrub, scrubWarning } from '../scrub-mode.js'
 import { startServer } from '../server.js'
 import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
 import { trustIssuer } from '../trust-issuer.js'
@@ -22,6 +24,7 @@ const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--
                      [--trust-issuer <jwks file|url>[=<pattern>,...]...]
                      [--allow-host <pattern>...] [--allow-private [CIDR...]] [--accept-unsigned]
                      [--ca ca.json] [--metrics] [--metrics-public] [--decrypt-threads <n>]
+                     [--scrub on|headers|off]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
   http://<host>:<port>/<https|http>/<api-host[:port]>/<path>?<query>
@@ -70,6 +73,10 @@ Options:
   --ca <file>              answer CONNECT with TLS interception, issuing certificates from the
                            certificate authority written by 'keyhole ca init' (clients trust
                            'keyhole ca cert'). Without it CONNECT is refused: 403 connect_disabled
+  --scrub <mode>           mask the injected credentials (raw, base64, percent-encoded, hex,
+                           JSON-escaped) wherever an upstream echoes them back: on (default,
+                           response headers and bodies; asks upstream for uncompressed bodies and
+                           drops Range), headers (headers only) or off
   --metrics                serve GET /metrics (Prometheus text: requests by outcome, durations,
                            opens, cache hits, revocation errors, process metrics), to callers
                            with the admin token (needs --admin-token-env)
@@ -105,6 +112,7 @@ export const serveCommand: Command = {
           'allow-private': { type: 'string', multiple: true },
           'accept-unsigned': { type: 'boolean' },
           ca: { type: 'string' },
+          scrub: { type: 'string' },
           metrics: { type: 'boolean' },
           'metrics-public': { type: 'boolean' },
         },
@@ -149,6 +157,7 @@ export const serveCommand: Command = {
     const allowPrivateAddresses = privateRanges.includes(ALL_PRIVATE) ? true : privateRanges
     const trustIssuers: IssuerOption[] = []
     for (const spec of many(values['trust-issuer'])) trustIssuers.push(await trustIssuer(spec, io.cwd))
+    const scrub = parseScrub(single(values.scrub))
     const caFile = single(values.ca)
     const ca =
       caFile === undefined ? undefined : await readCertificateAuthority(resolve(io.cwd, caFile), caFile)
@@ -177,9 +186,15 @@ export const serveCommand: Command = {
       }
     }
 
+    // Credential types beyond core's (aws-sigv4): a grant that uses one opens with no flag.
+    const injectors = await loadPluginInjectors()
+    const scrubbing = scrubWarning(scrub)
+    if (scrubbing) io.stderr(scrubbing)
     let server: Awaited<ReturnType<typeof startServer>>
     try {
       server = await startServer({
+        injectors,
+        scrub,
         keys: resolve(io.cwd, keysFile),
         keysShown: keysFile,
         port,
