@@ -1,11 +1,13 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { createAdaptorServer } from '@hono/node-server'
 import {
   createMemoryReplayCache,
   createMemoryStore,
   createOpener,
   createProxy,
+  type Duration,
   type Injector,
   type IssuerOption,
   type ProxyEvent,
@@ -24,6 +26,7 @@ import {
 import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
+import { trackDrain } from './drain.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
 import { field, formatEvent } from './log-line.js'
 import { createServeMetrics } from './metrics.js'
@@ -83,10 +86,16 @@ export interface ServerOptions {
   /** Receives warnings about the key file (such as its mode). Default: ignore. */
   warn?: (line: string) => void
   /**
-   * Decrypt tokens the proxy has not seen yet on this many worker threads (`createDecryptPool`),
-   * for traffic where most tokens are fresh. Default `0`: on the event loop.
+   * Decrypt tokens the proxy has not seen yet on up to this many worker threads
+   * (`createDecryptPool`), so a burst of fresh tokens uses every core. `0` keeps decryption on
+   * the event loop. Default: the machine's parallelism (`os.availableParallelism()`).
    */
   decryptThreads?: number
+  /**
+   * Stops a decryption worker after this long without work, so a proxy at rest holds no worker
+   * threads; the next fresh token starts one again. Default `'30s'`.
+   */
+  decryptIdleTimeout?: Duration
   /**
    * Serve `GET /metrics` (Prometheus text, `--metrics`): behind `adminToken` unless `public`
    * (`--metrics-public`). Default: off.
@@ -108,8 +117,14 @@ export interface KeyholeServer {
    * keys stay and the promise rejects. Resolves to the new key ids.
    */
   reload(): Promise<readonly string[]>
-  /** Stops accepting connections, waits up to `graceMs` (default 10 s) for requests in flight, then closes. */
-  close(graceMs?: number): Promise<void>
+  /**
+   * Drains and stops: `GET /readyz` answers 503 at once; connections are still accepted for
+   * `delayMs` (default 0, so a load balancer that polls readiness has time to stop sending here);
+   * then the listener closes, keep-alive connections are closed as their requests finish, and
+   * requests in flight get up to `graceMs` (default 10 s) before their connections are cut.
+   * Resolves once everything is closed. Calling it again returns the same promise.
+   */
+  close(graceMs?: number, delayMs?: number): Promise<void>
 }
 
 /**
@@ -153,17 +168,23 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     engine = createProxy(engineOptions)
     return honoKeyhole(engineOptions)
   }
-  // The worker script is built beside the CLI's own bundle (its tsup entry decrypt-worker).
+  // Fresh tokens are decrypted on every core by default, but the threads exist only while there
+  // is such work: none start before the first uncached open, and each stops after the idle
+  // timeout, so a proxy at rest costs no worker memory. The worker script is built beside the
+  // CLI's own bundle (its tsup entry decrypt-worker).
+  const threads = options.decryptThreads ?? availableParallelism()
   const pool =
-    options.decryptThreads && options.decryptThreads > 0
+    threads > 0
       ? createDecryptPool({
-          threads: options.decryptThreads,
+          threads,
+          idleTimeout: options.decryptIdleTimeout ?? '30s',
           workerUrl: new URL('./decrypt-worker.js', import.meta.url),
         })
       : undefined
 
   const load = () => loadKeys(options.keys, options.keysShown ?? options.keys, options.warn)
   let keys = await load()
+  // Set when close() is called, before the listener stops: readiness turns 503 at once.
   let closing: Promise<void> | undefined
   // The admin routes read the current keyring on every request. They are made again only when
   // the newest issuer key (what /mint signs with) changes, so a reload keeps the rate limiter's count.
@@ -200,7 +221,8 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       ...(options.injectors && { injectors: options.injectors }),
     }
     // node:crypto decryption: the same checks as createOpener, less CPU per uncached open; on
-    // worker threads with --decrypt-threads.
+    // worker threads unless --decrypt-threads 0. Either way the issuer's signature is verified here,
+    // on the main thread, by the opener.
     const opener = pool
       ? createOpener({ keyring, revocations, decrypt: pool.decrypt, ...trust })
       : createNodeOpener({ keyring, revocations, ...trust })
@@ -236,6 +258,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
   })
+  const drain = trackDrain(server)
   const hostname = options.hostname ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -277,22 +300,19 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       reloading = next
       return next
     },
-    close(graceMs = 10_000) {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.closeAllConnections()
-          forwardProxy.close()
-        }, graceMs)
-        timer.unref()
-        server.close(() => {
-          clearTimeout(timer)
+    close(graceMs = 10_000, delayMs = 0) {
+      closing ??= drain
+        .stop({
+          delayMs,
+          graceMs,
+          // CONNECT tunnels are hijacked sockets the HTTP server no longer tracks.
+          cut: () => forwardProxy.close(),
+        })
+        .then(async () => {
           forward.destroy()
           if (ownsRevocations) (revocations as ReturnType<typeof createMemoryStore>).close()
-          if (pool) pool.close().then(() => resolve())
-          else resolve()
+          await pool?.close()
         })
-        server.closeIdleConnections()
-      })
       return closing
     },
   }

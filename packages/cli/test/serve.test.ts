@@ -260,7 +260,7 @@ describe('keyhole serve', () => {
     }
   })
 
-  it('decrypts on worker threads with --decrypt-threads, refusing what it must refuse', async () => {
+  it('decrypts on worker threads with --decrypt-threads (0: on the main thread), refusing what it must refuse', async () => {
     const served = await start(['--keys', 'keys.json', '--decrypt-threads', '1'])
     const tokens = [await mintFor(served.url), await mintFor(served.url)]
     for (const token of tokens) {
@@ -280,6 +280,10 @@ describe('keyhole serve', () => {
     expectNoSecrets(served, ...tokens)
     const stopped = await served.stop()
     expect(stopped.code).toBe(0)
+
+    // 0: no pool at all, decryption on the main thread (the default is a pool sized to the machine).
+    const onMain = await start(['--keys', 'keys.json', '--decrypt-threads', '0'])
+    expect((await call(onMain.url, await mintFor(onMain.url), '/threads')).status).toBe(200)
 
     const bad = await keyhole(['serve', '--keys', 'keys.json', '--port', '0', '--decrypt-threads', 'two'], {
       cwd: dir,

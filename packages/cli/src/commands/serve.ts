@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import {
   createCachingStore,
@@ -5,6 +6,7 @@ import {
   isKeyholeError,
   type ReplayCache,
   type RevocationStore,
+  toSeconds,
 } from '@keyhole/core'
 import { serverAdminToken } from '../admin-token.js'
 import { EXIT_OK, usageError } from '../cli-error.js'
@@ -24,6 +26,7 @@ const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--
                      [--trust-issuer <jwks file|url>[=<pattern>,...]...]
                      [--allow-host <pattern>...] [--allow-private [CIDR...]] [--accept-unsigned]
                      [--ca ca.json] [--metrics] [--metrics-public] [--decrypt-threads <n>]
+                     [--drain-delay 0s] [--drain-timeout 10s]
                      [--scrub on|headers|off]
 
 Runs the standalone keyhole proxy. Sandboxed code calls
@@ -43,7 +46,9 @@ always, CONNECT (HTTPS) only with --ca. The token then comes from Proxy-Authoriz
 
 Logs one line per request on stdout (status, outcome, method, target, jti, sub; never a token or
 credential). On SIGHUP it reads the key file again and swaps the keys in without dropping the
-requests in flight; a broken file is reported and the old keys stay. SIGINT/SIGTERM stop it.
+requests in flight; a broken file is reported and the old keys stay. SIGINT/SIGTERM drain it:
+/readyz answers 503 at once, connections are still accepted for --drain-delay, then the listener
+closes and requests in flight get up to --drain-timeout to finish (then they are cut); exit code 0.
 
 Options:
   --keys <file>            the private key set written by 'keyhole keygen'
@@ -81,8 +86,13 @@ Options:
                            opens, cache hits, revocation errors, process metrics), to callers
                            with the admin token (needs --admin-token-env)
   --metrics-public         serve /metrics to anyone who can reach the port (implies --metrics)
-  --decrypt-threads <n>    decrypt tokens not seen before on n worker threads, for traffic where
-                           most tokens are fresh (default: 0, on the main thread)
+  --decrypt-threads <n>    decrypt tokens not seen before on up to n worker threads (default: one
+                           per CPU, here ${availableParallelism()}); none run until the first such token, and each
+                           stops after 30 s without work. 0: decrypt on the main thread
+  --drain-delay <time>     on SIGTERM, keep accepting connections this long after /readyz turns
+                           503, e.g. 5s: set it to the load balancer's probe interval (default: 0s)
+  --drain-timeout <time>   then wait this long for requests in flight before cutting them
+                           (default: 10s)
   -h, --help               show this help
 
 Example:
@@ -115,6 +125,8 @@ export const serveCommand: Command = {
           scrub: { type: 'string' },
           metrics: { type: 'boolean' },
           'metrics-public': { type: 'boolean' },
+          'drain-delay': { type: 'string' },
+          'drain-timeout': { type: 'string' },
         },
       },
       withOptionalValue(argv, '--allow-private', ALL_PRIVATE),
@@ -147,6 +159,8 @@ export const serveCommand: Command = {
     const storeUrl = storeEnv !== undefined ? storeUrlFromEnv(storeEnv, io.env) : storeArg
     if (storeArg !== undefined) io.stderr(STORE_ARGV_WARNING)
     const decryptThreads = parseThreads(single(values['decrypt-threads']))
+    const drainDelayMs = parseDuration(single(values['drain-delay']), '--drain-delay', 0)
+    const drainTimeoutMs = parseDuration(single(values['drain-timeout']), '--drain-timeout', 10_000)
     const allowHosts = many(values['allow-host'])
     const acceptUnsigned = values['accept-unsigned'] === true
     if (acceptUnsigned && allowHosts.length === 0)
@@ -203,7 +217,7 @@ export const serveCommand: Command = {
         ...(revocations ? { revocations } : {}),
         ...(replayCache ? { replayCache } : {}),
         ...(tokenHeaders.length > 0 ? { tokenHeaders } : {}),
-        ...(decryptThreads > 0 ? { decryptThreads } : {}),
+        decryptThreads,
         ...(trustIssuers.length > 0 ? { trustIssuers } : {}),
         ...(allowHosts.length > 0 ? { allowHosts } : {}),
         ...(allowPrivateAddresses === true || allowPrivateAddresses.length > 0
@@ -225,7 +239,7 @@ export const serveCommand: Command = {
 
     // Signal handlers go in before the banner: whoever waits for "listening on" may send SIGHUP or
     // SIGTERM at once, and without a handler Node would die of it instead of handling it.
-    const stopped = waitForSignals(io, server, keysFile, async () => {
+    const stopped = waitForSignals(io, server, keysFile, { drainDelayMs, drainTimeoutMs }, async () => {
       closeCache()
       await opened?.close()
     })
@@ -260,11 +274,22 @@ function withOptionalValue(argv: readonly string[], flag: string, fallback: stri
 }
 
 function parseThreads(value: string | undefined): number {
-  if (value === undefined) return 0
+  if (value === undefined) return availableParallelism()
   const threads = Number(value)
   if (!/^\d{1,2}$/.test(value) || threads > 64)
     throw usageError('--decrypt-threads must be a number from 0 to 64')
   return threads
+}
+
+// Durations as everywhere in keyhole ('5s', '500ms', '1m', or bare seconds), in milliseconds.
+function parseDuration(value: string | undefined, flag: string, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs
+  try {
+    const ms = toSeconds(value) * 1000
+    // setTimeout wraps anything past ~24.8 days to 1 ms.
+    if (ms <= 2 ** 31 - 1) return ms
+  } catch {}
+  throw usageError(`${flag} takes a duration such as 0s, 500ms, 5s or 1m`)
 }
 
 // --port wins over $PORT (what most hosting platforms set), which wins over 8787.
@@ -328,6 +353,7 @@ function waitForSignals(
   io: CliIo,
   server: Awaited<ReturnType<typeof startServer>>,
   keysFile: string,
+  drain: { drainDelayMs: number; drainTimeoutMs: number },
   cleanup: () => Promise<void>,
 ): Promise<number> {
   const onHangup = () => {
@@ -350,15 +376,22 @@ function waitForSignals(
         process.exit(130)
       }
       stopping = true
-      io.stdout(`${new Date().toISOString()} ${signal}: finishing requests in flight, then stopping\n`)
+      const delay = drain.drainDelayMs > 0 ? `, after ${drain.drainDelayMs / 1000}s more of accepting` : ''
+      io.stdout(
+        `${new Date().toISOString()} ${signal}: finishing requests in flight, then stopping (/readyz 503${delay})\n`,
+      )
       server
-        .close()
+        .close(drain.drainTimeoutMs, drain.drainDelayMs)
         .then(cleanup)
         .finally(() => {
           process.off('SIGHUP', onHangup)
           process.off('SIGINT', onStop)
           process.off('SIGTERM', onStop)
+          io.stdout(`${new Date().toISOString()} stopped\n`)
           resolveExit(EXIT_OK)
+          // Everything keyhole opened is closed by now; should some library still hold a handle
+          // (a reconnect timer, a socket), it must not keep a stopped proxy alive.
+          setTimeout(() => process.exit(EXIT_OK), 1000).unref()
         })
     }
     process.on('SIGHUP', onHangup)
