@@ -46,6 +46,16 @@ export { createGuardedLookup, type Lookup } from './node/guarded-lookup.js'
 export { nodeBody } from './node/incoming-response.js'
 export { createNodeForwarder, type NodeForwarder, type NodeForwarderOptions } from './node/node-forwarder.js'
 export { createNodeOpener } from './node/node-opener.js'
+// WebSocket upgrades (node/websocket/): an http.Server 'upgrade' listener that runs the engine's
+// stages, dials with the address guard and scrubs the upstream's frames
+export {
+  createFrameScrubber,
+  createUpgradeHandler,
+  DEFAULT_MAX_FRAME_BYTES,
+  type UpgradeContext,
+  type UpgradeHandler,
+  type UpgradeHandlerOptions,
+} from './node/websocket/index.js'
 // the node:http bridge for adapters: a Node request as the engine's Request (raw headers read in
 // one pass, the body piped by the node forwarder) and a cheap "client went away" signal. These
 // take Node objects by shape and import nothing from Node themselves.
