@@ -24,22 +24,23 @@ function scrubberFor(state: RequestState): Scrubber {
   return scrubber
 }
 
-/** Masks secrets in every header, keeping each header (a masked `Set-Cookie` is still sent). */
+/**
+ * Masks secrets in every header, keeping each header (a masked `Set-Cookie` is still sent). The
+ * headers are scrubbed in a copy, never in place: @hono/node-server's lightweight `Response`
+ * rebuilds itself from its constructor arguments the first time its body is read, which would
+ * bring the unscrubbed headers back. Without a match the response is passed on as it was.
+ */
 function scrubHeaders(scrubber: Scrubber, response: Response): { response: Response; count: number } {
-  try {
-    return { response, count: scrubber.scrubHeaders(response.headers) }
-  } catch {
-    // fetch's own responses have immutable headers: copy them once, only when there is a match.
-    const headers = new Headers(response.headers)
-    const count = scrubber.scrubHeaders(headers)
-    return {
-      response: new Response(response.body, {
-        status: response.status,
-        statusText: response.statusText,
-        headers,
-      }),
-      count,
-    }
+  const headers = new Headers(response.headers)
+  const count = scrubber.scrubHeaders(headers)
+  if (count === 0) return { response, count }
+  return {
+    response: new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    }),
+    count,
   }
 }
 
