@@ -201,7 +201,7 @@ describe('keyhole mint', () => {
       cwd: dir,
     })
     expect(forbidden.code).toBe(2)
-    expect(forbidden.stderr).toContain('inject[0].name is a header keyhole may not inject')
+    expect(forbidden.stderr).toContain('--header #1 name is a header keyhole may not inject')
     const crlf = await keyhole([...base, '--host', 'a.example', '--header', 'X-Key: ${V}'], {
       cwd: dir,
       env: { V: `${SECRET}\r\nX-Injected: 1` },
@@ -235,7 +235,7 @@ describe('keyhole mint', () => {
       cwd: dir,
     })
     expect(inject.code).toBe(2)
-    expect(inject.stderr).toContain('--header, --query or --cookie')
+    expect(inject.stderr).toContain('--header, --query, --cookie, --basic or --inject')
     const malformed = await keyhole(
       ['mint', '--jwks', 'jwks.json', '--host', 'a.example', '--query', 'novalue', '--ttl', '1h'],
       {
