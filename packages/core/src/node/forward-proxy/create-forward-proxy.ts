@@ -4,11 +4,13 @@ import type { TLSSocket } from 'node:tls'
 import { KeyholeError } from '../../errors.js'
 import type { ProxyHandler } from '../../proxy/create-proxy.js'
 import type { CertificateAuthority } from '../ca/certificate-authority.js'
+import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
 import { refuseConnect } from './proxy-response.js'
 import { chooseToken, readProxyTokens } from './proxy-tokens.js'
 import { absoluteFormTarget, connectTarget, hostMatches, isAbsoluteForm, tunnelPath } from './targets.js'
 import { openTunnel, type Tunnel } from './tunnel.js'
+import { upgradeInTunnel } from './tunnel-upgrade.js'
 
 /** Options of {@link createForwardProxy} and {@link attachForwardProxy}. */
 export interface ForwardProxyOptions {
@@ -34,6 +36,12 @@ export interface ForwardProxyOptions {
   nodeBody?: boolean
   /** How long a client may take to finish the TLS handshake inside a CONNECT, in ms. Default `10000`. */
   handshakeTimeoutMs?: number
+  /**
+   * WebSocket upgrades inside CONNECT tunnels (`wss://` through `HTTPS_PROXY`): the handler from
+   * `createUpgradeHandler(engineOptions)`, given the tunnel's target and token like any request
+   * there. Default: none, and an upgrade inside a tunnel is closed.
+   */
+  upgrade?: UpgradeHandler
 }
 
 /** The forward proxy's Node handlers (see {@link createForwardProxy}). */
@@ -105,7 +113,8 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
   // Decrypted requests from every tunnel: an http.Server that never listens and is fed sockets.
   let inner: Server | undefined
   const tunnelServer = (): Server => {
-    inner ??= createServer((req, res) => {
+    if (inner) return inner
+    inner = createServer((req, res) => {
       const tunnel = tunnels.get(req.socket)
       if (!tunnel) {
         res.destroy()
@@ -126,6 +135,12 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       }
       void callEngine(call, req, res, path, tunnel.token)
     })
+    const onUpgrade = options.upgrade
+    if (onUpgrade) {
+      inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        upgradeInTunnel(onUpgrade, tunnels.get(req.socket), call.strip, req, socket, head),
+      )
+    }
     return inner
   }
 

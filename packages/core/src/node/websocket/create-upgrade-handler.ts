@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import { type Duplex, pipeline } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import {
   authorizeUpgrade,
   compileUpgradePipeline,
@@ -191,34 +191,31 @@ export function createUpgradeHandler(
     state.response = SWITCHED
     state.handedBack = admission.tick()
     let closed = 0
+    // One listener per socket: a side that is gone takes the other with it, and once both are
+    // closed the upgrade's event goes out with everything masked in its frames.
     const onClosed = () => {
+      destroyBoth()
       if (++closed !== 2) return
       state.scrubbed = masked
       finish(state)
     }
     socket.once('close', onClosed)
     upstream.once('close', onClosed)
+    socket.on('error', destroyBoth)
     // Whatever the client sent after its handshake belongs to the upstream, unchanged.
     if (head.length > 0) upstream.write(head)
-    pipeline(socket, upstream, (error) => {
-      if (error) destroyBoth()
-    })
+    socket.pipe(upstream)
     if (scrubber !== undefined && admission.scrub === true) {
       const frames = createFrameScrubber(scrubber, maxFrameBytes, (count) => {
         masked += count
       })
+      frames.on('error', destroyBoth)
       if (dialed.head.length > 0) frames.write(dialed.head)
-      pipeline(upstream, frames, socket, (error) => {
-        if (error) destroyBoth()
-      })
+      upstream.pipe(frames).pipe(socket)
     } else {
       if (dialed.head.length > 0) socket.write(dialed.head)
-      pipeline(upstream, socket, (error) => {
-        if (error) destroyBoth()
-      })
+      upstream.pipe(socket)
     }
-    socket.once('close', () => upstream.destroy())
-    upstream.once('close', () => socket.destroy())
   }
 
   const handle = async (req: IncomingMessage, socket: Duplex, head: Buffer, context?: UpgradeContext) => {

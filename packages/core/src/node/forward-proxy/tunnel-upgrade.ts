@@ -1,0 +1,55 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { KeyholeError } from '../../errors.js'
+import { TOKEN_HEADER } from '../../proxy/read-token.js'
+import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
+import { writeRawResponse } from '../websocket/raw-response.js'
+import { asProxyResponse, proxyErrorResponse } from './proxy-response.js'
+import { hostMatches, tunnelPath } from './targets.js'
+import type { Tunnel } from './tunnel.js'
+
+/**
+ * A WebSocket upgrade inside a CONNECT tunnel (`wss://host/...` through `HTTPS_PROXY`): held to
+ * the tunnel like any request inside it — `Host` must be the CONNECT authority (else 421
+ * `misdirected_request`), the target is `https://<authority>` plus the request target, and the
+ * token is the one chosen at CONNECT time, the only one the handler sees (every token header and
+ * `Proxy-Authorization` is removed, `X-Keyhole-Token` set). Refusals that would be 401 are 407.
+ *
+ * @example
+ * ```ts
+ * inner.on('upgrade', (req, socket, head) => upgradeInTunnel(onUpgrade, tunnels.get(req.socket), strip, req, socket, head))
+ * ```
+ */
+export function upgradeInTunnel(
+  onUpgrade: UpgradeHandler,
+  tunnel: Tunnel | undefined,
+  strip: ReadonlySet<string>,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  if (!tunnel) {
+    socket.destroy()
+    return
+  }
+  let path: string
+  try {
+    if (!hostMatches(tunnel.origin, req.headers.host)) {
+      throw new KeyholeError('misdirected_request', 'this tunnel only carries requests for its CONNECT host')
+    }
+    path = tunnelPath(tunnel.origin, req.url)
+  } catch (error) {
+    socket.on('error', () => socket.destroy())
+    void writeRawResponse(socket, proxyErrorResponse(error))
+    return
+  }
+  const raw = req.rawHeaders
+  const kept: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!strip.has((raw[i] as string).toLowerCase())) kept.push(raw[i] as string, raw[i + 1] as string)
+  }
+  kept.push(TOKEN_HEADER, tunnel.token)
+  // The handler's request view reads rawHeaders; this message is ours alone, so it is replaced.
+  req.rawHeaders = kept
+  onUpgrade(req, socket, head, { path, respond: asProxyResponse })
+}
