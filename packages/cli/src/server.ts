@@ -22,6 +22,8 @@ import {
   createDecryptPool,
   createNodeForwarder,
   createNodeOpener,
+  createUpgradeHandler,
+  type UpgradeHandler,
 } from '@keyhole/core/node'
 import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
@@ -164,8 +166,11 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Forward-proxy requests run through an engine made from the same options as the one the Hono
   // routes mount, swapped on reload together with the app.
   let engine: ProxyHandler | undefined
+  // WebSocket upgrades too, from the same options (and swapped with them).
+  let upgrade: UpgradeHandler | undefined
   const keyhole: typeof honoKeyhole = (engineOptions) => {
     engine = createProxy(engineOptions)
+    upgrade = createUpgradeHandler(engineOptions)
     return honoKeyhole(engineOptions)
   }
   // Fresh tokens are decrypted on every core by default, but the threads exist only while there
@@ -254,9 +259,15 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests, and CONNECT with --ca.
   const forwardProxy = attachForwardProxy(server, {
     handler: (request, context) => (engine as ProxyHandler)(request, context),
+    upgrade: (req, socket, head, context) => (upgrade as UpgradeHandler)(req, socket, head, context),
     nodeBody: true,
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
+  })
+  // WebSocket upgrades to open-mode paths; any other upgrade is closed, as Node does by default.
+  server.on('upgrade', (req, socket, head) => {
+    if (/^\/https?\//i.test(req.url ?? '')) (upgrade as UpgradeHandler)(req, socket, head)
+    else socket.destroy()
   })
   const drain = trackDrain(server)
   const hostname = options.hostname ?? '127.0.0.1'
