@@ -2,7 +2,7 @@
 // `ws` echo server on 127.0.0.1 that also sends back the Authorization header it received.
 import { randomBytes } from 'node:crypto'
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { createProof, generateProofKey, type ProofKey } from '../../../client/src/index.js'
@@ -342,5 +342,29 @@ describe('a WebSocket through the upgrade handler', () => {
     })
     expect(gone.ok ? 0 : gone.status).toBe(502)
     expect(gone.ok ? '' : gone.headers['x-keyhole-error']).toBe('upstream_unreachable')
+  })
+
+  it('answers 504 when the upstream does not answer the handshake within the timeout', async () => {
+    const silent = net.createServer(() => {})
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const silentPort = (silent.address() as AddressInfo).port
+    try {
+      const grant = await grantFor([`http://127.0.0.1:${silentPort}`])
+      const quick = await proxyWith({ timeout: '200ms' })
+      const late = await connect(`${quick}/http/127.0.0.1:${silentPort}/echo`, { 'x-keyhole-token': grant })
+      expect(late.ok ? 0 : late.status).toBe(504)
+      expect(late.ok ? '' : late.headers['x-keyhole-error']).toBe('upstream_timeout')
+    } finally {
+      silent.close()
+    }
+  })
+
+  it('in gateway mode, dials the operator upstream with the path below the mount point', async () => {
+    const gateway = await proxyWith({ upstream: `http://127.0.0.1:${upstream.port}` })
+    const opened = await connect(`${gateway}/echo?room=1`, { 'x-keyhole-token': token })
+    if (!opened.ok) throw new Error(`refused: ${opened.status} ${opened.body}`)
+    expect((await opened.next()).toString()).toBe(MASKED)
+    opened.ws.close()
+    await closed(opened.ws)
   })
 })
