@@ -165,6 +165,8 @@ export function createUpgradeHandler(
     state.response = response
     state.handedBack = admission.tick()
     await writeRawResponse(socket, response)
+    // The handshake's connection is nobody's to reuse: it was never pooled.
+    dialed.response.socket?.destroy()
     finish(state)
   }
 
