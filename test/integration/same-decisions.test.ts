@@ -32,6 +32,9 @@ let origin: string
 let keyring: Keyring
 let issuer: KeyholeIssuerPrivateJwk
 let opener: Opener
+// Every request the upstream received, in order: its own record (the echo it answers with has
+// the injected credential masked by response scrubbing).
+const received: { url: string | undefined; auth: string | null }[] = []
 const closers: (() => Promise<void> | void)[] = []
 const tokens: Record<'good' | 'otherHost' | 'revoked' | 'unsigned', string> = {
   good: '',
@@ -42,6 +45,7 @@ const tokens: Record<'good' | 'otherHost' | 'revoked' | 'unsigned', string> = {
 
 beforeAll(async () => {
   upstream = createServer((req, res) => {
+    received.push({ url: req.url, auth: req.headers.authorization ?? null })
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({ url: req.url, auth: req.headers.authorization ?? null }))
   })
@@ -236,11 +240,13 @@ describe('the engine and keyholeAuth, on both adapters, take the same decisions'
     const all = await forConfig(row.config)
     const seen: Record<string, [number, string | null, string | null]> = {}
     for (const [name, decide] of Object.entries(all)) {
+      const before = received.length
       const response = await decide(row.method ?? 'GET', row.path ?? '/ok/1?x=%20', row.headers())
       const body = await response.text()
       const code = response.headers.get('x-keyhole-error')
       // What the upstream saw as Authorization, for the requests that reached it.
-      const auth = code === null ? ((JSON.parse(body) as { auth: string | null }).auth ?? null) : null
+      if (code === null) expect((JSON.parse(body) as { url: string }).url, name).toBe(received[before]?.url)
+      const auth = code === null ? (received[before]?.auth ?? null) : null
       seen[name] = [response.status, code, auth]
       if (code !== null) expect(JSON.parse(body).error.code, name).toBe(code)
     }

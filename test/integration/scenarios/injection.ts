@@ -182,7 +182,9 @@ export function injectionScenarios(s: Suite): void {
       expect(response.status).toBe(200)
       const echo = response.json()
       expect(echo.url).toBe(`/concurrent/${i}`)
-      expect(echo.headers['x-cred']).toBe(expected[i])
+      // The echo comes back scrubbed with this request's own credential; what the upstream got is
+      // checked from its own record below.
+      expect(echo.headers['x-cred']).toBe('*'.repeat(expected[i]!.length))
     })
     const seen = hits(s.up, '/concurrent/')
     expect(seen).toHaveLength(50)

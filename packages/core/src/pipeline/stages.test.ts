@@ -226,6 +226,8 @@ describe('buildUpstream', () => {
       Authorization: 'Bearer real',
       'x-kept': 'yes',
       'content-length': '4',
+      // Scrubbing bodies (the default) asks the upstream for an unencoded body.
+      'accept-encoding': 'identity',
     })
   })
 })

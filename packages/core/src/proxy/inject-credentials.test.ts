@@ -20,10 +20,13 @@ describe('compileInjection', () => {
       ['Authorization', 'Bearer a'],
       ['x-extra', '1, 2'],
     ])
-    expect([...plan.headerNames]).toEqual(['authorization', 'x-extra'])
+    // Every header an injector writes, the cookie injector's Cookie included.
+    expect([...plan.headerNames]).toEqual(['authorization', 'x-extra', 'cookie'])
     expect(plan.query).toBe('api%20key=k%2Fv')
     expect(plan.cookieHeader).toBe('sid=s1; csrf=c1')
-    expect(plan.secrets).toEqual(['Bearer a', '1', '2', 'k/v', 's1', 'c1'])
+    // Each injector's secrets: a `<scheme> <credential>` header value also gives the credential alone.
+    expect(plan.secrets).toEqual(['Bearer a', 'a', '1', '2', 'k/v', 's1', 'c1'])
+    expect(plan.steps).toEqual([])
     expect(compileInjection(grant)).toBe(plan)
   })
 })
