@@ -2,7 +2,7 @@ import { toPassableResponse } from '../proxy/sanitize-headers.js'
 import type { Admission } from './admission.js'
 import type { Forwarding } from './forwarding.js'
 import type { RequestState } from './request-state.js'
-import { scrubResponse } from './scrub-response.js'
+import { scrubResponse, scrubSmallBody } from './scrub-response.js'
 
 /**
  * Stage 6: turns the upstream's response into the client's: hop-by-hop and `X-Keyhole-*`
@@ -34,16 +34,18 @@ export function answer(
   admission: Admission,
   forwarding: Forwarding,
   upstream: Response,
-): void {
+): void | Promise<void> {
   state.upstreamMs = admission.tick() - state.phaseStart
   // An OAuth2 access token the upstream refuses is dropped, so the next request fetches a new
   // one; this answer (the 401) passes through, never retried.
   if (upstream.status === 401) invalidateCredentials(state)
-  state.response = scrubResponse(
-    state,
-    admission,
-    forwarding,
-    forwarding.cleanResponses ? upstream : toPassableResponse(upstream),
-    onScrubbedFor(state),
-  )
+  const passable = forwarding.cleanResponses ? upstream : toPassableResponse(upstream)
+  const onDone = onScrubbedFor(state)
+  const small = scrubSmallBody(state, admission, passable, onDone)
+  if (small !== undefined) {
+    return small.then((response) => {
+      state.response = response
+    })
+  }
+  state.response = scrubResponse(state, admission, forwarding, passable, onDone)
 }

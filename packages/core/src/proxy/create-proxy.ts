@@ -69,7 +69,8 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       }
       buildUpstream(state, admission)
       if (plan.steps.length > 0) await applyInjectors(state, admission, forwarding)
-      answer(state, admission, forwarding, await sendUpstream(state, forwarding))
+      const answered = answer(state, admission, forwarding, await sendUpstream(state, forwarding))
+      if (answered !== undefined) await answered
     } catch (thrown) {
       fail(state, admission, thrown)
     }
