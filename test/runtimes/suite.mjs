@@ -276,7 +276,8 @@ export const servedChecks = [
       app.all('/gw/*', keyhole(options))
       const token = await mint(grantFor([host]), { to: keyring.publicJwks(), signWith: issuer })
       const engine = await ctx.serve(createProxy(options))
-      const hono = await ctx.serve((request) => app.fetch(request))
+      // As Deno and Bun users serve Hono: the runtime's second argument becomes c.env.
+      const hono = await ctx.serve((request, info) => app.fetch(request, info))
       try {
         for (const url of [`${engine.url}/v1/served`, `${hono.url}/gw/v1/served`]) {
           const response = await fetch(url, { headers: { 'X-Keyhole-Token': token } })

@@ -32,7 +32,13 @@ export type KeyholeOptions = ProxyOptions
  */
 export function keyhole(options: KeyholeOptions): Handler {
   const handle = createProxy(options)
-  return (c) => handle(c.req.raw, { path: pathBelowMount(rawUrl(c), c.req.routePath) })
+  return (c) => {
+    const path = pathBelowMount(rawUrl(c), c.req.routePath)
+    // On Deno, c.env is Deno.serve's info: its `completed` promise tells the engine the client
+    // went away without reading request.signal (which makes Deno print a warning).
+    const completed = (c.env as { completed?: unknown } | undefined)?.completed
+    return handle(c.req.raw, completed instanceof Promise ? { path, completed } : { path })
+  }
 }
 
 /** What `@hono/node-server` puts in `c.env`, read by shape: no Node API is imported here. */

@@ -123,4 +123,9 @@ export interface ProxyContext {
    * learn about a closed connection than materializing `request.signal` pass it here.
    */
   signal?: AbortSignal
+  /**
+   * Deno's `info.completed` (what `Deno.serve` passes beside the request): rejects when the client
+   * aborts. Used instead of `request.signal`, which Deno warns about. Read only without `signal`.
+   */
+  completed?: Promise<unknown>
 }

@@ -36,9 +36,9 @@ function abortForClient(this: AbortController): void {
  * its legacy abort behaviour; elsewhere `request.signal`.
  */
 function clientGoneSignal(state: RequestState): AbortSignal | undefined {
-  const context = state.context as (RequestState['context'] & { completed?: unknown }) | undefined
+  const context = state.context
   if (context?.signal) return context.signal
-  const completed = context?.completed as Promise<unknown> | undefined
+  const completed = context?.completed
   if (completed !== undefined && typeof completed.then === 'function') {
     const controller = new AbortController()
     completed.then(
