@@ -11,9 +11,16 @@ import {
   type ServerResponse,
 } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { createMemoryStore, createOpener, type KeyholePrivateJwk, type Keyring } from '@keyhole/core'
+import {
+  createMemoryStore,
+  createOpener,
+  type KeyholePrivateJwk,
+  type Keyring,
+  type RevocationStore,
+} from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { testIssuers } from '../../packages/core/test/kit/issuer.js'
 import { PROXY_KINDS, type RunningProxy, startProxy } from '../adversarial/harness/proxies.js'
@@ -51,10 +58,122 @@ export interface LoadReport {
   eventLeaks: number
   rss: { startMb: number; endMb: number; peakMb: number; samplesMb: number[] }
   heap: { startMb: number; endMb: number }
+  /** 503 revocation_unavailable answered inside the store outage window (not counted in keyhole5xx). */
+  storeOutage503: number
+  /** The store outage, in seconds since the measured period began (absent without `outage`). */
+  outage?: OutageReport
+  /** Per `bucketSeconds` (default 60) of the measured period: requests, latency, RSS at its end. */
+  buckets: Bucket[]
+  /** The same per `fineBucketSeconds` (default 10), for charts. */
+  fineBuckets: Bucket[]
+  /** Least-squares slope of the RSS of the buckets in the last `slopeSeconds` (default 300), MB per minute. */
+  rssSlopeMbPerMin: number
+  /** When the measured period began (Date.now()). */
+  beganAt: number
   examples: string[]
 }
 
+export interface Bucket {
+  /** Start of the bucket, seconds since the measured period began. */
+  startS: number
+  requests: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  /** RSS when the bucket closed. */
+  rssMb: number
+  /** Longest event-loop delay seen in the bucket (a stalled or starved process delays everything). */
+  loopMaxMs: number
+}
+
+export interface OutageReport {
+  /** When the store was stopped. */
+  downAtS: number
+  /** When the store was started again. */
+  restartedAtS: number
+  /** When the proxies' store answered again (its client reconnected). */
+  answeringAtS: number
+  /** Answers after `answeringAtS` still counted as the outage's (reconnect/recovery grace). */
+  graceS: number
+}
+
+/**
+ * A revocation-store outage in the middle of the run: `stop()` at `atSeconds` into the measured
+ * period, `start()` `downSeconds` later; the outage lasts until the store answers again, plus
+ * `graceSeconds`. Within it, 503 revocation_unavailable is the expected fail-closed answer for the
+ * tokens that need the store (valid, revoked, foreign) and is counted in `storeOutage503`.
+ */
+export interface Outage {
+  atSeconds: number
+  downSeconds: number
+  graceSeconds?: number
+  stop(): Promise<void>
+  start(): Promise<void>
+}
+
 const MB = 1024 * 1024
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+}
+
+/** Least-squares slope of y over x. */
+export function slope(xs: number[], ys: number[]): number {
+  const n = xs.length
+  if (n < 2) return 0
+  const mx = xs.reduce((a, b) => a + b, 0) / n
+  const my = ys.reduce((a, b) => a + b, 0) / n
+  let num = 0
+  let den = 0
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my)
+    den += (xs[i]! - mx) ** 2
+  }
+  return den === 0 ? 0 : num / den
+}
+
+/** Latencies per time bucket; a bucket is summarised (and its RSS taken) when it closes. */
+class Series {
+  readonly rows: Bucket[] = []
+  private open = new Map<number, number[]>()
+  private loop = monitorEventLoopDelay({ resolution: 10 })
+  constructor(
+    readonly seconds: number,
+    private readonly last: number,
+  ) {
+    this.loop.enable()
+  }
+  add(atMs: number, latencyMs: number): void {
+    const index = Math.min(Math.floor(atMs / (this.seconds * 1000)), this.last)
+    const list = this.open.get(index)
+    if (list) list.push(latencyMs)
+    else this.open.set(index, [latencyMs])
+  }
+  /** Closes every bucket before the one `atMs` falls in (all of them with `Infinity`). */
+  close(atMs: number): void {
+    const current = Math.floor(atMs / (this.seconds * 1000))
+    const rss = process.memoryUsage().rss / MB
+    while (this.rows.length <= this.last && this.rows.length < current) {
+      const index = this.rows.length
+      const sorted = Float64Array.from(this.open.get(index) ?? []).sort()
+      this.open.delete(index)
+      this.rows.push({
+        startS: index * this.seconds,
+        requests: sorted.length,
+        p50Ms: round2(percentile(sorted, 0.5)),
+        p99Ms: round2(percentile(sorted, 0.99)),
+        maxMs: round2(sorted[sorted.length - 1] ?? 0),
+        rssMb: Math.round(rss * 10) / 10,
+        loopMaxMs: Math.round(this.loop.max / 1e6),
+      })
+      this.loop.reset()
+    }
+    if (this.rows.length > this.last) this.loop.disable()
+  }
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100
 
 /** Forces a full GC (without needing --expose-gc on the command line). */
 export function collectGarbage(): void {
@@ -242,11 +361,17 @@ export async function runMixedLoad(options: {
   tokens?: number
   sampleSeconds?: number
   onSample?: (line: string) => void
+  /** The store every proxy's opener shares. Default: a fresh in-memory store. */
+  revocations?: RevocationStore
+  outage?: Outage
+  bucketSeconds?: number
+  fineBucketSeconds?: number
+  slopeSeconds?: number
 }): Promise<LoadReport> {
   const { seconds, concurrency } = options
   const tokenCount = options.tokens ?? 200
   const { key, keyring } = await makeKeys()
-  const revocations = createMemoryStore()
+  const revocations = options.revocations ?? createMemoryStore()
   const decoy = await startDecoy()
 
   // Valid tokens first: the upstream needs them to check credentials. Their grant names the
@@ -294,7 +419,31 @@ export async function runMixedLoad(options: {
   }
   if (!upstream) throw new Error(`could not bind the upstream to port ${upstreamPort}`)
 
+  // The measured period's clock: set when it begins.
+  let began = 0
   const forwarders = PROXY_KINDS.map(() => createNodeForwarder())
+  // Why the upstream leg failed (the events carry only the code): each forwarder rejection, with
+  // its time and request, is kept as a diagnostic (messages are checked for secrets first).
+  const forwardFailures: string[] = []
+  const watched = forwarders.map(
+    (forward, i) =>
+      new Proxy(forward, {
+        apply(target, self, args: Parameters<typeof forward>) {
+          const [, init] = args
+          return (Reflect.apply(target, self, args) as ReturnType<typeof forward>).catch((error: unknown) => {
+            const e = error as NodeJS.ErrnoException
+            const line = `${PROXY_KINDS[i]} forward ${init?.method ?? 'GET'} (body: ${init?.body == null ? 'none' : 'yes'}) failed at t=${began ? ((Date.now() - began) / 1000).toFixed(1) : 'warm-up'}s: ${e?.code ?? ''} ${e?.message ?? String(error)}${e?.cause ? ` (cause: ${(e.cause as NodeJS.ErrnoException).code ?? ''} ${(e.cause as Error).message})` : ''}`
+            const safe = !CREDENTIAL.test(line) && !TOKENISH.test(line)
+            CREDENTIAL.lastIndex = 0
+            if (forwardFailures.length < 20)
+              forwardFailures.push(
+                safe ? line : `${PROXY_KINDS[i]} forward failed (message withheld: it held a secret)`,
+              )
+            throw error
+          })
+        },
+      }),
+  )
   let eventLeaks = 0
   const onEvent = (event: unknown) => {
     const text = JSON.stringify(event)
@@ -305,11 +454,9 @@ export async function runMixedLoad(options: {
   for (const [i, kind] of PROXY_KINDS.entries()) {
     // Each proxy is a replica with its own opener (and grant cache) over the shared store.
     const opener = createOpener({ keyring, issuers: testIssuers, revocations })
-    // core goes through the default fetch forwarder, the adapters through the node forwarder.
-    const forward = kind === 'core' ? undefined : forwarders[i]
-    proxies.push(
-      await startProxy(kind, { opener, onEvent, ...(forward ? { forward } : {}) }, { record: false }),
-    )
+    // Every proxy through its own node forwarder (what startProxy would give core and Hono anyway,
+    // and Express's default), watched for the reasons of upstream failures.
+    proxies.push(await startProxy(kind, { opener, onEvent, forward: watched[i]! }, { record: false }))
   }
   const agents = proxies.map(() => new Agent({ keepAlive: true, maxSockets: concurrency }))
 
@@ -331,11 +478,23 @@ export async function runMixedLoad(options: {
     eventLeaks: 0,
     rss: { startMb: 0, endMb: 0, peakMb: 0, samplesMb: [] },
     heap: { startMb: 0, endMb: 0 },
+    storeOutage503: 0,
+    buckets: [],
+    fineBuckets: [],
+    rssSlopeMbPerMin: 0,
+    beganAt: 0,
     examples: [],
   }
   const example = (line: string) => {
     if (report.examples.length < 20) report.examples.push(line)
   }
+
+  // The outage window, in Date.now() ms.
+  let series: Series[] = []
+  const outageWindow = { from: Number.POSITIVE_INFINITY, to: Number.POSITIVE_INFINITY }
+  const graceMs = (options.outage?.graceSeconds ?? 2) * 1000
+  const inOutage = (sentAt: number, doneAt: number) =>
+    doneAt >= outageWindow.from && sentAt <= outageWindow.to + graceMs
 
   let seq = 0
   const oneRequest = async (): Promise<void> => {
@@ -380,6 +539,8 @@ export async function runMixedLoad(options: {
     }
     const body = post ? `body:${tag}` : undefined
     if (body) headers['content-type'] = 'text/plain'
+    const sentAt = Date.now()
+    const t0 = performance.now()
     try {
       const response = await request(
         proxy.port,
@@ -389,21 +550,35 @@ export async function runMixedLoad(options: {
         body,
         agents[proxyIndex]!,
       )
+      const doneAt = Date.now()
+      if (began > 0) for (const s of series) s.add(doneAt - began, performance.now() - t0)
       report.requests++
       report.statuses[response.status] = (report.statuses[response.status] ?? 0) + 1
       report.byProxy[proxy.kind] = (report.byProxy[proxy.kind] ?? 0) + 1
       const fromUpstream = response.marker !== undefined
-      if (response.status >= 500) {
+      // Fail closed while the store is down: only for the kinds whose answer needs the store
+      // (expired, garbage and missing tokens are refused before any lookup).
+      const outage503 =
+        !fromUpstream &&
+        response.status === 503 &&
+        response.code === 'revocation_unavailable' &&
+        (kind === 'valid' || kind === 'revoked' || kind === 'foreign') &&
+        inOutage(sentAt, doneAt)
+      if (outage503) report.storeOutage503++
+      else if (response.status >= 500) {
         if (fromUpstream) report.upstream5xx++
         else {
           report.keyhole5xx++
-          example(`${proxy.kind} ${tag}: keyhole ${response.status} ${response.code ?? ''}`)
+          example(
+            `${proxy.kind} ${tag}: keyhole ${response.status} ${response.code ?? ''} at t=${((doneAt - began) / 1000).toFixed(1)}s (sent at t=${((sentAt - began) / 1000).toFixed(1)}s)`,
+          )
         }
       }
       const ok =
-        kind === 'valid'
+        outage503 ||
+        (kind === 'valid'
           ? fromUpstream && response.marker === '1'
-          : !fromUpstream && response.status === expected.status && response.code === expected.code
+          : !fromUpstream && response.status === expected.status && response.code === expected.code)
       if (!ok) {
         report.wrongOutcomes++
         example(
@@ -428,7 +603,21 @@ export async function runMixedLoad(options: {
   report.heap.startMb = start.heapUsed / MB
   report.rss.peakMb = report.rss.startMb
   const sampleMs = (options.sampleSeconds ?? 5) * 1000
-  const began = Date.now()
+  began = Date.now()
+  report.beganAt = began
+  const bucketSeconds = options.bucketSeconds ?? 60
+  const fineSeconds = options.fineBucketSeconds ?? 10
+  const minutes = new Series(bucketSeconds, Math.max(0, Math.ceil(seconds / bucketSeconds) - 1))
+  const fine = new Series(fineSeconds, Math.max(0, Math.ceil(seconds / fineSeconds) - 1))
+  series = [minutes, fine]
+  const closer = setInterval(() => {
+    const before = minutes.rows.length
+    for (const s of series) s.close(Date.now() - began)
+    for (const row of minutes.rows.slice(before))
+      options.onSample?.(
+        `[load] bucket t=${row.startS}s: ${row.requests} requests, p50 ${row.p50Ms} ms, p99 ${row.p99Ms} ms, rss ${row.rssMb} MB`,
+      )
+  }, fineSeconds * 1000)
   const sampler = setInterval(() => {
     const rss = process.memoryUsage().rss / MB
     report.rss.samplesMb.push(Math.round(rss))
@@ -446,12 +635,59 @@ export async function runMixedLoad(options: {
   report.upstream5xx = 0
   report.wrongOutcomes = 0
   report.transportErrors = 0
+  report.storeOutage503 = 0
   const upstreamBefore = upstream.requests
+  const outage = options.outage
+  const drill = outage
+    ? (async () => {
+        await new Promise((r) => setTimeout(r, outage.atSeconds * 1000))
+        outageWindow.from = Date.now()
+        await outage.stop()
+        await new Promise((r) => setTimeout(r, outage.downSeconds * 1000))
+        await outage.start()
+        const restarted = Date.now()
+        // The outage ends when the store the proxies share answers again.
+        for (;;) {
+          try {
+            await revocations.isRevoked('load-outage-probe')
+            break
+          } catch {
+            await new Promise((r) => setTimeout(r, 20))
+          }
+        }
+        outageWindow.to = Date.now()
+        report.outage = {
+          downAtS: (outageWindow.from - began) / 1000,
+          restartedAtS: (restarted - began) / 1000,
+          answeringAtS: (outageWindow.to - began) / 1000,
+          graceS: graceMs / 1000,
+        }
+        options.onSample?.(
+          `[load] store outage: down at ${report.outage.downAtS.toFixed(1)}s, restarted at ${report.outage.restartedAtS.toFixed(1)}s, answering at ${report.outage.answeringAtS.toFixed(1)}s`,
+        )
+      })()
+    : undefined
   try {
-    await Promise.all(Array.from({ length: concurrency }, () => worker(Date.now() + seconds * 1000)))
+    await Promise.all([
+      ...Array.from({ length: concurrency }, () => worker(Date.now() + seconds * 1000)),
+      ...(drill ? [drill] : []),
+    ])
   } finally {
     clearInterval(sampler)
+    clearInterval(closer)
   }
+  for (const s of series) s.close(Number.POSITIVE_INFINITY)
+  report.buckets = minutes.rows
+  report.fineBuckets = fine.rows
+  // RSS trend over the last slopeSeconds: the buckets that start inside it, x in minutes.
+  const slopeFrom = seconds - (options.slopeSeconds ?? 300)
+  const tail = minutes.rows.filter((b) => b.startS >= slopeFrom)
+  report.rssSlopeMbPerMin = round2(
+    slope(
+      tail.map((b) => (b.startS + bucketSeconds) / 60),
+      tail.map((b) => b.rssMb),
+    ),
+  )
   // Let sockets settle, then measure the end state the same way as the start.
   for (const agent of agents) agent.destroy()
   for (const forward of forwarders) forward.destroy()
@@ -465,7 +701,7 @@ export async function runMixedLoad(options: {
   report.unexpectedUpstream = upstream.unexpected
   report.decoyRequests = decoy.count()
   report.eventLeaks = eventLeaks
-  report.examples.push(...upstream.examples)
+  report.examples.push(...upstream.examples, ...forwardFailures)
 
   for (const proxy of proxies) await proxy.close()
   await upstream.close()
@@ -519,6 +755,16 @@ export function describeReport(label: string, r: LoadReport): string {
     `[${label}] upstream requests: ${r.upstreamRequests}; credential mix-ups: ${r.mixups}; unexpected upstream requests: ${r.unexpectedUpstream}; decoy requests: ${r.decoyRequests}; event leaks: ${r.eventLeaks}`,
     `[${label}] RSS start ${r.rss.startMb.toFixed(1)} MB, end ${r.rss.endMb.toFixed(1)} MB, peak ${r.rss.peakMb.toFixed(1)} MB; heap after GC start ${r.heap.startMb.toFixed(1)} MB, end ${r.heap.endMb.toFixed(1)} MB`,
     `[${label}] RSS samples (MB): ${r.rss.samplesMb.join(' ')}`,
+    ...(r.outage
+      ? [
+          `[${label}] store outage: down ${r.outage.downAtS.toFixed(1)}s–${r.outage.answeringAtS.toFixed(1)}s (restarted at ${r.outage.restartedAtS.toFixed(1)}s, grace ${r.outage.graceS}s); store-outage 503s: ${r.storeOutage503}`,
+        ]
+      : []),
+    ...r.buckets.map(
+      (b) =>
+        `[${label}] t=${b.startS}s: ${b.requests} requests, p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, max ${b.maxMs} ms, event-loop delay max ${b.loopMaxMs} ms, RSS ${b.rssMb} MB`,
+    ),
+    `[${label}] RSS slope over the last buckets: ${r.rssSlopeMbPerMin} MB/min`,
     ...r.examples.map((e) => `[${label}] example: ${e}`),
   ].join('\n')
 }
