@@ -8,36 +8,17 @@ import os from 'node:os'
 import { createKeyring, createOpener, generateKey, mint, toPublicJwk } from '@keyhole/core'
 import { createNodeOpener } from '@keyhole/core/node'
 import { compactDecrypt, importJWK, jwtVerify } from 'jose'
+import { alternating as compare } from './lib/alternating.mjs'
+
+/** Medians of an alternating comparison, as plain numbers. */
+async function alternating(a, b, samples) {
+  const r = await compare(a, b, samples)
+  return { a: r.a.median, b: r.b.median, ratio: r.ratio }
+}
 
 const loadAtStart = os.loadavg()
 const SAMPLES = Number(process.env.KEYHOLE_BENCH_SAMPLES ?? 2000)
 const JOSE_OPTIONS = { keyManagementAlgorithms: ['ECDH-ES+A256KW'], contentEncryptionAlgorithms: ['A256GCM'] }
-
-/** Alternates a and b sample by sample (A B B A ...); the median sample is the undisturbed cost. */
-async function alternating(a, b, samples) {
-  const sample = async (side) => {
-    const start = performance.now()
-    for (let i = 0; i < side.batch; i++) await side.fn()
-    return (performance.now() - start) / side.batch
-  }
-  for (let i = 0; i < 20; i++) {
-    await sample(a)
-    await sample(b)
-  }
-  const as = []
-  const bs = []
-  for (let i = 0; i < samples; i++) {
-    if (i % 2 === 0) {
-      as.push(await sample(a))
-      bs.push(await sample(b))
-    } else {
-      bs.push(await sample(b))
-      as.push(await sample(a))
-    }
-  }
-  const median = (list) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)]
-  return { a: median(as), b: median(bs), ratio: median(bs) / median(as) }
-}
 
 const grant = {
   hosts: ['api.github.com'],
