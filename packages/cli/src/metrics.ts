@@ -1,12 +1,14 @@
-import { createAdminCheck, errorResponse, type ProxyEvent } from '@keyhole/core'
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 import {
+  createAdminCheck,
+  errorResponse,
   methodLabel,
+  type ProxyEvent,
   scrubbedCount,
   targetAuthorized,
   targetHostLabel,
   uncachedOpen,
-} from './metric-labels.js'
+} from '@keyhole/core'
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
 
 // The HTTP semantic conventions' buckets for request durations, in seconds (as @keyhole/otel).
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]

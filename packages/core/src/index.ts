@@ -116,6 +116,15 @@ export {
   type ProxyOptions,
 } from './proxy/create-proxy.js'
 export { errorResponse, publicMessage } from './proxy/error-response.js'
+export {
+  errorType,
+  methodLabel,
+  OTHER_HOST,
+  scrubbedCount,
+  targetAuthorized,
+  targetHostLabel,
+  uncachedOpen,
+} from './proxy/event-labels.js'
 export type { ProxyEvent, ProxyEventListener, ProxyTimings } from './proxy/events.js'
 export {
   createFetchForwarder,

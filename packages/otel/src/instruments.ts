@@ -1,5 +1,4 @@
 import type { ProxyEvent } from '@keyhole/core'
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api'
 import {
   errorType,
   methodLabel,
@@ -7,7 +6,8 @@ import {
   targetAuthorized,
   targetHostLabel,
   uncachedOpen,
-} from './labels.js'
+} from '@keyhole/core'
+import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api'
 
 // The HTTP semantic conventions' recommended buckets for request durations, in seconds.
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]

@@ -1,6 +1,6 @@
 import type { ProxyEvent } from '@keyhole/core'
+import { errorType, methodLabel, scrubbedCount } from '@keyhole/core'
 import { type Attributes, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api'
-import { errorType, methodLabel, scrubbedCount } from './labels.js'
 
 /** What {@link recordSpan} puts on a span besides the bounded HTTP attributes. */
 export interface SpanOptions {

@@ -24,26 +24,6 @@ function scrubberFor(state: RequestState): Scrubber {
   return scrubber
 }
 
-/**
- * Masks secrets in every header, keeping each header (a masked `Set-Cookie` is still sent). The
- * headers are scrubbed in a copy, never in place: @hono/node-server's lightweight `Response`
- * rebuilds itself from its constructor arguments the first time its body is read, which would
- * bring the unscrubbed headers back. Without a match the response is passed on as it was.
- */
-function scrubHeaders(scrubber: Scrubber, response: Response): { response: Response; count: number } {
-  const headers = new Headers(response.headers)
-  const count = scrubber.scrubHeaders(headers)
-  if (count === 0) return { response, count }
-  return {
-    response: new Response(response.body, {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    }),
-    count,
-  }
-}
-
 /** The body through the scrubber, pulled chunk by chunk; `finish` runs however the body ends. */
 function scrubbedBody(
   source: ReadableStream<Uint8Array>,
@@ -160,23 +140,30 @@ export function scrubResponse(
     onDone(0)
     return upstream
   }
-  const { response, count } = scrubHeaders(scrubber, upstream)
-  if (admission.scrub === 'headers' || response.body === null) {
+  // One copy of the headers, masked (a masked Set-Cookie is still sent), for whatever Response
+  // goes on. Never masked in place: @hono/node-server's lightweight Response rebuilds itself from
+  // its constructor arguments when its body is read, which would bring the unmasked ones back.
+  const headers = new Headers(upstream.headers)
+  const count = scrubber.scrubHeaders(headers)
+  const init = { status: upstream.status, statusText: upstream.statusText, headers }
+  if (admission.scrub === 'headers' || upstream.body === null) {
     onDone(count)
-    return response
+    return count === 0 ? upstream : new Response(upstream.body, init)
   }
-  const decoded = decodeForScrubbing(response, forwarding.contentDecoders)
+  const decoded = decodeForScrubbing(upstream, forwarding.contentDecoders)
   if (decoded === 'unscrubbable') {
-    response.body?.cancel().catch(() => {})
+    upstream.body?.cancel().catch(() => {})
     onDone(count)
     throw new KeyholeError(
       'response_not_scrubbable',
       'the upstream answered in a content encoding the proxy cannot read to scrub it',
     )
   }
+  if (decoded !== upstream) {
+    // The body goes on decoded: its encoding and declared length no longer describe it.
+    headers.delete('content-encoding')
+    headers.delete('content-length')
+  }
   const body = scrubbedBody(decoded.body as ReadableStream<Uint8Array>, scrubber, (n) => onDone(count + n))
-  const headers = new Headers(decoded.headers)
-  // A decoded body no longer has the length the upstream declared.
-  if (decoded !== response) headers.delete('content-length')
-  return new Response(body, { status: decoded.status, statusText: decoded.statusText, headers })
+  return new Response(body, init)
 }

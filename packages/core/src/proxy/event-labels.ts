@@ -1,4 +1,7 @@
-import type { ProxyEvent } from '@keyhole/core'
+import type { ProxyEvent } from './events.js'
+
+// Which parts of a ProxyEvent may become a metric label (bounded cardinality, nothing the sandbox
+// typed freely), shared by @keyhole/otel and keyhole serve --metrics.
 
 // The methods OpenTelemetry's HTTP semantic conventions know, matched case-sensitively as they
 // require. Anything else becomes `_OTHER`: the method is chosen by the sandbox, and a label that
