@@ -15,9 +15,14 @@ import { nodeDecrypt } from '@keyhole/core/node'
 import fc from 'fast-check'
 import { base64url } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { testIssuers } from '../../packages/core/test/kit/issuer.js'
+import {
+  craftSigned,
+  keyholeHeader,
+  seal,
+  testIssuers,
+  validClaims,
+} from '../../packages/core/test/kit/index.js'
 import { byteMutations, type Case, craftedCases, encodingVariants, shapedGarbage } from './harness/corpus.js'
-import { claimsFor, craft, keyholeHeader, seal } from './harness/craft.js'
 import { leaks, observe } from './harness/secrets.js'
 import { type Keys, makeKeys, mintFor } from './harness/tokens.js'
 
@@ -195,8 +200,8 @@ for (const curve of ['P-256', 'X25519'] as const) {
             fc.asyncProperty(
               fc.dictionary(fc.constantFrom(...members), fc.jsonValue(), { minKeys: 1 }),
               async (edits) => {
-                const claims = { ...claimsFor(hosts, 'x'), ...edits }
-                const token = await craft(pub, claims, undefined, hosts)
+                const claims = { ...validClaims({ hosts, value: 'x' }), ...edits }
+                const token = await craftSigned(pub, { claims, hosts, header: (h) => h })
                 const got = await outcome(opener, token)
                 expect(['ok', 'invalid_token', 'token_expired', 'token_not_yet_valid']).toContain(got.code)
                 if (got.grant) {

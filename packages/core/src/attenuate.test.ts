@@ -1,6 +1,6 @@
 import { base64url } from 'jose'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { craftToken, SECRET } from '../test/helpers/craft.js'
+import { craftToken, SECRET } from '../test/kit/index.js'
 import { testIssuer, testIssuers } from '../test/kit/issuer.js'
 import { attenuate } from './attenuate.js'
 import { isKeyholeError, type KeyholeError } from './errors.js'

@@ -12,17 +12,17 @@ import { mint } from '../src/mint.js'
 import { createOpener, type Opener } from '../src/open/opener.js'
 import type { KeyholePrivateJwk, KeyholePublicJwk } from '../src/types.js'
 import {
-  type CraftOptions,
   craftJws,
-  craftSignedToken,
+  craftSigned,
   craftToken,
   encodeHeader,
   flipChar,
-  rawEncrypt,
+  keyholeHeader,
   SECRET,
+  seal,
   validClaims,
   withSegment,
-} from './helpers/craft.js'
+} from './kit/index.js'
 import { testIssuer, testIssuers } from './kit/issuer.js'
 
 let key: KeyholePrivateJwk
@@ -55,23 +55,7 @@ async function outcome(candidate: string, using: Opener = opener): Promise<strin
 }
 
 function header(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    alg: 'ECDH-ES+A256KW',
-    enc: 'A256GCM',
-    kid: key.kid,
-    typ: 'keyhole+jwt',
-    cty: 'JWT',
-    hosts: ['api.example.com'],
-    ...overrides,
-  }
-}
-
-/** `craftToken`, but signed by the test issuer (the JWS is the plaintext, `cty: 'JWT'`), so the
- * checks after signature verification are reached. */
-async function craftSigned(jwk: KeyholePublicJwk, options: CraftOptions = {}): Promise<string> {
-  const claims = options.claims ?? validClaims()
-  const hosts = typeof claims === 'string' ? undefined : (claims.hosts as string[] | undefined)
-  return craftSignedToken(jwk, await craftJws(claims, testIssuer), hosts, options.header)
+  return { ...keyholeHeader(key, ['api.example.com']), ...overrides }
 }
 
 beforeAll(async () => {
@@ -100,12 +84,12 @@ describe('controls: the helpers build tokens that do open', () => {
     expect(await outcome(unsigned, createOpener({ keyring, acceptUnsigned: true }))).toBe('ok')
     expect(await outcome(unsigned)).toBe('invalid_token')
   })
-  it('craftJws + craftSignedToken with keyhole’s headers opens', async () => {
+  it('craftJws + craftSigned with keyhole’s headers opens', async () => {
     expect(await outcome(await craftSigned(pub))).toBe('ok')
   })
-  it('rawEncrypt (hand-made ECDH-ES+A256KW) with keyhole’s header opens', async () => {
+  it('seal (hand-made ECDH-ES+A256KW) with keyhole’s header opens', async () => {
     const claims = validClaims()
-    const raw = await rawEncrypt(
+    const { token: raw } = await seal(
       pub,
       (epk) => JSON.stringify({ ...header(), epk }),
       await craftJws(claims, testIssuer),
@@ -253,7 +237,7 @@ describe('disallowed algorithms and header members are invalid_token', () => {
 
   it('crit (properly encrypted, hand-made since jose will not write it)', async () => {
     const claims = await craftJws(validClaims(), testIssuer)
-    const forged = await rawEncrypt(
+    const { token: forged } = await seal(
       pub,
       (epk) => JSON.stringify({ ...header({ crit: ['exp'], exp: 1 }), epk }),
       claims,
@@ -285,7 +269,7 @@ describe('disallowed algorithms and header members are invalid_token', () => {
 
   it('a duplicated header member (hand-made)', async () => {
     const claims = await craftJws(validClaims(), testIssuer)
-    const forged = await rawEncrypt(
+    const { token: forged } = await seal(
       pub,
       (epk) =>
         JSON.stringify({ ...header(), epk }).replace(
@@ -329,7 +313,7 @@ describe('keys: unknown kid, wrong key, mismatched curve are invalid_token', () 
   it('an epk with extra or private members', async () => {
     const claims = await craftJws(validClaims(), testIssuer)
     for (const extra of [{ d: 'AAAA' }, { kid: 'x' }, { alg: 'ECDH-ES' }]) {
-      const forged = await rawEncrypt(
+      const { token: forged } = await seal(
         pub,
         (epk) => JSON.stringify({ ...header(), epk: { ...epk, ...extra } }),
         claims,

@@ -1,10 +1,25 @@
 // The attacked tokens: every way a valid token can be mutated, re-encoded, re-headed or forged,
 // each with the outcome(s) it must get. Shared by the opener suite and the through-the-proxy suite.
 
-import { type KeyholePrivateJwk, toPublicJwk } from '@keyhole/core'
+import { type KeyholePrivateJwk, type KeyholePublicJwk, toPublicJwk } from '@keyhole/core'
 import { base64url } from 'jose'
-import { claimsFor, craft, keyholeHeader, seal, signClaims } from './craft.js'
+import {
+  craftJws,
+  craftSigned,
+  keyholeHeader,
+  seal,
+  validClaims,
+} from '../../../packages/core/test/kit/index.js'
 import { credential, secret } from './secrets.js'
+
+/** A signed token sealed by hand (the header always written as text), `edit` applied to keyhole's header. */
+const craft = (
+  pub: KeyholePublicJwk,
+  claims: Record<string, unknown> | string,
+  edit: (h: Record<string, unknown>, epk: Record<string, string>) => Record<string, unknown> | string = (h) =>
+    h,
+  hosts?: readonly string[],
+) => craftSigned(pub, { claims, header: edit, ...(hosts ? { hosts } : {}) })
 
 /** An attacked token and what it must get: a KeyholeError code, or `ok` where that is by design. */
 export interface Case {
@@ -128,7 +143,7 @@ function nested(depth: number, leaf = '0'): string {
 
 /** Valid claims as text, with `replace` applied to the JSON text (for duplicate members). */
 function claimsText(hosts: readonly string[], value: string, tweak: (json: string) => string): string {
-  return tweak(JSON.stringify(claimsFor(hosts, value)))
+  return tweak(JSON.stringify(validClaims({ hosts: hosts, value: value })))
 }
 
 /**
@@ -144,7 +159,7 @@ export async function craftedCases(
   const pub = toPublicJwk(key)
   const foreignPub = toPublicJwk(foreign)
   const value = credential('crafted')
-  const claims = () => claimsFor(hosts, value)
+  const claims = () => validClaims({ hosts: hosts, value: value })
   const cases: Case[] = []
   const add = async (label: string, expect: readonly string[], make: () => Promise<string>) => {
     cases.push({ label, token: secret(await make()), expect })
@@ -314,7 +329,7 @@ export async function craftedCases(
   await headerEdit('epk coordinates padded', (h, epk) => ({ ...h, epk: { ...epk, x: `${epk.x}=` } }))
 
   // A captured payload re-encrypted under another key, and segments swapped between tokens.
-  const captured = await signClaims(claims())
+  const captured = await craftJws(claims())
   await add('payload re-encrypted to a foreign key', INVALID, async () => {
     const { token } = await seal(
       foreignPub,

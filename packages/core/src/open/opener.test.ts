@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/kit/index.js'
 import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/helpers/craft.js'
+import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/kit/index.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
 import { toPublicJwk } from '../keys/jwk.js'

@@ -3,8 +3,8 @@
 import crypto from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { encryptJwe, type JweOptions, testKey } from '../kit/index.js'
 import { compareVerdicts } from './compare.js'
-import { type CraftOptions, craft, testKey } from './craft.js'
 
 type Edit = (header: Record<string, unknown>) => unknown
 const set =
@@ -109,7 +109,7 @@ const headerEdit: fc.Arbitrary<Edit> = fc.oneof(
 )
 
 // Changes to what is derived, wrapped and sealed, each leaving the header as it is.
-const cryptoEdit: fc.Arbitrary<CraftOptions> = fc.oneof(
+const cryptoEdit: fc.Arbitrary<JweOptions> = fc.oneof(
   fc.record({ apu: fc.uint8Array({ maxLength: 40 }) }),
   fc.record({ apv: fc.uint8Array({ maxLength: 40 }) }),
   fc.record({ apu: fc.uint8Array({ maxLength: 40 }), apv: fc.uint8Array({ maxLength: 40 }) }),
@@ -134,7 +134,7 @@ const cryptoEdit: fc.Arbitrary<CraftOptions> = fc.oneof(
     .map((ephemeralCurve) => ({ ephemeralCurve })),
 )
 
-const rawHeader: fc.Arbitrary<CraftOptions> = fc.oneof(
+const rawHeader: fc.Arbitrary<JweOptions> = fc.oneof(
   fc
     .constantFrom('null', '[]', '"str"', '1', 'true', '{', '', '{"alg":"ECDH-ES+A256KW"}')
     .map((s) => ({ headerBytes: Buffer.from(s) })),
@@ -149,7 +149,7 @@ for (const curve of ['P-256', 'X25519'] as const) {
       const seen = { bothAccept: 0, bothRefuse: 0, stricter: 0 }
       await fc.assert(
         fc.asyncProperty(fc.array(headerEdit, { minLength: 1, maxLength: 3 }), async (edits) => {
-          const token = craft(key, {
+          const token = encryptJwe(key.publicJwk, {
             header: (h) => edits.reduce<unknown>((acc, edit) => edit(acc as Record<string, unknown>), h),
           })
           const { jose, fast, disagreement } = await compareVerdicts(token, key.privateJwk)
@@ -167,7 +167,7 @@ for (const curve of ['P-256', 'X25519'] as const) {
       const seen = { bothAccept: 0, bothRefuse: 0 }
       await fc.assert(
         fc.asyncProperty(fc.array(cryptoEdit, { minLength: 1, maxLength: 2 }), async (edits) => {
-          const token = craft(key, Object.assign({}, ...edits))
+          const token = encryptJwe(key.publicJwk, Object.assign({}, ...edits))
           const { jose, fast } = await compareVerdicts(token, key.privateJwk)
           if (fast.ok) seen.bothAccept++
           else if (!jose.ok) seen.bothRefuse++
@@ -181,7 +181,7 @@ for (const curve of ['P-256', 'X25519'] as const) {
     it('raw header bytes: jose and the fast path agree', async () => {
       await fc.assert(
         fc.asyncProperty(rawHeader, async (options) => {
-          const { fast } = await compareVerdicts(craft(key, options), key.privateJwk)
+          const { fast } = await compareVerdicts(encryptJwe(key.publicJwk, options), key.privateJwk)
           expect(fast.ok).toBe(false)
         }),
         { numRuns: 100 },
@@ -199,22 +199,33 @@ describe('crafted tokens with known verdicts', () => {
   for (const curve of ['P-256', 'X25519'] as const) {
     const key = testKey(curve)
     it(`${curve}: apu/apv present are used in the KDF`, async () => {
-      expect(await accepted(craft(key, { apu: Buffer.from('Alice'), apv: Buffer.from('Bob') }), key)).toEqual(
-        { jose: true, fast: true },
-      )
-      expect(await accepted(craft(key, { apu: Buffer.from('Alice') }), key)).toEqual({
+      expect(
+        await accepted(
+          encryptJwe(key.publicJwk, { apu: Buffer.from('Alice'), apv: Buffer.from('Bob') }),
+          key,
+        ),
+      ).toEqual({ jose: true, fast: true })
+      expect(await accepted(encryptJwe(key.publicJwk, { apu: Buffer.from('Alice') }), key)).toEqual({
         jose: true,
         fast: true,
       })
-      expect(await accepted(craft(key, { apv: Buffer.alloc(0) }), key)).toEqual({ jose: true, fast: true })
+      expect(await accepted(encryptJwe(key.publicJwk, { apv: Buffer.alloc(0) }), key)).toEqual({
+        jose: true,
+        fast: true,
+      })
       // The header says Alice but the KEK was derived with Eve: the wrong KEK fails the unwrap.
-      expect(await accepted(craft(key, { apu: Buffer.from('Eve'), apuHeader: 'QWxpY2U' }), key)).toEqual({
+      expect(
+        await accepted(encryptJwe(key.publicJwk, { apu: Buffer.from('Eve'), apuHeader: 'QWxpY2U' }), key),
+      ).toEqual({
         jose: false,
         fast: false,
       })
-      expect(await accepted(craft(key, { apu: Buffer.from('same'), apv: Buffer.from('same') }), key)).toEqual(
-        { jose: false, fast: false },
-      )
+      expect(
+        await accepted(
+          encryptJwe(key.publicJwk, { apu: Buffer.from('same'), apv: Buffer.from('same') }),
+          key,
+        ),
+      ).toEqual({ jose: false, fast: false })
     })
 
     it(`${curve}: zip, crit, other alg/enc and epk of the other curve are refused`, async () => {
@@ -225,24 +236,32 @@ describe('crafted tokens with known verdicts', () => {
         set('enc', 'A128GCM'),
         epkEdit(() => testKey(curve === 'P-256' ? 'X25519' : 'P-256').publicJwk),
       ]) {
-        expect(await accepted(craft(key, { header }), key)).toEqual({ jose: false, fast: false })
+        expect(await accepted(encryptJwe(key.publicJwk, { header }), key)).toEqual({
+          jose: false,
+          fast: false,
+        })
       }
     })
 
     it(`${curve}: an epk that jose tolerates with key_ops/ext is refused by the fast path only`, async () => {
-      expect(await accepted(craft(key, { header: epkEdit((e) => ({ ...e, key_ops: [] })) }), key)).toEqual({
+      expect(
+        await accepted(encryptJwe(key.publicJwk, { header: epkEdit((e) => ({ ...e, key_ops: [] })) }), key),
+      ).toEqual({
         jose: true,
         fast: false,
       })
       expect(
-        await accepted(craft(key, { header: epkEdit((e) => ({ ...e, kid: 'k', alg: 'x' })) }), key),
+        await accepted(
+          encryptJwe(key.publicJwk, { header: epkEdit((e) => ({ ...e, kid: 'k', alg: 'x' })) }),
+          key,
+        ),
       ).toEqual({ jose: true, fast: true })
     })
   }
 
   it('P-256: an off-curve epk is refused by both', async () => {
     const key = testKey('P-256')
-    const token = craft(key, {
+    const token = encryptJwe(key.publicJwk, {
       header: epkEdit((e) => {
         const y = Buffer.from(e.y as string, 'base64url')
         y[31]! ^= 1
@@ -256,7 +275,7 @@ describe('crafted tokens with known verdicts', () => {
     // Control for the off-curve test: (x, p - y) is on the curve and d·(x, -y) has the same x as
     // d·(x, y), so both decryptors open the token. The refusal above is the curve check, not parsing.
     const key = testKey('P-256')
-    const token = craft(key, {
+    const token = encryptJwe(key.publicJwk, {
       header: epkEdit((e) => {
         const p = BigInt('0xffffffff00000001000000000000000000000000ffffffffffffffffffffffff')
         const y = BigInt(`0x${Buffer.from(e.y as string, 'base64url').toString('hex')}`)
@@ -268,7 +287,7 @@ describe('crafted tokens with known verdicts', () => {
 
   it('X25519: an epk with the high bit set is the same point to both (RFC 7748 masks it)', async () => {
     const key = testKey('X25519')
-    const token = craft(key, {
+    const token = encryptJwe(key.publicJwk, {
       header: epkEdit((e) => {
         const x = Buffer.from(e.x as string, 'base64url')
         x[31]! |= 0x80
@@ -290,7 +309,7 @@ describe('crafted tokens with known verdicts', () => {
     ]
     for (const hex of lowOrder) {
       // The KEK is derived from Z = 0, so a decryptor that let the zero secret through would open it.
-      const token = craft(key, {
+      const token = encryptJwe(key.publicJwk, {
         z: new Uint8Array(32),
         header: epkEdit((e) => ({ ...e, x: Buffer.from(hex, 'hex').toString('base64url') })),
       })

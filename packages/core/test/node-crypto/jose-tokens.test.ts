@@ -5,8 +5,8 @@ import { CompactEncrypt } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { decryptCompact } from '../../src/node/crypto/decrypt-compact.js'
 import { prepareKey } from '../../src/node/crypto/prepare-key.js'
+import { testKey } from '../kit/index.js'
 import { JOSE_OPTIONS, joseVerdict } from './compare.js'
-import { testKey } from './craft.js'
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 })
 const claims = fc.record(

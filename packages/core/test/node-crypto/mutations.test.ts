@@ -3,8 +3,8 @@
 import fc from 'fast-check'
 import { CompactEncrypt } from 'jose'
 import { describe, expect, it } from 'vitest'
+import { testKey } from '../kit/index.js'
 import { compareVerdicts } from './compare.js'
-import { testKey } from './craft.js'
 
 const B64U_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 // Base64url characters mostly, plus everything a lenient decoder might skip or misread.

@@ -1,6 +1,6 @@
 import { CompactEncrypt } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { craft, testKey } from '../../../test/node-crypto/craft.js'
+import { encryptJwe, testKey } from '../../../test/kit/index.js'
 import { isKeyholeError } from '../../errors.js'
 import { decryptCompact } from './decrypt-compact.js'
 import { prepareKey } from './prepare-key.js'
@@ -108,8 +108,8 @@ describe('decryptCompact', () => {
       [Buffer.from('{"alg":"ECDH-ES+A256KW"').toString('base64url'), k, iv, c, t].join('.'),
       [Buffer.from('[1]').toString('base64url'), k, iv, c, t].join('.'),
       [Buffer.from([0xff, 0xfe, 0x7b, 0x7d]).toString('base64url'), k, iv, c, t].join('.'),
-      craft(key, { header: (x) => ({ ...x, zip: 'DEF' }) }),
-      craft(key, { header: (x) => ({ ...x, crit: ['b64'], b64: true }) }),
+      encryptJwe(key.publicJwk, { header: (x) => ({ ...x, zip: 'DEF' }) }),
+      encryptJwe(key.publicJwk, { header: (x) => ({ ...x, crit: ['b64'], b64: true }) }),
     ]
     for (const input of cases) {
       const error = refusal(() => decryptCompact(input as string, key.privateJwk))

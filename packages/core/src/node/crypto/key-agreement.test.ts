@@ -1,6 +1,6 @@
 import crypto from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { testKey } from '../../../test/node-crypto/craft.js'
+import { testKey } from '../../../test/kit/index.js'
 import type { KeyholePrivateJwk } from '../../types.js'
 import { createKeyAgreement } from './key-agreement.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { craft, testKey } from '../../../test/node-crypto/craft.js'
+import { encryptJwe, testKey } from '../../../test/kit/index.js'
 import type { KeyholePrivateJwk } from '../../types.js'
 import { decryptCompact } from './decrypt-compact.js'
 import { prepareKey } from './prepare-key.js'
@@ -22,7 +22,7 @@ describe('prepareKey', () => {
 
   it('a handle that only looks prepared is treated as a JWK and refused', () => {
     const key = testKey('P-256')
-    const token = craft(key)
+    const token = encryptJwe(key.publicJwk)
     expect(() => decryptCompact(token, { kid: key.privateJwk.kid, curve: 'P-256' })).toThrow(
       expect.objectContaining({ code: 'invalid_key' }),
     )
@@ -35,8 +35,8 @@ describe('the JWK cache behind decryptCompact', () => {
       const a = testKey(curve)
       const b = testKey(curve)
       const bSameKid = { ...b.privateJwk, kid: a.privateJwk.kid }
-      const toA = craft(a, { plaintext: 'for a' })
-      const toB = craft(b, { plaintext: 'for b' })
+      const toA = encryptJwe(a.publicJwk, { plaintext: 'for a' })
+      const toB = encryptJwe(b.publicJwk, { plaintext: 'for b' })
       expect(text(decryptCompact(toA, a.privateJwk).plaintext)).toBe('for a')
       expect(text(decryptCompact(toB, bSameKid).plaintext)).toBe('for b')
       expect(() => decryptCompact(toA, bSameKid)).toThrow('invalid token')
@@ -47,7 +47,7 @@ describe('the JWK cache behind decryptCompact', () => {
 
   it('keeps working past its bound', () => {
     const keys = Array.from({ length: 80 }, () => testKey('X25519'))
-    const tokens = keys.map((key, i) => craft(key, { plaintext: `n${i}` }))
+    const tokens = keys.map((key, i) => encryptJwe(key.publicJwk, { plaintext: `n${i}` }))
     for (let round = 0; round < 2; round++) {
       keys.forEach((key, i) => {
         expect(text(decryptCompact(tokens[i]!, key.privateJwk).plaintext)).toBe(`n${i}`)

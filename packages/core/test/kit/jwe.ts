@@ -1,60 +1,29 @@
-// A deliberately permissive JWE encryptor for tests only: it produces tokens with well-formed
-// cryptography around whatever header, sizes and key-derivation inputs a test asks for, so that
-// the two decryptors can be compared on inputs jose's own encryptor would never produce.
+// A deliberately permissive ECDH-ES+A256KW / A256GCM encryptor (RFC 7518 §4.6) done by hand with
+// node:crypto, for tests only. It wraps well-formed cryptography around whatever protected header
+// text, key-derivation inputs and sizes a test asks for — things jose's encryptor refuses to
+// write (`crit`, duplicate members, a wrong `apu`, a short tag) — so the checks a decryptor makes
+// AFTER the key agreement are reached, and two decryptors can be compared on the same bytes.
 import crypto from 'node:crypto'
 import type { KeyCurve } from '../../src/types.js'
 
+/** base64url of bytes or of a string's UTF-8. */
 export const b64u = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString('base64url')
 
-export interface TestKey {
-  readonly curve: KeyCurve
-  readonly privateJwk: {
-    kty: 'EC' | 'OKP'
-    crv: KeyCurve
-    x: string
-    y?: string
-    d: string
-    kid: string
-    alg: 'ECDH-ES+A256KW'
-    use: 'enc'
-  }
-  readonly publicJwk: {
-    kty: 'EC' | 'OKP'
-    crv: KeyCurve
-    x: string
-    y?: string
-    kid: string
-    alg: string
-    use: string
-  }
+/** The public half of a recipient key: a keyhole public JWK (extra members are ignored). */
+export interface RecipientJwk {
+  kty: string
+  crv: string
+  x: string
+  y?: string
+  kid?: string
 }
 
-let counter = 0
-
-/** A fresh key pair on `curve`, as keyhole JWKs (kid is a test label, not a thumbprint). */
-export function testKey(curve: KeyCurve): TestKey {
-  const pair =
-    curve === 'X25519'
-      ? crypto.generateKeyPairSync('x25519')
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const jwk = pair.privateKey.export({ format: 'jwk' }) as Record<string, string>
-  const kid = `test-${curve}-${++counter}`
-  const privateJwk = {
-    kty: jwk.kty as 'EC' | 'OKP',
-    crv: curve,
-    x: jwk.x!,
-    ...(jwk.y ? { y: jwk.y } : {}),
-    d: jwk.d!,
-    kid,
-    alg: 'ECDH-ES+A256KW' as const,
-    use: 'enc' as const,
-  }
-  const { d: _d, ...publicJwk } = privateJwk
-  return { curve, privateJwk, publicJwk }
-}
-
-export interface CraftOptions {
-  /** Edit the header object before it is serialized (the epk in it is the real one). */
+/** Options of {@link encryptJwe}. */
+export interface JweOptions {
+  /**
+   * The protected header: edit the default one (`alg`, `enc` and the real `epk`) and return an
+   * object (serialized as JSON) or the exact header text.
+   */
   header?: (header: Record<string, unknown>) => unknown
   /** Use this exact header segment (base64url) instead. */
   headerSegment?: string
@@ -79,7 +48,15 @@ export interface CraftOptions {
   iv?: Uint8Array
   /** GCM tag length in bytes; default 16. */
   tagLength?: number
+  /** Default `{"sub":"crafted"}`. */
   plaintext?: Uint8Array | string
+}
+
+/** A compact JWE and the ephemeral public key it was built with. */
+export interface Sealed {
+  token: string
+  /** The real ephemeral public key (what a faithful header carries as `epk`). */
+  epk: Record<string, string>
 }
 
 const u32 = (n: number): Buffer => {
@@ -88,22 +65,26 @@ const u32 = (n: number): Buffer => {
   return out
 }
 
-function ephemeralPair(curve: 'P-256' | 'P-384' | 'X25519'): crypto.KeyPairKeyObjectResult {
+function ephemeralPair(curve: string): crypto.KeyPairKeyObjectResult {
   return curve === 'X25519'
     ? crypto.generateKeyPairSync('x25519')
     : crypto.generateKeyPairSync('ec', { namedCurve: curve })
 }
 
-/** Encrypts `plaintext` to `key` as an ECDH-ES+A256KW / A256GCM compact JWE, with the edits asked for. */
-export function craft(key: TestKey, options: CraftOptions = {}): string {
-  const ephemeral = ephemeralPair(options.ephemeralCurve ?? key.curve)
+/** Encrypts to `recipient` as an ECDH-ES+A256KW / A256GCM compact JWE, with the edits asked for. */
+export function encryptJweDetailed(recipient: RecipientJwk, options: JweOptions = {}): Sealed {
+  const ephemeral = ephemeralPair(options.ephemeralCurve ?? (recipient.crv as KeyCurve))
   const e = ephemeral.publicKey.export({ format: 'jwk' }) as Record<string, string>
+  const epk: Record<string, string> = e.y
+    ? { kty: e.kty!, crv: e.crv!, x: e.x!, y: e.y }
+    : { kty: e.kty!, crv: e.crv!, x: e.x! }
   let z: Uint8Array
   if (options.z) z = options.z
   else {
-    const recipient = crypto.createPublicKey({ key: key.publicJwk, format: 'jwk' })
+    const { kty, crv, x, y } = recipient
+    const publicKey = crypto.createPublicKey({ key: { kty, crv, x, ...(y ? { y } : {}) }, format: 'jwk' })
     try {
-      z = crypto.diffieHellman({ privateKey: ephemeral.privateKey, publicKey: recipient })
+      z = crypto.diffieHellman({ privateKey: ephemeral.privateKey, publicKey })
     } catch {
       z = crypto.randomBytes(32) // curves differ: any secret will do, the token is meant to fail
     }
@@ -120,16 +101,13 @@ export function craft(key: TestKey, options: CraftOptions = {}): string {
     apv,
     u32(options.kdfKeyBits ?? 256),
   ])
+  // Concat KDF, one round: SHA-256(counter || Z || OtherInfo).
   const kek = crypto.createHash('sha256').update(u32(1)).update(z).update(other).digest()
   const cek = options.cek ?? crypto.randomBytes(32)
   const wrap = crypto.createCipheriv('id-aes256-wrap', kek, Buffer.from('a6a6a6a6a6a6a6a6', 'hex'))
   const encryptedKey = Buffer.concat([wrap.update(cek), wrap.final()])
 
-  const header: Record<string, unknown> = {
-    alg: 'ECDH-ES+A256KW',
-    enc: 'A256GCM',
-    epk: { x: e.x, crv: e.crv, kty: e.kty, ...(e.y ? { y: e.y } : {}) },
-  }
+  const header: Record<string, unknown> = { alg: 'ECDH-ES+A256KW', enc: 'A256GCM', epk }
   if (options.apuHeader !== undefined) header.apu = options.apuHeader
   else if (options.apu) header.apu = b64u(options.apu)
   if (options.apvHeader !== undefined) header.apv = options.apvHeader
@@ -150,5 +128,23 @@ export function craft(key: TestKey, options: CraftOptions = {}): string {
   gcm.setAAD(Buffer.from(headerSegment, 'latin1'))
   const ciphertext = Buffer.concat([gcm.update(options.plaintext ?? '{"sub":"crafted"}'), gcm.final()])
   const tag = gcm.getAuthTag()
-  return [headerSegment, b64u(encryptedKey), b64u(iv), b64u(ciphertext), b64u(tag)].join('.')
+  const token = [headerSegment, b64u(encryptedKey), b64u(iv), b64u(ciphertext), b64u(tag)].join('.')
+  return { token, epk }
+}
+
+/** {@link encryptJweDetailed}, the token only. */
+export function encryptJwe(recipient: RecipientJwk, options: JweOptions = {}): string {
+  return encryptJweDetailed(recipient, options).token
+}
+
+/**
+ * Encrypts `plaintext` to `recipient` under the exact protected header text `header(epk)` returns
+ * (its base64url is the AAD), with keyhole's algorithms and an honest key agreement.
+ */
+export async function seal(
+  recipient: RecipientJwk,
+  header: (epk: Record<string, string>) => string,
+  plaintext: string | Uint8Array,
+): Promise<Sealed> {
+  return encryptJweDetailed(recipient, { header: (h) => header(h.epk as Record<string, string>), plaintext })
 }
