@@ -1,6 +1,6 @@
-import { Sha256 } from '@aws-crypto/sha256-js'
+import type { Sha256 } from '@aws-crypto/sha256-js'
 import { type InjectEntry, type Injector, KeyholeError } from '@keyhole/core'
-import { SignatureV4 } from '@smithy/signature-v4'
+import type { SignatureV4 } from '@smithy/signature-v4'
 
 /** `{ type: 'aws-sigv4', accessKeyId, secretAccessKey, sessionToken?, region, service }`. */
 export type AwsSigV4Injection = InjectEntry & {
@@ -80,7 +80,28 @@ function queryRecord(search: string): Record<string, string | string[]> {
   return query
 }
 
+interface Signing {
+  readonly Sha256: typeof Sha256
+  readonly SignatureV4: typeof SignatureV4
+}
+let signing: Promise<Signing> | undefined
+
+// The signer and its hash load with the first request to sign, not with this module: keyhole
+// serve registers this injector at start, and a proxy that never sees an aws-sigv4 grant should
+// not hold them in memory (they are about as large as the rest of the proxy's start).
+function loadSigning(): Promise<Signing> {
+  signing ??= Promise.all([import('@aws-crypto/sha256-js'), import('@smithy/signature-v4')]).then(
+    ([hash, signer]) => ({ Sha256: hash.Sha256, SignatureV4: signer.SignatureV4 }),
+    (error: unknown) => {
+      signing = undefined
+      throw error
+    },
+  )
+  return signing
+}
+
 async function sha256Hex(body: Uint8Array): Promise<string> {
+  const { Sha256 } = await loadSigning()
   const hash = new Sha256()
   hash.update(body)
   const digest = await hash.digest()
@@ -91,9 +112,10 @@ async function sha256Hex(body: Uint8Array): Promise<string> {
 // their cached grant).
 const signers = new WeakMap<AwsSigV4Injection, SignatureV4>()
 
-function signerFor(entry: AwsSigV4Injection): SignatureV4 {
+async function signerFor(entry: AwsSigV4Injection): Promise<SignatureV4> {
   let signer = signers.get(entry)
   if (!signer) {
+    const { Sha256, SignatureV4 } = await loadSigning()
     signer = new SignatureV4({
       credentials: {
         accessKeyId: entry.accessKeyId,
@@ -199,7 +221,7 @@ export const awsSigV4Injector: Injector<AwsSigV4Injection> = Object.freeze<Injec
     const headers: Record<string, string> = { host: request.url.host }
     for (const [name, value] of request.headers) if (isSigned(name)) headers[name] = value
     const url = request.url
-    const signed = await signerFor(entry).sign(
+    const signed = await (await signerFor(entry)).sign(
       {
         method: request.method,
         protocol: url.protocol,
