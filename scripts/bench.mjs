@@ -10,7 +10,7 @@ import { join } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const benchDir = join(root, 'bench')
 const resultsDir = join(benchDir, 'results')
-const order = ['core', 'trust', 'scrub', 'features', 'stores', 'proxy', 'footprint']
+const order = ['core', 'trust', 'open', 'scrub', 'features', 'stores', 'proxy', 'footprint']
 const reportOnly = process.argv.includes('--report')
 const wanted = process.argv.slice(2).filter((arg) => arg !== '--report')
 
