@@ -27,8 +27,8 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cannedRoutes, closedPort, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { testIssuer, testIssuers } from '../../core/test/kit/issuer.js'
-import { closedPort, startUpstream, type Upstream } from '../../core/test/proxy/upstream.js'
 import { createOtelListener } from '../src/index.js'
 
 const CREDENTIAL = 'sk-live-otel-test-credential-7f3a'
@@ -60,7 +60,7 @@ const recorded =
   }
 
 beforeAll(async () => {
-  upstream = await startUpstream()
+  upstream = await startUpstream({ routes: cannedRoutes })
   const keyring = createKeyring([await generateKey()])
   const to = keyring.publicJwks()
   const inject = [{ in: 'header' as const, name: 'Authorization', value: `Bearer ${CREDENTIAL}` }]

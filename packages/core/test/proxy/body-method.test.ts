@@ -6,8 +6,8 @@ import { mint } from '../../src/mint.js'
 import { createNodeForwarder } from '../../src/node/node-forwarder.js'
 import { createOpener } from '../../src/open/opener.js'
 import { createProxy, type ProxyHandler } from '../../src/proxy/create-proxy.js'
+import { startUpstream, type Upstream } from '../kit/index.js'
 import { testIssuer, testIssuers } from '../kit/issuer.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 let upstream: Upstream
 let proxy: ProxyHandler

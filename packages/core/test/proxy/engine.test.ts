@@ -13,7 +13,7 @@ import { createProxy, type ProxyHandler, type ProxyOptions } from '../../src/pro
 import type { ProxyEvent } from '../../src/proxy/events.js'
 import { createFetchForwarder, type Forwarder } from '../../src/proxy/forward-fetch.js'
 import type { Injection, KeyholeIssuerPrivateJwk, PublicJwks } from '../../src/types.js'
-import { closedPort, startUpstream, type Upstream } from './upstream.js'
+import { cannedRoutes, closedPort, startUpstream, type Upstream } from '../kit/index.js'
 
 const HEADER_SECRET = 'ghp_HEADERSECRET0123456789abcdef'
 const APIKEY_SECRET = 'sk-APIKEYSECRET-0123456789'
@@ -52,8 +52,8 @@ const headerInjection: Injection[] = [
 ]
 
 beforeAll(async () => {
-  a = await startUpstream()
-  b = await startUpstream()
+  a = await startUpstream({ routes: cannedRoutes })
+  b = await startUpstream({ routes: cannedRoutes })
   const keyring = createKeyring([await generateKey()])
   jwks = keyring.publicJwks()
   issuer = await generateKey({ use: 'sig' })
@@ -387,7 +387,7 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
     // would never get here.
     expect(new TextDecoder().decode(first.value)).toBe('first;')
     const releasedAt = performance.now() - started
-    a.gates.get(target)?.open()
+    a.gate(target).open()
     let rest = ''
     for (;;) {
       const { done, value } = await reader.read()
@@ -493,7 +493,7 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
   it('a client going away before the response aborts the upstream request', async () => {
     const t = await token([a.origin], headerInjection)
     const controller = new AbortController()
-    const aborted = a.abortedOnce()
+    const aborted = a.nextAbort()
     const pending = call(handle, `/http/127.0.0.1:${a.port}/hang/${name}-abort`, {
       headers: { 'x-keyhole-token': t },
       signal: controller.signal,
@@ -519,7 +519,7 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
     })
     const reader = (res.body as ReadableStream<Uint8Array>).getReader()
     await reader.read()
-    const aborted = a.abortedOnce()
+    const aborted = a.nextAbort()
     controller.abort()
     const seen = await aborted
     expect(seen.url).toBe(target)
@@ -540,7 +540,7 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
   it('answers 504 upstream_timeout when the upstream hangs, and closes the upstream request', async () => {
     const t = await token([a.origin], headerInjection)
     const quick = proxy({ timeout: '150ms' })
-    const aborted = a.abortedOnce()
+    const aborted = a.nextAbort()
     const res = await call(quick, `/http/127.0.0.1:${a.port}/hang/${name}-timeout`, {
       headers: { 'x-keyhole-token': t },
     })

@@ -10,8 +10,8 @@ import { createNodeForwarder } from '../../src/node/node-forwarder.js'
 import { createOpener } from '../../src/open/opener.js'
 import { createProxy, type ProxyHandler } from '../../src/proxy/create-proxy.js'
 import type { ProxyEvent } from '../../src/proxy/events.js'
+import { startUpstream, type Upstream } from '../kit/index.js'
 import { testIssuer, testIssuers } from '../kit/issuer.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 const SECRET = 'ghp_PROOFSECRET0123456789abcdef'
 let upstream: Upstream

@@ -10,7 +10,7 @@ import { CLIENT_ADDRESS_HEADERS, REROUTING_HEADERS } from '../../src/policy/head
 import { createProxy, type ProxyHandler } from '../../src/proxy/create-proxy.js'
 import { createFetchForwarder } from '../../src/proxy/forward-fetch.js'
 import type { KeyholeIssuerPrivateJwk, Policy, PublicJwks } from '../../src/types.js'
-import { startUpstream, type Upstream } from './upstream.js'
+import { startUpstream, type Upstream } from '../kit/index.js'
 
 let upstream: Upstream
 let jwks: PublicJwks
