@@ -1,6 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
+import type { Duplex } from 'node:stream'
 import { createAdaptorServer } from '@hono/node-server'
 import {
   createMemoryReplayCache,
@@ -31,7 +32,6 @@ import { CliError } from './cli-error.js'
 import { trackDrain } from './drain.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
 import { field, formatEvent } from './log-line.js'
-import { createServeMetrics } from './metrics.js'
 
 /** Options of {@link startServer}. */
 export interface ServerOptions {
@@ -153,8 +153,9 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Made once, not per build: a reload must not forget which proofs were already used.
   const replayCache = options.replayCache ?? createMemoryReplayCache()
   const forward = createNodeForwarder()
+  // prom-client and its default collectors load only with --metrics.
   const metrics = options.metrics
-    ? createServeMetrics({
+    ? (await import('./metrics.js')).createServeMetrics({
         ...options.metrics,
         ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
       })
@@ -256,18 +257,28 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
   const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
-  // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests, and CONNECT with --ca.
+  // Every WebSocket's client socket, whichever way it came (open mode, absolute form, tunnel):
+  // the HTTP server no longer tracks upgraded sockets, so shutdown ends them itself.
+  const websockets = new Set<Duplex>()
+  const upgradeTracked: UpgradeHandler = (req, socket, head, context) => {
+    websockets.add(socket)
+    socket.once('close', () => websockets.delete(socket))
+    ;(upgrade as UpgradeHandler)(req, socket, head, context)
+  }
+  // WebSocket upgrades to open-mode paths; any other upgrade is closed, as Node does by default.
+  // Added before the forward proxy, which takes absolute-form upgrades ahead of this listener.
+  server.on('upgrade', (req, socket, head) => {
+    if (/^\/https?\//i.test(req.url ?? '')) upgradeTracked(req, socket, head)
+    else socket.destroy()
+  })
+  // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests and upgrades, and
+  // CONNECT with --ca.
   const forwardProxy = attachForwardProxy(server, {
     handler: (request, context) => (engine as ProxyHandler)(request, context),
-    upgrade: (req, socket, head, context) => (upgrade as UpgradeHandler)(req, socket, head, context),
+    upgrade: upgradeTracked,
     nodeBody: true,
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
-  })
-  // WebSocket upgrades to open-mode paths; any other upgrade is closed, as Node does by default.
-  server.on('upgrade', (req, socket, head) => {
-    if (/^\/https?\//i.test(req.url ?? '')) (upgrade as UpgradeHandler)(req, socket, head)
-    else socket.destroy()
   })
   const drain = trackDrain(server)
   const hostname = options.hostname ?? '127.0.0.1'
@@ -316,8 +327,14 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         .stop({
           delayMs,
           graceMs,
-          // CONNECT tunnels are hijacked sockets the HTTP server no longer tracks.
-          cut: () => forwardProxy.close(),
+          // CONNECT tunnels and WebSockets are hijacked sockets the HTTP server no longer
+          // tracks; a WebSocket never finishes on its own, so at the drain timeout it is cut
+          // (its upstream connection goes with it).
+          cut: () => {
+            forwardProxy.close()
+            for (const socket of websockets) socket.destroy()
+            websockets.clear()
+          },
         })
         .then(async () => {
           forward.destroy()

@@ -51,6 +51,11 @@ export interface CertificateAuthority {
   secureContext(host: string): Promise<SecureContext>
   /** The leaf certificate (PEM) {@link CertificateAuthority.secureContext} currently uses for `host`. */
   leafCertificate(host: string): Promise<string>
+  /**
+   * How many hosts' leaf certificates are cached now (issued or being issued): never more than
+   * `maxLeaves`, however many hosts clients CONNECT to.
+   */
+  readonly cachedLeaves: number
   /** The CA as JSON, **private key included** (what `keyhole ca init` writes with mode 0600). */
   toJSON(): CertificateAuthorityJson
 }
@@ -232,6 +237,9 @@ function build(
     certificate: json.cert,
     secureContext: async (host) => (await leafFor(host)).context,
     leafCertificate: async (host) => (await leafFor(host)).pem,
+    get cachedLeaves() {
+      return leaves.size
+    },
     toJSON: () => ({ cert: json.cert, key: { ...json.key } }),
   }
 }

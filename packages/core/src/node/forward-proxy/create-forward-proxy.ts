@@ -8,9 +8,16 @@ import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
 import { refuseConnect } from './proxy-response.js'
 import { chooseToken, readProxyTokens } from './proxy-tokens.js'
-import { absoluteFormTarget, connectTarget, hostMatches, isAbsoluteForm, tunnelPath } from './targets.js'
+import {
+  absoluteFormTarget,
+  connectTarget,
+  hostMatches,
+  isAbsoluteForm,
+  isAbsoluteFormUpgrade,
+  tunnelPath,
+} from './targets.js'
 import { openTunnel, type Tunnel } from './tunnel.js'
-import { upgradeInTunnel } from './tunnel-upgrade.js'
+import { upgradeAbsoluteForm, upgradeInTunnel } from './tunnel-upgrade.js'
 
 /** Options of {@link createForwardProxy} and {@link attachForwardProxy}. */
 export interface ForwardProxyOptions {
@@ -34,12 +41,17 @@ export interface ForwardProxyOptions {
    * stream. Default `false`.
    */
   nodeBody?: boolean
-  /** How long a client may take to finish the TLS handshake inside a CONNECT, in ms. Default `10000`. */
+  /**
+   * How long a client may take to finish the TLS handshake inside a CONNECT, in ms; past it the
+   * connection is closed. Default `10000`.
+   */
   handshakeTimeoutMs?: number
   /**
-   * WebSocket upgrades inside CONNECT tunnels (`wss://` through `HTTPS_PROXY`): the handler from
-   * `createUpgradeHandler(engineOptions)`, given the tunnel's target and token like any request
-   * there. Default: none, and an upgrade inside a tunnel is closed.
+   * WebSocket upgrades through the proxy: inside CONNECT tunnels (`wss://` through
+   * `HTTPS_PROXY`) and in absolute form (`GET ws://host/path` or `GET http://host/path` with
+   * `Upgrade: websocket`, for `ws://` through `HTTP_PROXY`). The handler from
+   * `createUpgradeHandler(engineOptions)`, given the target and token like any request there.
+   * Default: none, and such an upgrade is closed.
    */
   upgrade?: UpgradeHandler
 }
@@ -51,6 +63,12 @@ export interface ForwardProxy {
    * (`GET http://host/path HTTP/1.1`) are handled; any other request is passed to `next`.
    */
   onRequest(req: IncomingMessage, res: ServerResponse, next: () => void): void
+  /**
+   * An `http.Server` `'upgrade'` listener for absolute-form WebSocket upgrades
+   * (`GET ws://host/path`, `GET http://host/path`); any other upgrade is passed to `next`.
+   * Without the `upgrade` option an absolute-form upgrade is closed.
+   */
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, next: () => void): void
   /** An `http.Server` `'connect'` listener: CONNECT with TLS interception, or 403 without a CA. */
   onConnect(req: IncomingMessage, socket: Duplex, head: Buffer): void
   /** Closes every open tunnel (for shutdown; `server.close()` does not see hijacked sockets). */
@@ -164,6 +182,15 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       void callEngine(call, req, res, path, token)
     },
 
+    onUpgrade(req, socket, head, next) {
+      if (!isAbsoluteFormUpgrade(req.url)) {
+        next()
+        return
+      }
+      if (options.upgrade) upgradeAbsoluteForm(options.upgrade, call.strip, req, socket, head)
+      else socket.destroy()
+    },
+
     onConnect(req, socket, head) {
       socket.on('error', () => socket.destroy())
       void (async () => {
@@ -203,7 +230,10 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
  * Adds the forward-proxy mode to an existing `http.Server`: absolute-form requests are taken
  * before the server's own `'request'` listeners (which still get every other request), and
  * CONNECT is answered (with TLS interception when `ca` is given, 403 `connect_disabled`
- * otherwise). Returns the {@link ForwardProxy}; call its `close()` on shutdown.
+ * otherwise). With `upgrade`, absolute-form WebSocket upgrades are taken likewise before the
+ * server's `'upgrade'` listeners — those added before this call; one added later would see them
+ * too — and any other upgrade with no such listener is closed. Returns the {@link ForwardProxy};
+ * call its `close()` on shutdown.
  *
  * @example
  * ```ts
@@ -225,5 +255,20 @@ export function attachForwardProxy(server: Server, options: ForwardProxyOptions)
     })
   })
   server.on('connect', proxy.onConnect)
+  // Only with a handler: an 'upgrade' listener makes Node stop treating upgrades as requests.
+  if (options.upgrade) {
+    const upgrades = server.listeners('upgrade') as ((
+      req: IncomingMessage,
+      socket: Duplex,
+      head: Buffer,
+    ) => void)[]
+    server.removeAllListeners('upgrade')
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      proxy.onUpgrade(req, socket, head, () => {
+        if (upgrades.length === 0) socket.destroy()
+        for (const listener of upgrades) listener.call(server, req, socket, head)
+      })
+    })
+  }
   return proxy
 }

@@ -1,6 +1,7 @@
 // A real forward proxy on 127.0.0.1 for the forward-proxy tests: an engine with the node forwarder
 // (trusting the test upstream's certificate, resolving upstream.test to 127.0.0.1), a keyhole CA,
-// recording HTTP and HTTPS upstreams, and helpers that drive real clients (curl, python, sockets).
+// recording HTTP and HTTPS upstreams that also echo WebSockets (`ws`), and helpers that drive real
+// clients (curl, python, sockets).
 import { execFile } from 'node:child_process'
 import { lookup as dnsLookup } from 'node:dns'
 import { once } from 'node:events'
@@ -10,6 +11,8 @@ import https from 'node:https'
 import net, { type AddressInfo, type LookupFunction } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
 import { testIssuer, testIssuers } from '../../../test/kit/issuer.js'
 import { generateKey } from '../../keys/generate-key.js'
 import { createKeyring } from '../../keys/keyring.js'
@@ -19,6 +22,7 @@ import { createProxy } from '../../proxy/create-proxy.js'
 import type { Injection, PublicJwks } from '../../types.js'
 import { type CertificateAuthority, createCertificateAuthority } from '../ca/certificate-authority.js'
 import { createNodeForwarder, type NodeForwarder } from '../node-forwarder.js'
+import { createUpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { attachForwardProxy, type ForwardProxy } from './create-forward-proxy.js'
 
 const fixture = (name: string) => readFile(new URL(`../../../test/proxy/fixtures/${name}`, import.meta.url))
@@ -31,12 +35,30 @@ export interface Seen {
   readonly servername?: string | false
 }
 
+/** Options of {@link startHarness}. */
+export interface HarnessOptions {
+  /** The proxy-with-CA's TLS handshake timeout inside CONNECT, in ms. Default: the proxy's. */
+  handshakeTimeoutMs?: number
+  /** The keyhole CA's leaf cache bound. Default: the CA's. */
+  maxLeaves?: number
+}
+
 export interface Harness {
   /** The forward proxy with a CA, `http://127.0.0.1:<port>`. */
   readonly proxyUrl: string
   readonly proxyPort: number
   /** The same engine with no CA (CONNECT disabled). */
   readonly plainProxyPort: number
+  /**
+   * A proxy with the same CA whose engine keeps the default private-address rule (no
+   * `allowPrivateAddresses`), resolving `upstream.test` to 127.0.0.1 and `metadata.test` to
+   * 169.254.169.254.
+   */
+  readonly strictProxyPort: number
+  /** TCP connections each upstream has accepted so far: what "nothing was dialed" is checked on. */
+  connections(): { https: number; http: number }
+  /** Close codes the upstreams' WebSocket ends have seen, in order. */
+  readonly websocketCloses: number[]
   /** HTTPS upstream (certificate for IP:127.0.0.1 and DNS:upstream.test). */
   readonly httpsPort: number
   /** Plain HTTP upstream. */
@@ -54,13 +76,14 @@ export interface Harness {
 }
 
 // upstream.test is the test certificate's DNS name; the forwarder resolves it to loopback.
+// metadata.test stands for a name whose DNS points at the cloud metadata address.
+const NAMES: Record<string, string> = { 'upstream.test': '127.0.0.1', 'metadata.test': '169.254.169.254' }
 const lookup: LookupFunction = (hostname, options, callback) => {
-  if (hostname !== 'upstream.test') return dnsLookup(hostname, options, callback)
+  const address = NAMES[hostname]
+  if (address === undefined) return dnsLookup(hostname, options, callback)
   if (options.all)
-    (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [
-      { address: '127.0.0.1', family: 4 },
-    ])
-  else callback(null, '127.0.0.1', 4)
+    (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family: 4 }])
+  else callback(null, address, 4)
 }
 
 async function listen(server: net.Server): Promise<number> {
@@ -69,7 +92,7 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'keyhole-fp-'))
   const seen: Seen[] = []
   const record = (req: IncomingMessage, res: http.ServerResponse) => {
@@ -92,6 +115,29 @@ export async function startHarness(): Promise<Harness> {
   const cert = await fixture('localhost-cert.pem')
   const secure = https.createServer({ key: await fixture('localhost-key.pem'), cert }, record)
   const plain = http.createServer(record)
+  // WebSocket echo on both: first the Authorization the handshake carried, then every message
+  // back; 'bye' makes the upstream close with 4000. Close codes the upstream receives are kept.
+  const wss = new WebSocketServer({ noServer: true })
+  const closes: number[] = []
+  wss.on('connection', (socket, req: IncomingMessage) => {
+    socket.send(req.headers.authorization ?? '(none)')
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary && data.toString() === 'bye') socket.close(4000, 'bye')
+      else socket.send(data, { binary: isBinary })
+    })
+    socket.on('close', (code) => closes.push(code))
+  })
+  const connections = { https: 0, http: 0 }
+  for (const [server, kind] of [
+    [secure, 'https'],
+    [plain, 'http'],
+  ] as const) {
+    server.on('connection', () => connections[kind]++)
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      seen.push({ url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders })
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    })
+  }
   const httpsPort = await listen(secure)
   const httpPort = await listen(plain)
 
@@ -99,12 +145,18 @@ export async function startHarness(): Promise<Harness> {
   const jwks: PublicJwks = keyring.publicJwks()
   const opener = createOpener({ keyring, issuers: testIssuers })
   const forwarders: NodeForwarder[] = []
-  const engine = () => {
+  const engine = (allowPrivateAddresses = true) => {
     const forward = createNodeForwarder({ agent: { ca: cert }, lookup })
     forwarders.push(forward)
-    return createProxy({ opener, forward, allowPrivateAddresses: true })
+    const engineOptions = { opener, forward, ...(allowPrivateAddresses && { allowPrivateAddresses }) }
+    return {
+      handler: createProxy(engineOptions),
+      upgrade: createUpgradeHandler(engineOptions, { ca: cert, lookup }),
+    }
   }
-  const ca = await createCertificateAuthority()
+  const ca = await createCertificateAuthority(
+    options.maxLeaves === undefined ? {} : { maxLeaves: options.maxLeaves },
+  )
   const caFile = join(dir, 'ca.pem')
   await writeFile(caFile, ca.certificate)
 
@@ -114,17 +166,30 @@ export async function startHarness(): Promise<Harness> {
     res.end('not a proxy request')
   }
   const server = http.createServer(notFound)
-  proxies.push(attachForwardProxy(server, { handler: engine(), ca, nodeBody: true }))
+  proxies.push(
+    attachForwardProxy(server, {
+      ...engine(),
+      ca,
+      nodeBody: true,
+      ...(options.handshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+    }),
+  )
   const plainServer = http.createServer(notFound)
-  proxies.push(attachForwardProxy(plainServer, { handler: engine() }))
+  proxies.push(attachForwardProxy(plainServer, { handler: engine().handler }))
+  const strictServer = http.createServer(notFound)
+  proxies.push(attachForwardProxy(strictServer, { ...engine(false), ca, nodeBody: true }))
   const proxyPort = await listen(server)
   const plainProxyPort = await listen(plainServer)
+  const strictProxyPort = await listen(strictServer)
 
   const otherKeyring = createKeyring([await generateKey()])
   return {
     proxyUrl: `http://127.0.0.1:${proxyPort}`,
     proxyPort,
     plainProxyPort,
+    strictProxyPort,
+    connections: () => ({ ...connections }),
+    websocketCloses: closes,
     httpsPort,
     httpPort,
     ca,
@@ -147,7 +212,8 @@ export async function startHarness(): Promise<Harness> {
       ),
     async close() {
       for (const proxy of proxies) proxy.close()
-      for (const s of [server, plainServer, secure, plain]) {
+      for (const client of wss.clients) client.terminate()
+      for (const s of [server, plainServer, strictServer, secure, plain]) {
         s.closeAllConnections()
         s.close()
       }

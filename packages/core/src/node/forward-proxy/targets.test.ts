@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { isKeyholeError } from '../../errors.js'
 import { chooseToken, readProxyTokens } from './proxy-tokens.js'
-import { absoluteFormTarget, connectTarget, hostMatches, isAbsoluteForm, tunnelPath } from './targets.js'
+import {
+  absoluteFormTarget,
+  absoluteFormUpgradeTarget,
+  connectTarget,
+  hostMatches,
+  isAbsoluteForm,
+  isAbsoluteFormUpgrade,
+  tunnelPath,
+} from './targets.js'
 
 // A compact JWE-shaped value whose public header carries `hosts`; nothing here decrypts it.
 const fakeToken = (hosts: unknown) =>
@@ -26,6 +34,26 @@ describe('absolute-form and tunnel targets', () => {
     expect(code(() => absoluteFormTarget('http://user:pw@example.com/'))).toBe('bad_target')
     expect(isAbsoluteForm('/https/example.com/')).toBe(false)
     expect(isAbsoluteForm('HTTP://example.com/')).toBe(true)
+  })
+
+  it('reads ws:// and wss:// upgrade targets as http:// and https:// with the same default ports', () => {
+    expect(absoluteFormUpgradeTarget('ws://Stream.example.com/v1?x=%20').enginePath).toBe(
+      '/http/stream.example.com/v1?x=%20',
+    )
+    expect(absoluteFormUpgradeTarget('WSS://stream.example.com:443/v1').enginePath).toBe(
+      '/https/stream.example.com/v1',
+    )
+    expect(absoluteFormUpgradeTarget('wss://stream.example.com:8443').enginePath).toBe(
+      '/https/stream.example.com:8443/',
+    )
+    expect(absoluteFormUpgradeTarget('http://stream.example.com/v1').enginePath).toBe(
+      '/http/stream.example.com/v1',
+    )
+    expect(code(() => absoluteFormUpgradeTarget('ws://user@stream.example.com/'))).toBe('bad_target')
+    expect(isAbsoluteFormUpgrade('ws://a.test/')).toBe(true)
+    expect(isAbsoluteFormUpgrade('/http/a.test/')).toBe(false)
+    // Only upgrades take the WebSocket schemes: an ordinary request line must be http(s).
+    expect(isAbsoluteForm('ws://a.test/')).toBe(false)
   })
 
   it('reads CONNECT authorities as https origins and keeps tunnel paths on them', () => {

@@ -15,6 +15,33 @@ export function isAbsoluteForm(url: string | undefined): url is string {
   return prefix.startsWith('http://') || prefix === 'https://'
 }
 
+const WEBSOCKET_SCHEME = /^(wss?):\/\//i
+
+/**
+ * True when an upgrade's request line carries an absolute URL: `http://`, `https://`, or the
+ * WebSocket schemes `ws://` and `wss://` some proxy clients send for a `ws://` URL.
+ */
+export function isAbsoluteFormUpgrade(url: string | undefined): url is string {
+  return isAbsoluteForm(url) || (url !== undefined && WEBSOCKET_SCHEME.test(url))
+}
+
+/**
+ * {@link absoluteFormTarget} for an upgrade's request line: `ws://` is read as `http://` and
+ * `wss://` as `https://` (same default ports), which is how the engine names WebSocket targets.
+ *
+ * @throws KeyholeError `bad_target`
+ * @example
+ * ```ts
+ * absoluteFormUpgradeTarget('ws://stream.example.com/v1').enginePath // '/http/stream.example.com/v1'
+ * ```
+ */
+export function absoluteFormUpgradeTarget(url: string): ForwardTarget {
+  const websocket = WEBSOCKET_SCHEME.exec(url)
+  if (websocket === null) return absoluteFormTarget(url)
+  const scheme = (websocket[1] as string).toLowerCase() === 'wss' ? 'https' : 'http'
+  return absoluteFormTarget(`${scheme}${url.slice((websocket[1] as string).length)}`)
+}
+
 function authorityOf(target: Target): string {
   // href is scheme://authority path query, with the port only when it is not the default.
   return target.href.slice(

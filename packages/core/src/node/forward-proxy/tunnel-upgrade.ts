@@ -4,9 +4,42 @@ import { KeyholeError } from '../../errors.js'
 import { TOKEN_HEADER } from '../../proxy/read-token.js'
 import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { writeRawResponse } from '../websocket/raw-response.js'
+import { proxyAuthorization } from './engine-request.js'
 import { asProxyResponse, proxyErrorResponse } from './proxy-response.js'
-import { hostMatches, tunnelPath } from './targets.js'
+import { chooseToken, readProxyTokens } from './proxy-tokens.js'
+import { absoluteFormUpgradeTarget, hostMatches, tunnelPath } from './targets.js'
 import type { Tunnel } from './tunnel.js'
+
+/** Writes the forward proxy's own refusal to an upgrade's raw socket and closes it. */
+function refuseUpgrade(socket: Duplex, error: unknown): void {
+  socket.on('error', () => socket.destroy())
+  void writeRawResponse(socket, proxyErrorResponse(error))
+}
+
+/**
+ * Hands an upgrade to the handler with `token` as its only token: every token header and
+ * `Proxy-Authorization` (`strip`) removed, `X-Keyhole-Token` set, refusals that would be 401
+ * written as 407.
+ */
+function handOver(
+  onUpgrade: UpgradeHandler,
+  strip: ReadonlySet<string>,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  path: string,
+  token: string,
+): void {
+  const raw = req.rawHeaders
+  const kept: string[] = []
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!strip.has((raw[i] as string).toLowerCase())) kept.push(raw[i] as string, raw[i + 1] as string)
+  }
+  kept.push(TOKEN_HEADER, token)
+  // The handler's request view reads rawHeaders; this message is ours alone, so it is replaced.
+  req.rawHeaders = kept
+  onUpgrade(req, socket, head, { path, respond: asProxyResponse })
+}
 
 /**
  * A WebSocket upgrade inside a CONNECT tunnel (`wss://host/...` through `HTTPS_PROXY`): held to
@@ -39,17 +72,41 @@ export function upgradeInTunnel(
     }
     path = tunnelPath(tunnel.origin, req.url)
   } catch (error) {
-    socket.on('error', () => socket.destroy())
-    void writeRawResponse(socket, proxyErrorResponse(error))
+    refuseUpgrade(socket, error)
     return
   }
-  const raw = req.rawHeaders
-  const kept: string[] = []
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!strip.has((raw[i] as string).toLowerCase())) kept.push(raw[i] as string, raw[i + 1] as string)
+  handOver(onUpgrade, strip, req, socket, head, path, tunnel.token)
+}
+
+/**
+ * A WebSocket upgrade in absolute form (`GET ws://host/path` or `GET http://host/path` with
+ * `Upgrade: websocket`, what a proxy client sends for a `ws://` URL through `HTTP_PROXY`): the
+ * target comes from the request line, never from `Host` (`ws` dials `ws`, `wss` or `https`
+ * dials `wss`); the token from `Proxy-Authorization`, chosen by its hosts hint like any
+ * absolute-form request. Refusals that would be 401 are 407 with `Proxy-Authenticate`.
+ *
+ * @example
+ * ```ts
+ * server.on('upgrade', (req, socket, head) => upgradeAbsoluteForm(onUpgrade, strip, req, socket, head))
+ * ```
+ */
+export function upgradeAbsoluteForm(
+  onUpgrade: UpgradeHandler,
+  strip: ReadonlySet<string>,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
+  let path: string
+  let token: string
+  try {
+    const tokens = readProxyTokens(proxyAuthorization(req))
+    const { target, enginePath } = absoluteFormUpgradeTarget(req.url ?? '')
+    token = chooseToken(tokens, target)
+    path = enginePath
+  } catch (error) {
+    refuseUpgrade(socket, error)
+    return
   }
-  kept.push(TOKEN_HEADER, tunnel.token)
-  // The handler's request view reads rawHeaders; this message is ours alone, so it is replaced.
-  req.rawHeaders = kept
-  onUpgrade(req, socket, head, { path, respond: asProxyResponse })
+  handOver(onUpgrade, strip, req, socket, head, path, token)
 }
