@@ -9,7 +9,9 @@
 //
 // Env: KEYHOLE_BENCH_QUICK=1 shortens every run (for trying the script, not for figures);
 // KEYHOLE_BENCH_PAIRS (rounds per row, default 3), KEYHOLE_BENCH_SECONDS (measured seconds per
-// run, default 2.5). Writes bench/results/features.md.
+// run, default 2.5). Writes bench/results/features.md. FEATURES_ONLY=ws runs only the WebSocket
+// rows (5c, 5d; bench/features/websocket.mjs, which lists their own env) and prints them, leaving
+// bench/results/features.md as it is.
 import { execSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -26,6 +28,7 @@ import {
 } from '@keyhole/core'
 import { createCertificateAuthority } from '@keyhole/core/node'
 import { start } from './features/harness.mjs'
+import { websocketMarkdown, websocketRows } from './features/websocket.mjs'
 
 const QUICK = process.env.KEYHOLE_BENCH_QUICK === '1'
 const PAIRS = Number(process.env.KEYHOLE_BENCH_PAIRS ?? 3)
@@ -64,6 +67,26 @@ writeFileSync(issuerFile, JSON.stringify(toPublicJwk(issuer)))
 const ca = await createCertificateAuthority()
 writeFileSync(caFile, JSON.stringify(ca.toJSON()), { mode: 0o600 })
 const certFile = join(root, 'packages/core/test/proxy/fixtures/localhost-cert.pem')
+
+// Rows 5c and 5d (WebSockets) start processes of their own; tokens signed by the same issuer.
+const websocketOptions = () => ({
+  start,
+  signed: (grant) => mint(grant, { to, signWith: issuer }),
+  files: { keyFile, issuerFile, certFile, caFile },
+  caPem: ca.certificate,
+  certPem: readFileSync(certFile, 'utf8'),
+  quick: QUICK,
+  log,
+})
+if (process.env.FEATURES_ONLY !== undefined) {
+  if (process.env.FEATURES_ONLY !== 'ws') throw new Error('FEATURES_ONLY takes one value: ws')
+  const result = await websocketRows(websocketOptions())
+  rmSync(dir, { recursive: true, force: true })
+  console.log(
+    `\n${websocketMarkdown(result)}\n\nTotal time ${((Date.now() - startedAt) / 1000).toFixed(0)} s.`,
+  )
+  process.exit(0)
+}
 
 const upstream = await start('upstream.mjs')
 const serverConfig = (extra) => JSON.stringify({ keyFile, issuerFile, certFile, ...extra })
@@ -246,7 +269,7 @@ function ratioRow(n, measureText, feature, base, target, note = '') {
     note,
   })
 }
-const ORDER = ['1', '2', '3a', '3b', '3c', '3d', '3e', '4a', '4b', '4c', '5', '5b']
+const ORDER = ['1', '2', '3a', '3b', '3c', '3d', '3e', '4a', '4b', '4c', '5', '5b', '5c', '5d']
 const byRow = (a, b) => ORDER.indexOf(String(a.n)) - ORDER.indexOf(String(b.n))
 function runTable(n, title, sides) {
   const lines = [
@@ -530,6 +553,11 @@ for (const side of [
   })
 }
 
+// Rows 5c, 5d: WebSocket echo round trips and connection setup, through keyhole vs direct.
+const websocket = await websocketRows(websocketOptions())
+rows.push(...websocket.rows)
+details.push(...websocket.details)
+
 // Row 4b: a 100 MB download, scrub on vs off, each proxy in a fresh process, RSS sampled.
 {
   log('row 4b: 100 MB download through the proxy, scrub on vs off, proxy RSS sampled')
@@ -678,6 +706,7 @@ ${notes.join('\n')}
 - Row 5b: the new hosts are \`*.bench.test\` names that a second forward-proxy server of the same process resolves to
   127.0.0.1 (its forwarder does not check the upstream certificate's name, which is for 127.0.0.1 only); every
   sample is one request through a new undici ProxyAgent (a new CONNECT, a TLS handshake with the proxy, one request).
+${websocket.notes.join('\n')}
 
 ### Every run
 
