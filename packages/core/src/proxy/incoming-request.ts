@@ -43,7 +43,7 @@ export function requestFromIncoming(
   signal: AbortSignal,
   nodeBody = false,
 ): Request {
-  const view = Object.create(lazyRequestPrototype) as LazyRequest
+  const view = Object.create(lazyRequestPrototype()) as LazyRequest
   view[INCOMING] = req
   view[SIGNAL] = signal
   if (nodeBody) view[BODY] = bodyless(req.method) ? null : (req as unknown as ReadableStream<Uint8Array>)
@@ -68,61 +68,73 @@ function bodyless(method: string | undefined): boolean {
   return method === 'GET' || method === 'HEAD'
 }
 
-const lazyRequestPrototype = Object.create(Request.prototype, {
-  method: {
-    get(this: LazyRequest) {
-      return this[INCOMING].method ?? 'GET'
-    },
-  },
-  url: {
-    get(this: LazyRequest) {
-      const req = this[INCOMING]
-      const secure = (req.socket as { encrypted?: boolean } | null)?.encrypted === true
-      return `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
-    },
-  },
-  headers: {
-    get(this: LazyRequest) {
-      this[HEADERS] ??= headersFromRaw(this[INCOMING].rawHeaders)
-      return this[HEADERS]
-    },
-  },
-  body: {
-    get(this: LazyRequest) {
-      if (this[BODY] === undefined) {
-        const req = this[INCOMING]
-        this[BODY] = bodyless(req.method) ? null : streamFrom(req)
-      }
-      return this[BODY]
-    },
-  },
-  signal: {
-    get(this: LazyRequest) {
-      // A closeSignal() is only AbortSignal-shaped; whoever asks the request for its signal gets a real one.
-      this[SIGNAL] = toAbortSignal(this[SIGNAL])
-      return this[SIGNAL]
-    },
-  },
-})
+// Made on first use, not at import: touching the global Request loads Node's fetch
+// implementation (undici, about 8 MB resident), which a process that imports this module but
+// answers nothing through it yet (keyhole serve at rest) should not pay for.
+let prototype: object | undefined
+function lazyRequestPrototype(): object {
+  prototype ??= createLazyRequestPrototype()
+  return prototype
+}
 
-for (const name of Object.getOwnPropertyNames(Request.prototype)) {
-  if (name === 'constructor' || Object.hasOwn(lazyRequestPrototype, name)) continue
-  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name)
-  if (!descriptor) continue
-  if (typeof descriptor.value === 'function') {
-    Object.defineProperty(lazyRequestPrototype, name, {
-      value(this: LazyRequest, ...args: unknown[]) {
-        const real = materialize(this) as unknown as Record<string, (...a: unknown[]) => unknown>
-        return real[name]!(...args)
-      },
-    })
-  } else if (descriptor.get) {
-    Object.defineProperty(lazyRequestPrototype, name, {
+function createLazyRequestPrototype(): object {
+  const lazy = Object.create(Request.prototype, {
+    method: {
       get(this: LazyRequest) {
-        return (materialize(this) as unknown as Record<string, unknown>)[name]
+        return this[INCOMING].method ?? 'GET'
       },
-    })
+    },
+    url: {
+      get(this: LazyRequest) {
+        const req = this[INCOMING]
+        const secure = (req.socket as { encrypted?: boolean } | null)?.encrypted === true
+        return `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`
+      },
+    },
+    headers: {
+      get(this: LazyRequest) {
+        this[HEADERS] ??= headersFromRaw(this[INCOMING].rawHeaders)
+        return this[HEADERS]
+      },
+    },
+    body: {
+      get(this: LazyRequest) {
+        if (this[BODY] === undefined) {
+          const req = this[INCOMING]
+          this[BODY] = bodyless(req.method) ? null : streamFrom(req)
+        }
+        return this[BODY]
+      },
+    },
+    signal: {
+      get(this: LazyRequest) {
+        // A closeSignal() is only AbortSignal-shaped; whoever asks the request for its signal gets a real one.
+        this[SIGNAL] = toAbortSignal(this[SIGNAL])
+        return this[SIGNAL]
+      },
+    },
+  })
+
+  for (const name of Object.getOwnPropertyNames(Request.prototype)) {
+    if (name === 'constructor' || Object.hasOwn(lazy, name)) continue
+    const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name)
+    if (!descriptor) continue
+    if (typeof descriptor.value === 'function') {
+      Object.defineProperty(lazy, name, {
+        value(this: LazyRequest, ...args: unknown[]) {
+          const real = materialize(this) as unknown as Record<string, (...a: unknown[]) => unknown>
+          return real[name]!(...args)
+        },
+      })
+    } else if (descriptor.get) {
+      Object.defineProperty(lazy, name, {
+        get(this: LazyRequest) {
+          return (materialize(this) as unknown as Record<string, unknown>)[name]
+        },
+      })
+    }
   }
+  return lazy
 }
 
 function materialize(view: LazyRequest): Request {
