@@ -304,6 +304,27 @@ describe('other real clients', () => {
     expect(lastSeen('/python?z=1').headers.authorization).toBe(`Bearer ${SECRET}`)
   })
 
+  it('Python urllib (stdlib) through HTTPS_PROXY and HTTP_PROXY with SSL_CERT_FILE', async () => {
+    // urllib takes the proxy URL's userinfo as Basic credentials, for CONNECT and absolute form.
+    const script =
+      'import sys,urllib.request\nfor url in sys.argv[1:]:\n' +
+      '  r=urllib.request.urlopen(url,timeout=10)\n  print(r.status, r.read().decode())'
+    const result = await runProgram(
+      'python3',
+      [
+        '-c',
+        script,
+        `https://upstream.test:${h.httpsPort}/urllib?a=1`,
+        `http://127.0.0.1:${h.httpPort}/urllib-plain`,
+      ],
+      { HTTPS_PROXY: proxyWith(token), HTTP_PROXY: proxyWith(token), SSL_CERT_FILE: h.caFile },
+    )
+    expect(result.stderr).toBe('')
+    expect(result.stdout.trim().split('\n')).toEqual(['200 hello /urllib?a=1', '200 hello /urllib-plain'])
+    expect(lastSeen('/urllib?a=1').headers.authorization).toBe(`Bearer ${SECRET}`)
+    expect(lastSeen('/urllib-plain').headers.authorization).toBe(`Bearer ${SECRET}`)
+  })
+
   it('undici ProxyAgent with the token in the proxy URL (Basic) and as Bearer', async () => {
     const viaUrl = new ProxyAgent({ uri: proxyWith(token), requestTls: { ca: h.ca.certificate } })
     const viaBearer = new ProxyAgent({
