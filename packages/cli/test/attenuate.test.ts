@@ -3,8 +3,8 @@ import { generateKeyPairSync } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 const SECRET = 'sk-attenuate-test-secret-4d2e'
 let dir: string
@@ -34,7 +34,7 @@ async function attenuate(token: string, args: string[]) {
 
 /** A request through the proxy's open mode towards the upstream, with the token. */
 function through(token: string, path: string, method = 'GET') {
-  return fetch(`${served.url}/http/${upstream.hostPort}${path}`, {
+  return fetch(`${served.url}/http/${upstream.authority}${path}`, {
     method,
     headers: { 'x-keyhole-token': token },
   })
@@ -93,7 +93,7 @@ describe('keyhole attenuate', () => {
     // the narrow one only where every layer allows
     const allowed = await through(narrow, '/repos/acme/app')
     expect(allowed.status).toBe(200)
-    expect(await allowed.json()).toMatchObject({ path: '/repos/acme/app' })
+    expect(await allowed.json()).toMatchObject({ url: '/repos/acme/app' })
     expect(upstream.received.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`)
     expect((await through(narrow, '/elsewhere')).status).toBe(403)
     expect((await through(narrow, '/repos/other/app')).status).toBe(403)

@@ -7,8 +7,8 @@ import { join } from 'node:path'
 import { createProof, generateProofKey, type ProofKey } from '@keyhole/client'
 import { createKeyring, createOpener, toPublicJwk } from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 const SECRET = 'sk-bind-key-test-secret-91c3'
 let dir: string
@@ -39,7 +39,7 @@ function mint(extra: string[]) {
 }
 
 async function send(token: string, path: string, proof?: string) {
-  return fetch(`${served.url}/http/${upstream.hostPort}${path}`, {
+  return fetch(`${served.url}/http/${upstream.authority}${path}`, {
     headers: { 'x-keyhole-token': token, ...(proof !== undefined && { 'keyhole-proof': proof }) },
   })
 }

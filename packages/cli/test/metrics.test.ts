@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
 // keyhole serve --metrics: the built binary, a real upstream on 127.0.0.1, tokens minted by the CLI.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 const CREDENTIAL = 'sk-live-metrics-test-credential-2d8e'
 const ADMIN = 'admin-token-metrics-test-0123456789abcdef'
@@ -69,10 +69,10 @@ async function traffic(served: Served, token: string): Promise<void> {
       return response.status
     })
   const withToken = { 'x-keyhole-token': token }
-  expect(await via(`http/${upstream.hostPort}/private/report?q=${QUERY_VALUE}`, withToken)).toBe(200)
-  expect(await via(`http/${upstream.hostPort}/private/again`, withToken)).toBe(200)
+  expect(await via(`http/${upstream.authority}/private/report?q=${QUERY_VALUE}`, withToken)).toBe(200)
+  expect(await via(`http/${upstream.authority}/private/again`, withToken)).toBe(200)
   expect(await via('https/sandbox-chosen.example/collect', withToken)).toBe(403)
-  expect(await via(`http/${upstream.hostPort}/private/none`, {})).toBe(401)
+  expect(await via(`http/${upstream.authority}/private/none`, {})).toBe(401)
   await served.waitFor(/ 401 missing_token GET /)
 }
 

@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
 import { type AddressInfo, createServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 // The real Redis and Postgres on 127.0.0.1 (.ci/run starts them). The CLI uses the stores'
 // default key prefix / table; the jtis are random, so parallel test files cannot collide.
@@ -63,7 +63,7 @@ async function mintFor(url: string): Promise<{ token: string; jti: string; exp: 
 }
 
 const status = async (url: string, token: string) => {
-  const response = await fetch(`${url}/http/${upstream.hostPort}/x`, {
+  const response = await fetch(`${url}/http/${upstream.authority}/x`, {
     headers: { 'x-keyhole-token': token },
   })
   await response.body?.cancel()

@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { createProof, generateProofKey, type ProofKey } from '@keyhole/client'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 const STORES = {
   redis: 'redis://127.0.0.1:6379',
@@ -66,7 +66,7 @@ async function boundToken(): Promise<string> {
 }
 
 function send(served: Served, token: string, proof: string) {
-  return fetch(`${served.url}/http/${upstream.hostPort}/data`, {
+  return fetch(`${served.url}/http/${upstream.authority}/data`, {
     headers: { 'x-keyhole-token': token, 'keyhole-proof': proof },
   })
 }

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cannedRoutes, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 const CREDENTIAL = 'sk-live-serve-test-credential-5e9c'
 const ADMIN = 'admin-token-serve-test-0123456789abcdef'
@@ -16,7 +16,7 @@ const running: Served[] = []
 beforeAll(async () => {
   buildCli()
   ;({ dir, remove } = await tempDir())
-  upstream = await startUpstream()
+  upstream = await startUpstream({ routes: cannedRoutes })
   await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
 }, 300_000)
 afterEach(async () => {
@@ -71,7 +71,7 @@ async function jtiOf(token: string): Promise<string> {
 }
 
 const call = (url: string, token: string, path = '/hello', headers: Record<string, string> = {}) =>
-  fetch(`${url}/http/${upstream.hostPort}${path}`, { headers: { 'x-keyhole-token': token, ...headers } })
+  fetch(`${url}/http/${upstream.authority}${path}`, { headers: { 'x-keyhole-token': token, ...headers } })
 
 function expectNoSecrets(served: Served, ...secrets: string[]) {
   const { stdout, stderr } = served.output()
@@ -97,7 +97,7 @@ describe('keyhole serve', () => {
     const before = upstream.received.length
     const response = await call(served.url, token, '/hello?x=1')
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ ok: true, path: '/hello?x=1' })
+    expect(await response.json()).toMatchObject({ method: 'GET', url: '/hello?x=1' })
     const seen = upstream.received[before]
     expect(seen?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
     expect(seen?.headers['x-keyhole-token']).toBeUndefined()
@@ -117,7 +117,7 @@ describe('keyhole serve', () => {
     })
     expect(other.status).toBe(403)
     expect(other.headers.get('x-keyhole-error')).toBe('host_not_allowed')
-    const missing = await fetch(`${served.url}/http/${upstream.hostPort}/hello`)
+    const missing = await fetch(`${served.url}/http/${upstream.authority}/hello`)
     expect(missing.status).toBe(401)
     expect(missing.headers.get('x-keyhole-error')).toBe('missing_token')
     await served.waitFor(/ 403 host_not_allowed GET https:\/\/evil\.example:443\/collect /)
@@ -194,7 +194,7 @@ describe('keyhole serve', () => {
     const served = await start(['--keys', 'keys.json', '--token-header', 'x-api-key'])
     const token = await mintFor(served.url)
     const before = upstream.received.length
-    const response = await fetch(`${served.url}/http/${upstream.hostPort}/sdk`, {
+    const response = await fetch(`${served.url}/http/${upstream.authority}/sdk`, {
       headers: { 'x-api-key': token },
     })
     expect(response.status).toBe(200)
@@ -212,9 +212,9 @@ describe('keyhole serve', () => {
       const oldToken = await mintFor(served.url, [], own)
 
       // A request the upstream holds open: it is inside the proxy while the keys change.
-      const slowArrived = upstream.slowArrived()
-      const inFlight = call(served.url, oldToken, '/slow')
-      const release = await slowArrived
+      const held = upstream.arrived('/held')
+      const inFlight = call(served.url, oldToken, '/held')
+      await held
 
       const added = await keyhole(['keygen', '--out', 'keys.json', '--add', '--curve', 'X25519'], {
         cwd: own,
@@ -229,10 +229,10 @@ describe('keyhole serve', () => {
       expect((await call(served.url, newToken)).status).toBe(200)
       expect((await call(served.url, oldToken)).status).toBe(200)
 
-      release()
+      upstream.gate('/held').open()
       const slow = await inFlight
       expect(slow.status).toBe(200)
-      expect(await slow.text()).toBe('slow answer')
+      expect(await slow.text()).toBe('held answer')
 
       // A key file that no longer holds the old key: its tokens stop opening.
       await keyhole(['keygen', '--out', 'keys.json', '--force'], { cwd: own })

@@ -109,19 +109,23 @@ export interface Upstream {
   close(): Promise<void>
 }
 
-/** The default answer: 200 JSON echo of what arrived (method, url, headers, body), `x-upstream: yes`. */
+/**
+ * The default answer: 200 JSON `{ method, url, bodyLength, bodyHash }`, `x-upstream: yes`. It never
+ * reflects header values or the body, so an injected credential does not come back through the
+ * proxy (and response scrubbing has nothing to count) unless a suite asks for {@link reflectAnswer}.
+ */
 export const echoAnswer: Answer = (_req, res, record) => {
-  const echo = JSON.stringify({
-    method: record.method,
-    url: record.url,
-    headers: record.headers,
-    rawHeaders: record.rawHeaders,
-    body: record.body.toString('latin1'),
-    bodyLength: record.bodyLength,
-    bodyHash: record.bodyHash,
-  })
+  const { method, url, bodyLength, bodyHash } = record
   res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'yes' })
-  res.end(echo)
+  res.end(JSON.stringify({ method, url, bodyLength, bodyHash }))
+}
+
+/** {@link echoAnswer} plus the headers, raw header pairs and body (latin1) it received: for scrubbing tests. */
+export const reflectAnswer: Answer = (_req, res, record) => {
+  const { method, url, headers, rawHeaders, bodyLength, bodyHash } = record
+  const body = record.body.toString('latin1')
+  res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'yes' })
+  res.end(JSON.stringify({ method, url, headers, rawHeaders, body, bodyLength, bodyHash }))
 }
 
 function newRecord(req: IncomingMessage): Recorded {

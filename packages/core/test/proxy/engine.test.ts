@@ -13,7 +13,7 @@ import { createProxy, type ProxyHandler, type ProxyOptions } from '../../src/pro
 import type { ProxyEvent } from '../../src/proxy/events.js'
 import { createFetchForwarder, type Forwarder } from '../../src/proxy/forward-fetch.js'
 import type { Injection, KeyholeIssuerPrivateJwk, PublicJwks } from '../../src/types.js'
-import { cannedRoutes, closedPort, startUpstream, type Upstream } from '../kit/index.js'
+import { cannedRoutes, closedPort, reflectAnswer, startUpstream, type Upstream } from '../kit/index.js'
 
 const HEADER_SECRET = 'ghp_HEADERSECRET0123456789abcdef'
 const APIKEY_SECRET = 'sk-APIKEYSECRET-0123456789'
@@ -52,8 +52,8 @@ const headerInjection: Injection[] = [
 ]
 
 beforeAll(async () => {
-  a = await startUpstream({ routes: cannedRoutes })
-  b = await startUpstream({ routes: cannedRoutes })
+  a = await startUpstream({ routes: cannedRoutes, answer: reflectAnswer })
+  b = await startUpstream({ routes: cannedRoutes, answer: reflectAnswer })
   const keyring = createKeyring([await generateKey()])
   jwks = keyring.publicJwks()
   issuer = await generateKey({ use: 'sig' })
