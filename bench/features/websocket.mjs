@@ -166,7 +166,7 @@ function row(n, plain, result, messages, connections, scrub) {
     target: 'reported',
     met: 'reported',
     note: stalled.length
-      ? ` ${stalled.map((s) => s.label).join(', ')} through keyhole: p50 ${stalled.map((s) => ms(s.b.p50)).join(', ')} ms, the ~40 ms of Nagle's algorithm waiting for a delayed ACK: a message longer than one TLS record reaches keyhole in two chunks, written upstream in two writes, and keyhole's socket to a \`wss://\` upstream had no TCP_NODELAY when this was written (on Node 20, \`tls.connect\` and https agents never set it, whatever their \`noDelay\`; the \`ws://\` upstream socket has it). With TCP_NODELAY forced on every \`tls.connect\` socket, the same run gave 0.8 ms.`
+      ? ` ${stalled.map((s) => s.label).join(', ')} through keyhole: p50 ${stalled.map((s) => ms(s.b.p50)).join(', ')} ms, the ~40 ms of Nagle's algorithm waiting for a delayed ACK: a message longer than one TLS record reaches keyhole in two chunks, written upstream in two writes, and keyhole's socket to a \`wss://\` upstream had no TCP_NODELAY when this was written (on Node 20, \`tls.connect\` and https agents never set it, whatever their \`noDelay\`; the \`ws://\` upstream socket has it). A diagnostic run with TCP_NODELAY forced on every \`tls.connect\` socket (a preloaded patch) gave 0.8 ms here.`
       : '',
   }
 }
