@@ -1,7 +1,8 @@
-// A WebSocket through the built `keyhole serve` (open mode) to a real `ws` echo server on
-// 127.0.0.1 that sends back the Authorization header it received.
+// A WebSocket through the built `keyhole serve` (open mode, and `ws://` through it as a forward
+// proxy) to a real `ws` echo server on 127.0.0.1 that sends back the Authorization header it
+// received; and serve's SIGTERM drain ending WebSockets still open.
 import { once } from 'node:events'
-import http, { type IncomingMessage } from 'node:http'
+import http, { type ClientRequest, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
@@ -51,6 +52,53 @@ beforeAll(async () => {
   served = await serve(['--keys', 'keys.json'], { cwd: dir })
 }, 300_000)
 
+/**
+ * What an HTTP_PROXY-aware client does for `ws://`: the handshake goes to the proxy with the
+ * absolute URL as request target and the token as the proxy password.
+ */
+class AbsoluteFormAgent extends http.Agent {
+  constructor(
+    private readonly proxy: URL,
+    private readonly proxyToken: string,
+  ) {
+    super({ keepAlive: false })
+  }
+
+  addRequest(req: ClientRequest, options: http.ClientRequestArgs): void {
+    req.path = `ws://${options.host}:${options.port}${req.path}`
+    req.setHeader(
+      'proxy-authorization',
+      `Basic ${Buffer.from(`keyhole:${this.proxyToken}`).toString('base64')}`,
+    )
+    // biome-ignore lint/suspicious/noExplicitAny: Agent#addRequest is not in Node's typings
+    ;(http.Agent.prototype as any).addRequest.call(this, req, {
+      ...options,
+      host: this.proxy.hostname,
+      port: Number(this.proxy.port),
+    })
+  }
+}
+
+/** Opens a WebSocket, with an inbox attached before the handshake so no message is missed. */
+async function connect(url: string, options: WebSocket.ClientOptions) {
+  const ws = new WebSocket(url, options)
+  const messages: string[] = []
+  const waiting: ((message: string) => void)[] = []
+  ws.on('message', (data: Buffer) => {
+    const wake = waiting.shift()
+    if (wake) wake(data.toString())
+    else messages.push(data.toString())
+  })
+  const next = () =>
+    new Promise<string>((resolve) => {
+      const queued = messages.shift()
+      if (queued !== undefined) resolve(queued)
+      else waiting.push(resolve)
+    })
+  await once(ws, 'open')
+  return { ws, next }
+}
+
 afterAll(async () => {
   await served?.stop()
   upstream?.closeAllConnections()
@@ -77,6 +125,42 @@ describe('keyhole serve and WebSockets', () => {
     ws.close()
     await once(ws, 'close')
     await served.waitFor(/ 101 /)
+  })
+
+  it('proxies ws:// sent as an absolute-form upgrade (HTTP_PROXY), token from the proxy password', async () => {
+    const { ws, next } = await connect(`ws://127.0.0.1:${port}/absolute`, {
+      agent: new AbsoluteFormAgent(new URL(served.url), token),
+    })
+    expect(await next()).toBe('*'.repeat(`Bearer ${CREDENTIAL}`.length))
+    ws.send('hello as a proxy client')
+    expect(await next()).toBe('hello as a proxy client')
+    ws.close()
+    await once(ws, 'close')
+  })
+
+  it('ends open WebSockets on SIGTERM once the drain timeout is up, and exits 0', async () => {
+    const draining = await serve(['--keys', 'keys.json', '--drain-timeout', '1s'], { cwd: dir })
+    try {
+      const open = await connect(`${draining.url.replace(/^http/, 'ws')}/http/127.0.0.1:${port}/drain`, {
+        headers: { 'x-keyhole-token': token },
+      })
+      const absolute = await connect(`ws://127.0.0.1:${port}/drain-absolute`, {
+        agent: new AbsoluteFormAgent(new URL(draining.url), token),
+      })
+      for (const { next } of [open, absolute]) await next()
+      const closes = [open, absolute].map(({ ws }) => once(ws, 'close'))
+      const result = await draining.stop()
+      expect(result.code).toBe(0)
+      expect(result.stderr).not.toContain(token)
+      // Both were cut at the drain timeout (no close frame: 1006 on the client).
+      for (const [code] of (await Promise.all(closes)) as [number][]) expect(code).toBe(1006)
+      // Cut by the drain, not by the process exiting under them: each ended, so each was logged.
+      const lines = result.stdout.split('\n')
+      for (const path of ['/drain', '/drain-absolute'])
+        expect(lines.some((line) => / 101 ok GET /.test(line) && line.includes(`${port}${path} `))).toBe(true)
+    } finally {
+      await draining.stop()
+    }
   })
 
   it('answers an upgrade without a token with the JSON 401', async () => {
