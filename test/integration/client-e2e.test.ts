@@ -2,9 +2,9 @@
 // upstream with the real credential, and the sandbox side never handles anything but the token.
 import { createFetch, KeyholeClientError } from '@keyhole/client'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { reflectAnswer, startUpstream, type Upstream } from '../../packages/core/test/kit/index.js'
 import { adapters, type ProxyApp } from './harness/adapters.js'
 import { createKeys, hits, type Keys, mintToken } from './harness/fixtures.js'
-import { startUpstream, type Upstream } from './harness/upstream.js'
 
 describe.each(adapters)('createFetch through the $name adapter', (adapter) => {
   let keys: Keys
@@ -13,8 +13,8 @@ describe.each(adapters)('createFetch through the $name adapter', (adapter) => {
   let app: ProxyApp
   beforeAll(async () => {
     keys = await createKeys()
-    up = await startUpstream()
-    other = await startUpstream()
+    up = await startUpstream({ answer: reflectAnswer })
+    other = await startUpstream({ answer: reflectAnswer })
     app = await adapter.start({ opener: keys.opener })
   })
   afterAll(async () => {
@@ -56,6 +56,6 @@ describe.each(adapters)('createFetch through the $name adapter', (adapter) => {
     const error = await fetch(`${other.origin}/client/elsewhere`).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(KeyholeClientError)
     expect((error as KeyholeClientError).code).toBe('no_token_for_host')
-    expect(other.requests).toHaveLength(0)
+    expect(other.received).toHaveLength(0)
   })
 })

@@ -6,14 +6,19 @@ import {
   type Keyring,
   type MemoryStore,
   type MintGrant,
-  mint,
   type Opener,
 } from '@keyhole/core'
-import { testIssuer, testIssuers } from '../../../packages/core/test/kit/issuer.js'
+import {
+  mintToken as mintTestToken,
+  reflectAnswer,
+  startUpstream,
+  testIssuer,
+  testIssuers,
+  type Upstream,
+} from '../../../packages/core/test/kit/index.js'
 import type { Adapter, AppSpec, ProxyApp } from './adapters.js'
 import { type RawRequestOptions, type RawResponse, rawRequest } from './http.js'
 import { recordProxyResponse, secret } from './leaks.js'
-import { startUpstream, type Upstream } from './upstream.js'
 
 export interface Keys {
   keyring: Keyring
@@ -41,11 +46,7 @@ export async function mintToken(
   options: { now?: () => number } = {},
 ): Promise<string> {
   for (const rule of grant.inject) if (typeof rule.value === 'string') secret(rule.value)
-  const token = await mint(
-    { ttl: '10m', ...grant },
-    { to: keyring.publicJwks(), signWith: testIssuer, ...options },
-  )
-  return secret(token)
+  return secret(await mintTestToken(keyring, { ttl: '10m', ...grant }, options))
 }
 
 /** Sends a request to a proxy and records the response if the proxy produced it itself. */
@@ -63,7 +64,7 @@ export function via(app: ProxyApp, upstream: Upstream, path: string, scheme = 'h
 
 /** Requests the upstream received whose path starts with `prefix`. */
 export function hits(upstream: Upstream, prefix: string) {
-  return upstream.requests.filter((r) => r.url.startsWith(prefix))
+  return upstream.received.filter((r) => r.url.startsWith(prefix))
 }
 
 /** Everything one adapter's scenarios share: keys, two upstreams and a fully mounted app. */
@@ -88,8 +89,8 @@ export function createSuite(adapter: Adapter) {
     suite,
     async setup() {
       suite.keys = await createKeys()
-      suite.up = await startUpstream()
-      suite.other = await startUpstream()
+      suite.up = await startUpstream({ answer: reflectAnswer })
+      suite.other = await startUpstream({ answer: reflectAnswer })
       suite.adminToken = secret(`admin-${crypto.randomUUID()}`)
       suite.start = async (spec) => {
         const app = await adapter.start({ opener: suite.keys.opener, ...spec })

@@ -24,7 +24,7 @@ export function fetchForwarderScenarios(s: Suite): void {
 
     const outside = await send(via(s.app, s.other, '/ff'), { headers: { 'x-keyhole-token': token } })
     expect(outside.status).toBe(403)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
 
     const body = randomBytes(2 * 1024 * 1024)
     const upload = await send(via(s.app, s.up, '/ff-upload'), {

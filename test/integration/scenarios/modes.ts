@@ -38,7 +38,7 @@ export function modeScenarios(s: Suite): void {
     expect(wrongHost.status).toBe(403)
     expect(wrongHost.headers['x-keyhole-error']).toBe('host_not_allowed')
     expect(hits(s.up, '/gw-v')).toHaveLength(1)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
   })
 
   test('keyholeAuth gateway: grant and inject() on the context, errors in the engine shape', async () => {
@@ -96,7 +96,7 @@ export function modeScenarios(s: Suite): void {
     expect(revoked.status).toBe(403)
     expect(revoked.headers['x-keyhole-error']).toBe('token_revoked')
     expect(hits(s.up, '/things/')).toHaveLength(1)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
   })
 
   test('admin routes refuse a missing or wrong admin token and work with the right one', async () => {

@@ -26,7 +26,7 @@ export function policyScenarios(s: Suite): void {
       })
       expect([400, 403], host).toContain(r.status)
     }
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
     expect(hits(s.up, '/outside')).toHaveLength(0)
   })
 
@@ -57,7 +57,7 @@ export function policyScenarios(s: Suite): void {
     expect(defaultPort.status).toBe(403)
 
     expect(hits(s.up, '/downgrade')).toHaveLength(0)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
   })
 
   test('wildcard edge cases', async () => {
@@ -115,7 +115,7 @@ export function policyScenarios(s: Suite): void {
     expect(rebinding.headers['x-keyhole-error']).toBe('host_not_allowed')
 
     expect(hits(s.up, '/wild-no')).toHaveLength(0)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
   })
 
   test('path traversal and encoded slashes against a path-restricted grant', async () => {
@@ -126,7 +126,7 @@ export function policyScenarios(s: Suite): void {
     })
     const ok = await send(via(s.app, s.up, '/v1/items/1'), { headers: tokenHeader(token) })
     expect(ok.status).toBe(200)
-    const before = s.up.requests.length
+    const before = s.up.received.length
 
     const attempts = [
       '/v1/../admin',
@@ -149,7 +149,7 @@ export function policyScenarios(s: Suite): void {
       expect([400, 403], path).toContain(r.status)
       expect(r.headers['x-keyhole-error'], path).toMatch(/^(path_not_allowed|bad_target)$/)
     }
-    expect(s.up.requests.length).toBe(before)
+    expect(s.up.received.length).toBe(before)
   })
 
   test('a 302 to another host is handed back; the credential never goes there', async () => {
@@ -167,14 +167,14 @@ export function policyScenarios(s: Suite): void {
     expect(response.headers.location).toBe(location)
     expect(response.text()).toBe('moved')
     expect(hits(s.up, '/redirect')).toHaveLength(1)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
 
     // Following it through the proxy is a new request that fails the policy.
     const followed = await send(`${s.app.origin}/proxy/http/${s.other.authority}/landing?from=redirect`, {
       headers: tokenHeader(token),
     })
     expect(followed.status).toBe(403)
-    expect(s.other.requests).toHaveLength(0)
+    expect(s.other.received).toHaveLength(0)
   })
 
   test('revocation: 403 afterwards, the upstream contacted exactly once before', async () => {

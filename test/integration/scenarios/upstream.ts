@@ -1,16 +1,7 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { expect, test } from 'vitest'
+import { closedPort } from '../../../packages/core/test/kit/index.js'
 import { hits, mintToken, type Suite, send, via } from '../harness/fixtures.js'
 import { secret } from '../harness/leaks.js'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /** Upstream errors pass through; the proxy's own 502 and 504. */
 export function upstreamScenarios(s: Suite): void {
@@ -49,7 +40,7 @@ export function upstreamScenarios(s: Suite): void {
   })
 
   test('upstream down: 502 upstream_unreachable', async () => {
-    const port = await freePort()
+    const port = await closedPort()
     const token = await mintToken(s.keys.keyring, {
       hosts: [`http://127.0.0.1:${port}`],
       inject: [{ in: 'header', name: 'Authorization', value: secret('Bearer sk-live-down') }],
