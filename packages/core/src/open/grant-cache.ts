@@ -63,6 +63,8 @@ export function createGrantCache(max: number, keyOf: TokenKey | null = sha256Tok
   }
   return {
     get(token, nowSeconds) {
+      // A cache that holds nothing finds nothing: no digest of the token for it.
+      if (max <= 0) return undefined
       const key = keyFor(token)
       if (key === undefined) return undefined
       const grant = entries.get(key)

@@ -6,8 +6,9 @@ import type { FetchJwksOptions } from '../fetch-jwks.js'
 import type { Injector } from '../inject/injector.js'
 import { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from '../inject/registry.js'
 import type { Keyring } from '../keys/keyring.js'
+import { compilePolicy } from '../policy/authorize.js'
 import { hostRuleCovers } from '../policy/host-cover.js'
-import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
+import type { HostRule } from '../policy/host-pattern.js'
 import { answerNow } from '../revocation/answer-now.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
@@ -286,7 +287,9 @@ export function createOpener(options: OpenerOptions): Opener {
     let claims: unknown
     let signer: IssuerKey | undefined
     if (signed) {
-      ;({ claims, issuer: signer } = await verifyGrant(text, issuers, customVerify))
+      // Synchronous with nodeVerify and a loaded issuer key: no promise to await then.
+      const verified = verifyGrant(text, issuers, customVerify)
+      ;({ claims, issuer: signer } = verified instanceof Promise ? await verified : verified)
     } else {
       try {
         claims = JSON.parse(text)
@@ -305,9 +308,9 @@ export function createOpener(options: OpenerOptions): Opener {
     })
     if (signer?.scope) {
       const scope = signer.scope
-      // An issuer may only grant what its scope covers: every host pattern, not just one.
-      for (const pattern of grant.hosts) {
-        const rule = parseHostPattern(pattern)
+      // An issuer may only grant what its scope covers: every host pattern, not just one. The
+      // rules validateClaims compiled (cached by grant), rather than parsing each pattern again.
+      for (const rule of compilePolicy(grant).hosts) {
         if (!scope.some((allowed) => hostRuleCovers(allowed, rule))) throw invalidToken('issuer_scope')
       }
     }

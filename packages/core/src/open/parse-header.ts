@@ -1,9 +1,12 @@
 import type { KeyCurve } from '../types.js'
 import { invalidToken } from './invalid-token.js'
+import { segmentText } from './segment-text.js'
 
 // Each compact segment is base64url without padding. Fixed sizes for ECDH-ES+A256KW/A256GCM:
 // the wrapped 256-bit key is 40 bytes (54 chars), the IV 12 bytes (16), the tag 16 bytes (22).
-const SEGMENT = /^[A-Za-z0-9_-]+$/
+// The whole token in one pass: the five segments' alphabet plus the dots between them (where the
+// dots are, and that there are exactly four, is checked with indexOf).
+const TOKEN_CHARS = /^[A-Za-z0-9_.-]+$/
 const ENCRYPTED_KEY_CHARS = 54
 const IV_CHARS = 16
 const TAG_CHARS = 22
@@ -12,8 +15,6 @@ const HEADER_MEMBERS = new Set(['alg', 'enc', 'kid', 'typ', 'cty', 'hosts', 'epk
 // `JWT`: the plaintext is an issuer-signed grant (a JWS); `keyhole+att`: an attenuation layer.
 // Absent: an unsigned grant (the old form).
 const CONTENT_TYPES = new Set(['JWT', 'keyhole+att'])
-const NON_ASCII = /[^\x00-\x7f]/
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 let construct: (
   token: string,
@@ -37,7 +38,8 @@ export class CheckedHeader {
   /** The header's `hosts` hint, a non-empty list of strings (compared with the claims later). */
   readonly hosts: readonly string[]
   /**
-   * The protected header exactly as `JSON.parse` made it from the token's first segment; its
+   * The protected header exactly as `JSON.parse` made it from the token's first segment (and the
+   * token's five segments use only the base64url alphabet, all non-empty); its
    * members are exactly `alg`, `enc`, `kid`, `typ`, `hosts`, `epk` and optionally `cty` and `jkt`,
    * all checked (`jkt` against the claims, after decryption).
    */
@@ -92,21 +94,6 @@ function epkMatches(epk: unknown, curve: KeyCurve): boolean {
 }
 
 /**
- * The JSON text of a base64url segment already known to use only the base64url alphabet, decoded
- * to exactly the bytes jose's `base64url.decode` gives (both go through `atob`, which ignores the
- * unused bits of a short final group and throws on a length of 4n+1) and then as fatal UTF-8.
- * An ASCII-only result is its own UTF-8 decoding, so the byte copy and the decoder are skipped
- * for it — keyhole's own headers always are; anything else (a BOM included) takes the full path.
- */
-function headerJson(segment: string): string {
-  const binary = atob(segment.replace(/-/g, '+').replace(/_/g, '/'))
-  if (!NON_ASCII.test(binary)) return binary
-  const bytes = new Uint8Array(binary.length)
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i)
-  return strictUtf8.decode(bytes)
-}
-
-/**
  * Checks a token's shape and protected header before any cryptography runs: exactly five
  * base64url segments of the sizes keyhole produces, and a header of exactly the members keyhole
  * writes — `alg` ECDH-ES+A256KW, `enc` A256GCM, `typ` keyhole+jwt, a `kid` the keyring holds, an
@@ -125,22 +112,18 @@ export function checkHeader(token: string, curveOf: (kid: string) => KeyCurve | 
   const d3 = token.indexOf('.', d2 + 1)
   const d4 = token.indexOf('.', d3 + 1)
   if (d1 <= 0 || d2 < 0 || d3 < 0 || d4 < 0 || token.indexOf('.', d4 + 1) !== -1) throw invalidToken()
-  const header = token.slice(0, d1)
   if (
     d2 - d1 - 1 !== ENCRYPTED_KEY_CHARS ||
     d3 - d2 - 1 !== IV_CHARS ||
+    d4 - d3 - 1 <= 0 ||
     token.length - d4 - 1 !== TAG_CHARS ||
-    !SEGMENT.test(header) ||
-    !SEGMENT.test(token.slice(d1 + 1, d2)) ||
-    !SEGMENT.test(token.slice(d2 + 1, d3)) ||
-    !SEGMENT.test(token.slice(d3 + 1, d4)) ||
-    !SEGMENT.test(token.slice(d4 + 1))
+    !TOKEN_CHARS.test(token)
   ) {
     throw invalidToken()
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(headerJson(header))
+    parsed = JSON.parse(segmentText(token.slice(0, d1)))
   } catch {
     throw invalidToken()
   }

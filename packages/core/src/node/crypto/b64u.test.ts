@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeB64u } from './b64u.js'
+import { decodeAlphabetB64u, decodeB64u } from './b64u.js'
 
 // The one canonical spelling of some bytes: Node's encoder, which never pads.
 const isCanonical = (s: string) =>
@@ -23,6 +23,18 @@ describe('decodeB64u', () => {
     fc.assert(
       fc.property(fc.string({ unit: chars, maxLength: 24 }), (s) => {
         expect(decodeB64u(s) !== undefined).toBe(isCanonical(s))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+
+  it('decodeAlphabetB64u gives what decodeB64u gives for any string of the base64url alphabet', () => {
+    const chars = fc.constantFrom(
+      ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split(''),
+    )
+    fc.assert(
+      fc.property(fc.string({ unit: chars, maxLength: 24 }), (s) => {
+        expect(decodeAlphabetB64u(s)).toEqual(decodeB64u(s))
       }),
       { numRuns: 5000 },
     )

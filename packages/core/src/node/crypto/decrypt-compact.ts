@@ -2,7 +2,7 @@ import { KeyholeError } from '../../errors.js'
 import type { KeyholePrivateJwk } from '../../types.js'
 import { aesGcmDecrypt } from './aes-gcm.js'
 import { aesKeyUnwrap } from './aes-kw.js'
-import { decodeB64u, isB64uAlphabet } from './b64u.js'
+import { decodeAlphabetB64u, decodeB64u, isB64uAlphabet } from './b64u.js'
 import { concatKdf } from './concat-kdf.js'
 import { keyAgreementFor, type PreparedKey } from './prepare-key.js'
 
@@ -92,7 +92,9 @@ export function decryptCompact(token: string, key: DecryptionKey): DecryptedComp
  * be `JSON.parse` of the UTF-8 of the token's first segment (the opener's `checkHeader` result,
  * see `nodeDecrypt`). Every check on the header's contents still runs here; only the decoding and
  * parsing are skipped. The AAD is always the segment as sent, so a header that did not come from
- * this token fails authentication rather than being trusted.
+ * this token fails authentication rather than being trusted. `alphabetChecked` says every segment
+ * is already known to use only the base64url alphabet (true of a `CheckedHeader`'s token), so the
+ * segments are not scanned for it again; their canonical form is still checked.
  *
  * @internal
  * @example
@@ -100,7 +102,12 @@ export function decryptCompact(token: string, key: DecryptionKey): DecryptedComp
  * const { plaintext } = decryptParsed(token, checked.header, privateJwk)
  * ```
  */
-export function decryptParsed(token: string, header: unknown, key: DecryptionKey): DecryptedCompact {
+export function decryptParsed(
+  token: string,
+  header: unknown,
+  key: DecryptionKey,
+  alphabetChecked = false,
+): DecryptedCompact {
   const d1 = token.indexOf('.')
   const d2 = token.indexOf('.', d1 + 1)
   const d3 = token.indexOf('.', d2 + 1)
@@ -109,7 +116,7 @@ export function decryptParsed(token: string, header: unknown, key: DecryptionKey
   // Cheap, and it keeps the AAD below exact whoever parsed the header: latin1 is lossless only
   // for ASCII.
   const headerSegment = token.slice(0, d1)
-  if (!isB64uAlphabet(headerSegment)) throw invalidToken()
+  if (!alphabetChecked && !isB64uAlphabet(headerSegment)) throw invalidToken()
   if (!isPlainObject(header)) throw invalidToken()
   // No extension is understood, so any `crit` is refused; compression is never used by keyhole.
   if (header.alg !== ALG || header.enc !== ENC || header.crit !== undefined || header.zip !== undefined) {
@@ -124,10 +131,11 @@ export function decryptParsed(token: string, header: unknown, key: DecryptionKey
   if (apu && apv && apu.equals(apv)) throw invalidToken()
 
   // A 256-bit CEK wrapped with RFC 3394 is always 40 bytes.
-  const encryptedKey = decodeB64u(token.slice(d1 + 1, d2))
-  const iv = decodeB64u(token.slice(d2 + 1, d3))
-  const ciphertext = decodeB64u(token.slice(d3 + 1, d4))
-  const tag = decodeB64u(token.slice(d4 + 1))
+  const decode = alphabetChecked ? decodeAlphabetB64u : decodeB64u
+  const encryptedKey = decode(token.slice(d1 + 1, d2))
+  const iv = decode(token.slice(d2 + 1, d3))
+  const ciphertext = decode(token.slice(d3 + 1, d4))
+  const tag = decode(token.slice(d4 + 1))
   if (encryptedKey?.length !== 40 || iv?.length !== 12 || !ciphertext || tag?.length !== 16) {
     throw invalidToken()
   }

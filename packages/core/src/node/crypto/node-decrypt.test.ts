@@ -36,6 +36,22 @@ for (const curve of ['P-256', 'X25519'] as const) {
       expect(text(nodeDecrypt(`${tokenA}`, jwk, forA))).toContain('Bearer a')
     })
 
+    it('with a checked header, a segment respelled with non-zero leftover bits is still refused', () => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+      // The 16-byte tag is 22 characters: the last carries 4 unused bits. Setting one decodes to
+      // the same bytes, so only the canonical-form check can refuse it.
+      const last = alphabet.indexOf(tokenA.at(-1)!)
+      const respelled = `${tokenA.slice(0, -1)}${alphabet[last ^ 1]}`
+      expect(Buffer.from(respelled.slice(respelled.lastIndexOf('.') + 1), 'base64url')).toEqual(
+        Buffer.from(tokenA.slice(tokenA.lastIndexOf('.') + 1), 'base64url'),
+      )
+      const checked = checkHeader(respelled, curveOf)
+      expect(() => nodeDecrypt(respelled, jwk, checked)).toThrow(
+        expect.objectContaining({ code: 'invalid_token' }),
+      )
+      expect(text(nodeDecrypt(tokenA, jwk, checkHeader(tokenA, curveOf)))).toContain('Bearer a')
+    })
+
     it('decryptParsed refuses a header that is not the token’s own (the AAD is the segment as sent)', () => {
       const headerOfA = checkHeader(tokenA, curveOf).header
       expect(() => decryptParsed(tokenB, headerOfA, jwk)).toThrow(
