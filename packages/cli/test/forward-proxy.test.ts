@@ -279,6 +279,27 @@ describe('keyhole run', () => {
     expect(seen.find((s) => s.url === '/from-python')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
   })
 
+  it('runs Python urllib (stdlib) through the proxy, trusting keyhole through SSL_CERT_FILE', async () => {
+    const script =
+      'import sys,urllib.request\nr=urllib.request.urlopen(sys.argv[1],timeout=10)\nprint(r.status, r.read().decode())'
+    const result = await run([
+      '--proxy',
+      withCa.url,
+      '--token',
+      token,
+      '--ca-cert',
+      'ca.pem',
+      '--',
+      'python3',
+      '-c',
+      script,
+      `https://127.0.0.1:${httpsPort}/from-urllib`,
+    ])
+    expect(result.stderr).toBe('')
+    expect(result.stdout.trim()).toBe('200 hello /from-urllib')
+    expect(seen.find((s) => s.url === '/from-urllib')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+  })
+
   it('refuses a key-bound token, saying unmodified tools cannot make proofs, without printing it', async () => {
     const header = Buffer.from(
       JSON.stringify({ alg: 'ECDH-ES+A256KW', hosts: ['api.example.com'], jkt: 'abc' }),
