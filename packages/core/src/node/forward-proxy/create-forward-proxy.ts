@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { KeyholeError } from '../../errors.js'
-import type { ProxyHandler } from '../../proxy/create-proxy.js'
+import type { ProxyHandler, ProxyOpener } from '../../proxy/create-proxy.js'
 import type { CertificateAuthority } from '../ca/certificate-authority.js'
 import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
@@ -29,6 +29,14 @@ export interface ForwardProxyOptions {
    * (there is never a blind tunnel).
    */
   ca?: CertificateAuthority
+  /**
+   * The engine's opener. With it, a CONNECT's token is opened (decryption, signature and issuer
+   * trust, expiry, revocation) before the tunnel is answered, so a bad token is refused with 407
+   * at the CONNECT, before any TLS, rather than on every request inside. The signed policy is
+   * still enforced by the engine on each request. Default: none (the token is only routed by
+   * its public hosts hint at CONNECT).
+   */
+  opener?: ProxyOpener
   /**
    * The engine's `tokenHeaders`, if it has any: removed from forward-proxy requests so the token
    * comes from `Proxy-Authorization` only (the engine strips them before forwarding anyway).
@@ -84,8 +92,8 @@ const CONNECT_DISABLED =
  *
  * - Absolute-form requests (`GET http://host:8080/p?q`) go to the engine as the open-mode path
  *   `/http/host:8080/p?q`; the target comes from the request line, never from `Host`.
- * - `CONNECT host:port`, with a `ca`: the token is checked against the authority **before any
- *   TLS**, then TLS is terminated with a leaf for that host; the TLS server name must be the host
+ * - `CONNECT host:port`, with a `ca`: the token is checked against the authority (and, with
+ *   `opener`, opened) **before any TLS**, then TLS is terminated with a leaf for that host; the TLS server name must be the host
  *   (absent only for IP literals), and every request inside must carry `Host: <authority>` (else
  *   421 `misdirected_request`). Each request goes to the engine as `https://<authority>` plus its
  *   request target, so an open-mode-looking path inside the tunnel is just a path there. The
@@ -200,6 +208,7 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
           const tokens = readProxyTokens(proxyAuthorization(req))
           const origin = connectTarget(req.url)
           tunnel = { origin, token: chooseToken(tokens, origin) }
+          if (options.opener) await options.opener.open(tunnel.token)
         } catch (error) {
           await refuseConnect(socket, error)
           return

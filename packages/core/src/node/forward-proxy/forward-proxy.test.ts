@@ -153,6 +153,22 @@ describe('CONNECT refusals happen before any TLS', () => {
     expect(answer).toMatch(/x-keyhole-error: missing_token/i)
   })
 
+  it('answers 407 invalid_token at the CONNECT for a token this proxy cannot open, before any TLS', async () => {
+    const authority = `127.0.0.1:${h.httpsPort}`
+    // Its public hosts hint names the authority; only opening it shows it is not for this proxy.
+    const foreign = await h.foreignToken([authority])
+    const answer = await rawExchange(
+      h.proxyPort,
+      `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Authorization: ${basic(foreign)}\r\n\r\n` +
+        '\x16\x03\x01\x00\x05hello',
+    )
+    expect(answer).toMatch(/^HTTP\/1\.1 407 /)
+    expect(answer).toMatch(/proxy-authenticate: Basic realm="keyhole"/i)
+    expect(answer).toMatch(/x-keyhole-error: invalid_token/i)
+    expect(answer).not.toContain('\x16\x03')
+    expect(answer).not.toContain(foreign.slice(0, 40))
+  })
+
   it('answers 403 connect_disabled, saying to start with --ca, when the proxy has no CA', async () => {
     const authority = `127.0.0.1:${h.httpsPort}`
     const answer = await rawExchange(

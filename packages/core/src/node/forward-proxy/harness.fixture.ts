@@ -150,6 +150,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     forwarders.push(forward)
     const engineOptions = { opener, forward, ...(allowPrivateAddresses && { allowPrivateAddresses }) }
     return {
+      opener,
       handler: createProxy(engineOptions),
       upgrade: createUpgradeHandler(engineOptions, { ca: cert, lookup }),
     }
