@@ -59,4 +59,22 @@ describe('createNodeOpener', () => {
     await expect(opener.open(token)).rejects.toMatchObject({ code: 'invalid_token' })
     expect(calls).toBe(1)
   })
+
+  it('opens one new token once however many requests bring it at the same time, warm or cold', async () => {
+    for (const curve of ['P-256', 'X25519'] as const) {
+      const keyring = createKeyring([await generateKey({ curve })])
+      const opener = createNodeOpener({ keyring, issuers: testIssuers })
+      const mintOne = () => mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+      // Cold: the keyring key is imported first, so the opens wait and share one decryption.
+      const cold = await mintOne()
+      const first = await Promise.all(Array.from({ length: 5 }, () => opener.open(cold)))
+      expect(new Set(first).size).toBe(1)
+      expect(opener.stats.decryptions).toBe(1)
+      // Warm: the first open finishes without waiting and caches; the others find it there.
+      const warm = await mintOne()
+      const second = await Promise.all(Array.from({ length: 5 }, () => opener.open(warm)))
+      expect(new Set(second).size).toBe(1)
+      expect(opener.stats).toMatchObject({ decryptions: 2, cacheHits: 4 })
+    }
+  })
 })

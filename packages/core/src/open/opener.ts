@@ -234,39 +234,67 @@ export function createOpener(options: OpenerOptions): Opener {
   /**
    * Decrypts and validates; caches the grant when it is well formed and not yet expired.
    * `depth` counts the layers around this token (1 for the token as presented).
+   *
+   * Synchronous whenever every step is (the keyring key already imported, a synchronous
+   * `decrypt` and `verify` such as nodeDecrypt and nodeVerify, a loaded issuer key, no layers):
+   * then it returns the grant itself and an uncached open awaits nothing before its revocation
+   * check. Otherwise it returns a promise at the first step that has to wait. Either way, it
+   * throws or rejects with what the opener reports.
    */
-  async function decryptAndValidate(token: string, depth = 1): Promise<Grant> {
+  function decryptAndValidate(token: string, depth = 1): Grant | Promise<Grant> {
     const checked = checkHeader(token, curveOf)
-    const { kid, hosts } = checked
     const cty = checked.header.cty
     const signed = cty === 'JWT'
     const layered = cty === ATTENUATION_CTY
     // Refused before any decryption: an unsigned token can never open here.
     if (!signed && !layered && !acceptsUnsigned) throw invalidToken('unsigned')
     if (layered && depth >= MAX_LAYERS) throw invalidToken()
-    const key = keyring.cryptoKey(kid)
+    const key = keyring.cryptoKey(checked.kid)
     if (!key) throw invalidToken()
     // Awaited (once per key) even with a custom decryptor: it is where a keyring key with a wrong
-    // kid is caught.
-    let cryptoKey = importedKeys.get(key)
+    // kid is caught. Later opens find it here and skip the microtask turn of awaiting it again.
+    const cryptoKey = importedKeys.get(key)
     if (cryptoKey === undefined) {
-      cryptoKey = await key
-      importedKeys.set(key, cryptoKey)
+      return key.then((imported) => {
+        importedKeys.set(key, imported)
+        return decryptWith(token, checked, imported, depth)
+      })
     }
-    let plaintext: Uint8Array
+    return decryptWith(token, checked, cryptoKey, depth)
+  }
+
+  function decryptWith(
+    token: string,
+    checked: CheckedHeader,
+    cryptoKey: CryptoKey,
+    depth: number,
+  ): Grant | Promise<Grant> {
+    let out: Uint8Array | Promise<Uint8Array>
     try {
       decryptions++
-      if (customDecrypt) {
-        const out = customDecrypt(token, keyring.get(kid)!, checked)
-        // A synchronous decryptor (nodeDecrypt) is not sent through the microtask queue.
-        plaintext = out instanceof Uint8Array ? out : await out
-      } else {
-        plaintext = (await compactDecrypt(token, cryptoKey, decryptOptions)).plaintext
-      }
-      if (!(plaintext instanceof Uint8Array)) throw invalidToken()
+      out = customDecrypt
+        ? customDecrypt(token, keyring.get(checked.kid)!, checked)
+        : compactDecrypt(token, cryptoKey, decryptOptions).then((result) => result.plaintext)
     } catch {
       throw invalidToken()
     }
+    // A synchronous decryptor (nodeDecrypt) is not sent through the microtask queue.
+    if (out instanceof Uint8Array) return validatePlaintext(token, checked, out, depth)
+    return Promise.resolve(out).then(
+      (plaintext) => validatePlaintext(token, checked, plaintext, depth),
+      () => {
+        throw invalidToken()
+      },
+    )
+  }
+
+  function validatePlaintext(
+    token: string,
+    checked: CheckedHeader,
+    plaintext: unknown,
+    depth: number,
+  ): Grant | Promise<Grant> {
+    if (!(plaintext instanceof Uint8Array)) throw invalidToken()
     let text: string
     try {
       text = utf8.decode(plaintext)
@@ -277,32 +305,49 @@ export function createOpener(options: OpenerOptions): Opener {
       // JSON.parse made (see SECURITY.md), but it keeps the raw buffer from lingering.
       plaintext.fill(0)
     }
+    const kid = checked.kid
     // The keyring's own kid string, not the header's copy: one string shared by every cached grant.
     const sharedKid = keyring.get(kid)?.kid ?? kid
-    if (layered) {
-      const grant = await openLayer(text, checked, sharedKid, depth)
-      if (keyring.has(kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
-      return grant
+    const cty = checked.header.cty
+    if (cty === ATTENUATION_CTY) {
+      return openLayer(text, checked, sharedKid, depth).then((grant) => {
+        if (keyring.has(kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
+        return grant
+      })
     }
-    let claims: unknown
-    let signer: IssuerKey | undefined
-    if (signed) {
+    if (cty === 'JWT') {
       // Synchronous with nodeVerify and a loaded issuer key: no promise to await then.
       const verified = verifyGrant(text, issuers, customVerify)
-      ;({ claims, issuer: signer } = verified instanceof Promise ? await verified : verified)
-    } else {
-      try {
-        claims = JSON.parse(text)
-      } catch {
-        throw invalidToken()
+      if (verified instanceof Promise) {
+        return verified.then(({ claims, issuer: signer }) =>
+          grantOf(token, checked, sharedKid, claims, signer),
+        )
       }
+      return grantOf(token, checked, sharedKid, verified.claims, verified.issuer)
     }
+    let claims: unknown
+    try {
+      claims = JSON.parse(text)
+    } catch {
+      throw invalidToken()
+    }
+    return grantOf(token, checked, sharedKid, claims, undefined)
+  }
+
+  /** Validates the claims of a (signed or unsigned) grant, checks the issuer scope, caches it. */
+  function grantOf(
+    token: string,
+    checked: CheckedHeader,
+    sharedKid: string,
+    claims: unknown,
+    signer: IssuerKey | undefined,
+  ): Grant {
     const grant = validateClaims(claims, {
       maxTtl,
       audience,
       issuer,
       kid: sharedKid,
-      headerHosts: hosts,
+      headerHosts: checked.hosts,
       injectors,
       ...(signer && { issuerKid: signer.kid }),
     })
@@ -319,7 +364,7 @@ export function createOpener(options: OpenerOptions): Opener {
     // Cached before time and revocation checks: those run on every open, hit or miss, so a
     // not-yet-valid or revoked grant in the cache is never returned; caching it only spares
     // the decryption when the same token is replayed.
-    if (keyring.has(kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
+    if (keyring.has(checked.kid) && clock() / 1000 < grant.exp) cache.set(token, grant)
     return grant
   }
 
@@ -381,16 +426,17 @@ export function createOpener(options: OpenerOptions): Opener {
     return decryptAndValidate(token, depth)
   }
 
-  function sharedDecryption(token: string): Promise<Grant> {
-    let pending = inflight.get(token)
-    if (!pending) {
-      pending = decryptAndValidate(token)
-      inflight.set(token, pending)
-      // Settled either way, the entry goes: a failure must not answer later opens.
-      const forget = () => inflight.delete(token)
-      pending.then(forget, forget)
-    }
-    return pending
+  function sharedDecryption(token: string): Grant | Promise<Grant> {
+    const pending = inflight.get(token)
+    if (pending) return pending
+    // A decryption that finished synchronously had no window in which another open could join it.
+    const result = decryptAndValidate(token)
+    if (!(result instanceof Promise)) return result
+    inflight.set(token, result)
+    // Settled either way, the entry goes: a failure must not answer later opens.
+    const forget = () => inflight.delete(token)
+    result.then(forget, forget)
+    return result
   }
 
   async function isRevoked(jti: string): Promise<boolean> {
@@ -464,7 +510,8 @@ export function createOpener(options: OpenerOptions): Opener {
       cacheHits++
     } else {
       try {
-        grant = await sharedDecryption(token)
+        const shared = sharedDecryption(token)
+        grant = shared instanceof Promise ? await shared : shared
       } catch (err) {
         if (isKeyholeError(err)) throw err
         throw invalidToken()
