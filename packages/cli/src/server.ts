@@ -1,8 +1,7 @@
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { Duplex } from 'node:stream'
-import { createAdaptorServer } from '@hono/node-server'
 import {
   createMemoryReplayCache,
   createMemoryStore,
@@ -30,6 +29,7 @@ import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { trackDrain } from './drain.js'
+import { createFetchListener } from './fetch-listener.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
 import { field, formatEvent } from './log-line.js'
 
@@ -256,7 +256,8 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   let app = build(keys)
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
-  const server = createAdaptorServer({ fetch: (request, env) => app.fetch(request, env) }) as Server
+  // @hono/node-server's listener, loaded with the first request other than GET /healthz.
+  const server = createServer(createFetchListener((request, env) => app.fetch(request, env)))
   // Every WebSocket's client socket, whichever way it came (open mode, absolute form, tunnel):
   // the HTTP server no longer tracks upgraded sockets, so shutdown ends them itself.
   const websockets = new Set<Duplex>()
