@@ -1,29 +1,17 @@
-import {
-  createKeyring,
-  generateKey,
-  type Injection,
-  type KeyholePrivateJwk,
-  type Keyring,
-  type MintGrant,
-  mint,
-  toPublicJwk,
-} from '@keyhole/core'
-import { testIssuer } from '../../../packages/core/test/kit/issuer.js'
+// The kit's keys and tokens, with every key and credential registered as a secret for the leak
+// checks (the part that is special to the adversarial suites).
+import { type Injection, type MintGrant, toPublicJwk } from '@keyhole/core'
+import { makeKeys as makeKitKeys, mintToken, type TestKeys } from '../../../packages/core/test/kit/index.js'
 import { credential, secret } from './secrets.js'
 
-export interface Keys {
-  key: KeyholePrivateJwk
-  keyring: Keyring
-  /** A key the proxy does not hold. */
-  foreign: KeyholePrivateJwk
-}
+export type Keys = TestKeys
 
+/** The kit's {@link makeKeys}, both private keys registered as secrets. */
 export async function makeKeys(curve: 'P-256' | 'X25519' = 'P-256'): Promise<Keys> {
-  const key = await generateKey({ curve })
-  const foreign = await generateKey({ curve })
-  secret(key.d)
-  secret(foreign.d)
-  return { key, keyring: createKeyring([key]), foreign }
+  const keys = await makeKitKeys(curve)
+  secret(keys.key.d)
+  secret(keys.foreign.d)
+  return keys
 }
 
 export interface Minted {
@@ -33,11 +21,11 @@ export interface Minted {
 }
 
 /**
- * Mints a token whose every credential value is fresh and registered as a secret. Default: one
- * `Authorization: Bearer …` header; `extra` adds a query and/or cookie credential.
+ * Mints a token (to `to`, by the test issuer) whose every credential value is fresh and
+ * registered as a secret. Default: one `Authorization: Bearer …` header; `inject` picks others.
  */
 export async function mintFor(
-  to: KeyholePrivateJwk,
+  to: Keys['key'],
   grant: Omit<MintGrant, 'inject' | 'ttl'> & {
     ttl?: MintGrant['ttl']
     inject?: ('header' | 'query' | 'cookie' | 'apikey')[]
@@ -54,10 +42,7 @@ export async function mintFor(
     else if (where === 'query') inject.push({ in: 'query', name: 'api_key', value })
     else inject.push({ in: 'cookie', name: 'session', value })
   }
-  const { inject: _inject, ttl, ...rest } = grant
-  const token = await mint(
-    { ...rest, inject, ttl: ttl ?? '1h' },
-    { to: toPublicJwk(to), signWith: testIssuer, ...(options.now ? { now: options.now } : {}) },
-  )
+  const { inject: _inject, ...rest } = grant
+  const token = await mintToken(toPublicJwk(to), { ...rest, inject }, options.now ? { now: options.now } : {})
   return { token: secret(token), values }
 }
