@@ -5,12 +5,16 @@ import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
+import { craftJws, craftSignedToken, validClaims } from '../../test/kit/index.js'
+import { testEdIssuer, testIssuer, testIssuers } from '../../test/kit/issuer.js'
 import { generateKey } from '../keys/generate-key.js'
+import { toPublicJwk } from '../keys/jwk.js'
 import { createKeyring } from '../keys/keyring.js'
 import { mint } from '../mint.js'
 import { createOpener } from '../open/opener.js'
+import type { KeyholeIssuerPublicJwk } from '../types.js'
 import { nodeDecrypt } from './crypto/node-decrypt.js'
+import { nodeVerify } from './crypto/node-verify.js'
 import { createDecryptPool, type DecryptPool, type DecryptPoolOptions } from './decrypt-pool.js'
 import { createNodeOpener } from './node-opener.js'
 
@@ -159,7 +163,8 @@ describe('createDecryptPool', () => {
       { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-K', value: 'v' }], ttl: '1h' },
       { to: keyring.publicJwks(), signWith: testIssuer },
     )
-    const decryptor = pool(1)
+    // Every job on a worker: a lone decryption would otherwise run on this thread.
+    const decryptor = pool(1, { inline: false })
     const pending = decryptor.decrypt(token, key)
     await decryptor.close()
     await expect(pending).rejects.toThrow('stopped')
@@ -181,14 +186,17 @@ describe('createDecryptPool', () => {
         ),
       ),
     )
-    const decryptor = pool(2, { idleTimeout: '200ms' })
+    const decryptor = pool(2, { idleTimeout: '200ms', inline: false })
     expect(decryptor.stats()).toEqual({ workers: 0, pending: 0 })
     const first = decryptor.decrypt(tokens[0] as string, key)
     expect(decryptor.stats()).toEqual({ workers: 1, pending: 1 })
     expect(Buffer.from(await first)).toEqual(Buffer.from(nodeDecrypt(tokens[0] as string, key)))
     // A burst while the first worker is busy brings in the second, never more than `threads`.
-    const burst = await Promise.all(tokens.map((token) => decryptor.decrypt(token, key)))
+    // (Counted as the jobs are sent: on a loaded machine one worker may finish its share and go
+    // idle for longer than 200 ms before the other does.)
+    const sent = tokens.map((token) => decryptor.decrypt(token, key))
     expect(decryptor.stats().workers).toBe(2)
+    const burst = await Promise.all(sent)
     expect(burst.map((p) => grantClaims(p).inject[0].value)).toEqual(tokens.map((_, i) => `idle-${i}`))
     await until(() => decryptor.stats().workers === 0)
     expect(decryptor.stats()).toEqual({ workers: 0, pending: 0 })
@@ -200,7 +208,7 @@ describe('createDecryptPool', () => {
 
   it('opens exactly what the main-thread opener opens, across idle stops (idleTimeout 0)', async () => {
     const keyring = createKeyring([await generateKey(), await generateKey({ curve: 'X25519' })])
-    const decryptor = pool(2, { idleTimeout: 0 })
+    const decryptor = pool(2, { idleTimeout: 0, inline: false })
     const onPool = createOpener({ keyring, issuers: testIssuers, decrypt: decryptor.decrypt, cacheSize: 0 })
     const onMain = createNodeOpener({ keyring, issuers: testIssuers, cacheSize: 0 })
     const tokens = await Promise.all(
@@ -224,6 +232,113 @@ describe('createDecryptPool', () => {
     expect(concurrent).toEqual(expected)
     expect(sequential).toEqual(expected.slice(0, 6))
     await until(() => decryptor.stats().workers === 0)
+  })
+
+  it('decrypts a lone token on the calling thread and a burst on the workers', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const key = keyring.current
+    const tokens = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        mint(
+          {
+            hosts: ['api.example.com'],
+            inject: [{ in: 'header', name: 'X-N', value: `lone-${i}` }],
+            ttl: '1h',
+          },
+          { to: keyring.publicJwks(), signWith: testIssuer },
+        ),
+      ),
+    )
+    const decryptor = pool(2)
+    // Nothing in flight and nothing else this turn: no worker is started for it.
+    const lone = await decryptor.decrypt(tokens[0] as string, key)
+    expect(Buffer.from(lone)).toEqual(Buffer.from(nodeDecrypt(tokens[0] as string, key)))
+    expect(decryptor.stats()).toEqual({ workers: 0, pending: 0 })
+    // Eight at once: at most the first runs here, the others go to the workers.
+    const burst = tokens.map((token) => decryptor.decrypt(token, key))
+    expect(decryptor.stats().pending).toBeGreaterThanOrEqual(7)
+    expect(decryptor.stats().workers).toBe(2)
+    const plaintexts = await Promise.all(burst)
+    expect(plaintexts.map((p) => grantClaims(p).inject[0].value)).toEqual(tokens.map((_, i) => `lone-${i}`))
+    // A token that does not decrypt is refused on this thread as on a worker.
+    await new Promise((resolve) => setImmediate(resolve))
+    const other = (await generateKey()) as typeof key
+    await expect(decryptor.decrypt(tokens[1] as string, other)).rejects.toThrow('did not decrypt')
+  })
+
+  it('checks grant signatures as nodeVerify does, on the calling thread and on the workers', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const key = keyring.current
+    const [es256, eddsa] = testIssuers as [KeyholeIssuerPublicJwk, KeyholeIssuerPublicJwk]
+    const cases: Array<{
+      issuer: { alg: 'ES256' | 'EdDSA'; jwk: (typeof testIssuers)[number] }
+      jws: string
+    }> = []
+    for (const [signWith, jwk] of [
+      [testIssuer, es256],
+      [testEdIssuer, eddsa],
+    ] as const) {
+      const token = await mint(
+        { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-K', value: 'v' }], ttl: '1h' },
+        { to: keyring.publicJwks(), signWith },
+      )
+      const jws = Buffer.from(nodeDecrypt(token, key)).toString('utf8')
+      cases.push({ issuer: { alg: jwk.alg, jwk }, jws })
+    }
+    // Another issuer's key of the same algorithm (the opener only ever pairs a key with its own).
+    const others = {
+      ES256: toPublicJwk(await generateKey({ use: 'sig', alg: 'ES256' })),
+      EdDSA: toPublicJwk(await generateKey({ use: 'sig', alg: 'EdDSA' })),
+    }
+    for (const inline of [true, false]) {
+      const checker = pool(2, { inline })
+      for (const { issuer, jws } of cases) {
+        const cut = jws.lastIndexOf('.')
+        const [input, signature] = [jws.slice(0, cut), jws.slice(cut + 1)]
+        const damaged = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`
+        const wrongKey = { alg: issuer.alg, jwk: others[issuer.alg] }
+        for (const [who, sig, expected] of [
+          [issuer, signature, true],
+          [issuer, damaged, false],
+          [issuer, 'not-a-signature', false],
+          [wrongKey, signature, false],
+        ] as const) {
+          expect(nodeVerify(who, input, sig)).toBe(expected)
+          expect(await checker.verify(who, input, sig)).toBe(expected)
+        }
+      }
+      if (!inline) expect(checker.stats().workers).toBeGreaterThan(0)
+    }
+  })
+
+  it('plugs into createOpener as verify: opens signed grants, refuses a forged signature', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const decryptor = pool(2, { inline: false })
+    const opener = createOpener({
+      keyring,
+      issuers: testIssuers,
+      decrypt: decryptor.decrypt,
+      verify: decryptor.verify,
+      cacheSize: 0,
+    })
+    const token = await mint(
+      { hosts: ['api.example.com'], inject: [{ in: 'header', name: 'X-K', value: 'signed-v' }], ttl: '1h' },
+      { to: keyring.publicJwks(), signWith: testEdIssuer },
+    )
+    expect((await opener.open(token)).inject[0]?.value).toBe('signed-v')
+    // The same claims with the signature's last bytes flipped: the check on the worker fails.
+    const jws = await craftJws(validClaims(), testEdIssuer)
+    const flipped = jws.slice(0, -2) + (jws.at(-2) === 'A' ? 'B' : 'A') + jws.at(-1)
+    const forged = await craftSignedToken(keyring.publicJwks().keys[0] as never, flipped)
+    const error = await opener.open(forged).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    )
+    expect([error?.code, (error as { reason?: string } | undefined)?.reason]).toEqual([
+      'invalid_token',
+      'bad_signature',
+    ])
+    expect(decryptor.stats().workers).toBeGreaterThan(0)
   })
 
   it('refuses an idleTimeout that is not a duration', () => {
