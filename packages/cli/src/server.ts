@@ -12,6 +12,7 @@ import {
   type IssuerOption,
   type ProxyEvent,
   type ProxyHandler,
+  type ProxyOpener,
   type ReplayCache,
   type RevocationStore,
   toPublicJwk,
@@ -169,7 +170,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   let engine: ProxyHandler | undefined
   // WebSocket upgrades too, from the same options (and swapped with them).
   let upgrade: UpgradeHandler | undefined
+  // And its opener, so a CONNECT's token is opened (a bad one is 407) before any TLS.
+  let opener: ProxyOpener | undefined
   const keyhole: typeof honoKeyhole = (engineOptions) => {
+    opener = engineOptions.opener
     engine = createProxy(engineOptions)
     upgrade = createUpgradeHandler(engineOptions)
     return honoKeyhole(engineOptions)
@@ -276,6 +280,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // CONNECT with --ca.
   const forwardProxy = attachForwardProxy(server, {
     handler: (request, context) => (engine as ProxyHandler)(request, context),
+    opener: { open: (token, info) => (opener as ProxyOpener).open(token, info) },
     upgrade: upgradeTracked,
     nodeBody: true,
     ...(options.ca ? { ca: options.ca } : {}),

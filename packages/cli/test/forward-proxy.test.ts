@@ -146,6 +146,46 @@ describe('keyhole serve with and without --ca', () => {
     expect(withCa.output().stdout).not.toContain(token)
   })
 
+  it('answers 407 invalid_token at the CONNECT itself for a token this proxy cannot open', async () => {
+    // Minted for another proxy's keys: its public hint names the host, yet it does not open here.
+    expect((await keyhole(['keygen', '--out', 'other-keys.json'], { cwd: dir })).code).toBe(0)
+    const minted = await keyhole(
+      [
+        'mint',
+        '--keys',
+        'other-keys.json',
+        '--host',
+        `127.0.0.1:${httpsPort}`,
+        '--header',
+        'Authorization: Bearer x',
+        '--ttl',
+        '10m',
+      ],
+      { cwd: dir },
+    )
+    const foreign = minted.stdout.trim()
+    const before = seen.length
+    const result = await run([
+      '--proxy',
+      withCa.url,
+      '--token',
+      foreign,
+      '--ca-cert',
+      'ca.pem',
+      '--',
+      'curl',
+      '-sS',
+      '-v',
+      `https://127.0.0.1:${httpsPort}/foreign`,
+    ])
+    expect(result.code).not.toBe(0)
+    // curl -v shows the proxy's answer to its CONNECT: refused there, no TLS was ever started.
+    expect(result.stderr).toMatch(/< HTTP\/1\.1 407 /)
+    expect(result.stderr).toMatch(/< x-keyhole-error: invalid_token/i)
+    expect(result.stderr).not.toMatch(/TLS handshake/)
+    expect(seen.length).toBe(before)
+  })
+
   it('refuses CONNECT with 403 connect_disabled without --ca, and takes absolute-form requests', async () => {
     const connect = await run([
       '--proxy',
