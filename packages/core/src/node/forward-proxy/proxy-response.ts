@@ -39,6 +39,10 @@ const REASONS: Record<number, string> = {
   407: 'Proxy Authentication Required',
   421: 'Misdirected Request',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  // Opening a token at CONNECT can meet the revocation store away.
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 }
 
 /**
