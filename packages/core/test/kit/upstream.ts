@@ -75,8 +75,8 @@ export interface UpstreamOptions {
   routes?: Record<string, Route>
   /** The default answer. Default {@link echoAnswer}. */
   answer?: Answer
-  /** Record into this array (to share one log between upstreams). */
-  received?: Recorded[]
+  /** Record into this list too (to share one log between upstreams); `received` is then this list. */
+  received?: { push(record: Recorded): unknown }
   /** Largest request head accepted. Default 64 KiB, so header-size tests reach the proxy's limits first. */
   maxHeaderSize?: number
 }
@@ -105,6 +105,8 @@ export interface Upstream {
    * after `timeoutMs` (default 5 s) so a proxy that never aborts fails the test quickly.
    */
   nextAbort(timeoutMs?: number): Promise<Recorded>
+  /** The node server, for suites that also take upgrades or count connections on it. */
+  readonly server: http.Server | https.Server
   /** Closes the server, its connections and its gates. */
   close(): Promise<void>
 }
@@ -166,7 +168,7 @@ function newRecord(req: IncomingMessage): Recorded {
 
 /** Starts a recording upstream on 127.0.0.1 (or `options.host`). */
 export async function startUpstream(options: UpstreamOptions = {}): Promise<Upstream> {
-  const received = options.received ?? []
+  const received = (options.received ?? []) as Recorded[]
   const routes: [string, Route][] = []
   const gates = new Map<string, Gate>()
   const firsts = new Map<string, Gate & { value?: Recorded }>()
@@ -236,6 +238,7 @@ export async function startUpstream(options: UpstreamOptions = {}): Promise<Upst
     origin: `${options.tls ? 'https' : 'http'}://${authority}`,
     authority,
     received,
+    server,
     route(prefix, route) {
       routes.push([prefix, route])
       routes.sort((a, b) => b[0].length - a[0].length)

@@ -5,15 +5,14 @@
 import { execFile } from 'node:child_process'
 import { lookup as dnsLookup } from 'node:dns'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import http, { type IncomingMessage } from 'node:http'
-import https from 'node:https'
 import net, { type AddressInfo, type LookupFunction } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
-import { testIssuer, testIssuers } from '../../../test/kit/issuer.js'
+import { type Answer, localhostTls, startUpstream, testIssuer, testIssuers } from '../../../test/kit/index.js'
 import { generateKey } from '../../keys/generate-key.js'
 import { createKeyring } from '../../keys/keyring.js'
 import { mint } from '../../mint.js'
@@ -24,8 +23,6 @@ import { type CertificateAuthority, createCertificateAuthority } from '../ca/cer
 import { createNodeForwarder, type NodeForwarder } from '../node-forwarder.js'
 import { createUpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { attachForwardProxy, type ForwardProxy } from './create-forward-proxy.js'
-
-const fixture = (name: string) => readFile(new URL(`../../../test/proxy/fixtures/${name}`, import.meta.url))
 
 /** A request as an upstream received it. */
 export interface Seen {
@@ -95,26 +92,18 @@ async function listen(server: net.Server): Promise<number> {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'keyhole-fp-'))
   const seen: Seen[] = []
-  const record = (req: IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket as { servername?: string | false }
-    seen.push({
-      url: req.url ?? '',
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      servername: socket.servername,
-    })
-    // Bodies are echoed after the path, so tests see that they streamed through intact.
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      res.writeHead(200, { 'content-type': 'text/plain' })
-      res.end(body === '' ? `hello ${req.url}` : `hello ${req.url} ${body}`)
-    })
+  // The kit's recording upstreams, both logging into `seen`. Bodies are echoed after the path, so
+  // tests see that they streamed through intact.
+  const answer: Answer = (_req, res, record) => {
+    const body = record.body.toString('utf8')
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.end(body === '' ? `hello ${record.url}` : `hello ${record.url} ${body}`)
   }
-  const cert = await fixture('localhost-cert.pem')
-  const secure = https.createServer({ key: await fixture('localhost-key.pem'), cert }, record)
-  const plain = http.createServer(record)
+  const cert = localhostTls.cert
+  const secureUpstream = await startUpstream({ tls: localhostTls, answer, received: seen })
+  const plainUpstream = await startUpstream({ answer, received: seen })
+  const secure = secureUpstream.server
+  const plain = plainUpstream.server
   // WebSocket echo on both: first the Authorization the handshake carried, then every message
   // back; 'bye' makes the upstream close with 4000. Close codes the upstream receives are kept.
   const wss = new WebSocketServer({ noServer: true })
@@ -138,8 +127,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
     })
   }
-  const httpsPort = await listen(secure)
-  const httpPort = await listen(plain)
+  const httpsPort = secureUpstream.port
+  const httpPort = plainUpstream.port
 
   const keyring = createKeyring([await generateKey()])
   const jwks: PublicJwks = keyring.publicJwks()
