@@ -2,18 +2,30 @@
 // proxy) to a real `ws` echo server on 127.0.0.1 that sends back the Authorization header it
 // received; and serve's SIGTERM drain ending WebSockets still open.
 import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import https from 'node:https'
+import net, { type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import tls from 'node:tls'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const CREDENTIAL = 'serve-websocket-credential-0042'
+const fixtureCert = fileURLToPath(
+  new URL('../../core/test/proxy/fixtures/localhost-cert.pem', import.meta.url),
+)
+const fixtureKey = fileURLToPath(new URL('../../core/test/proxy/fixtures/localhost-key.pem', import.meta.url))
 
 let dir: string
 let remove: () => Promise<void>
 let upstream: http.Server
 let port: number
+// A wss echo server too, for WebSockets inside CONNECT tunnels.
+let secure: https.Server
+let securePort: number
 let served: Served
 let token: string
 
@@ -26,13 +38,22 @@ beforeAll(async () => {
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
   })
   upstream = http.createServer((_req, res) => res.end())
-  upstream.on('upgrade', (req, socket, head) =>
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
-  )
-  upstream.listen(0, '127.0.0.1')
-  await once(upstream, 'listening')
+  secure = https.createServer({ key: await readFile(fixtureKey), cert: await readFile(fixtureCert) })
+  for (const server of [upstream, secure]) {
+    server.on('upgrade', (req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
+    )
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+  }
   port = (upstream.address() as AddressInfo).port
+  securePort = (secure.address() as AddressInfo).port
   expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
+  expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
+  await writeFile(
+    join(dir, 'ca.pem'),
+    (await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })).stdout,
+  )
   const minted = await keyhole(
     [
       'mint',
@@ -40,6 +61,8 @@ beforeAll(async () => {
       'keys.json',
       '--host',
       `http://127.0.0.1:${port}`,
+      '--host',
+      `127.0.0.1:${securePort}`,
       '--header',
       `Authorization: Bearer ${CREDENTIAL}`,
       '--ttl',
@@ -99,8 +122,25 @@ async function connect(url: string, options: WebSocket.ClientOptions) {
   return { ws, next }
 }
 
+/** A CONNECT tunnel through `proxy` to `authority`, with TLS on it trusting keyhole's CA. */
+async function tunnel(proxy: URL, authority: string, proxyToken: string): Promise<tls.TLSSocket> {
+  const socket = net.connect(Number(proxy.port), proxy.hostname)
+  await once(socket, 'connect')
+  const auth = Buffer.from(`keyhole:${proxyToken}`).toString('base64')
+  socket.write(
+    `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Authorization: Basic ${auth}\r\n\r\n`,
+  )
+  const [chunk] = (await once(socket, 'data')) as [Buffer]
+  expect(chunk.toString('latin1')).toMatch(/^HTTP\/1\.1 200 /)
+  const secured = tls.connect({ socket, host: '127.0.0.1', ca: await readFile(join(dir, 'ca.pem')) })
+  await once(secured, 'secureConnect')
+  return secured
+}
+
 afterAll(async () => {
   await served?.stop()
+  secure?.closeAllConnections()
+  secure?.close()
   upstream?.closeAllConnections()
   upstream?.close()
   await remove?.()
@@ -139,7 +179,11 @@ describe('keyhole serve and WebSockets', () => {
   })
 
   it('ends open WebSockets on SIGTERM once the drain timeout is up, and exits 0', async () => {
-    const draining = await serve(['--keys', 'keys.json', '--drain-timeout', '1s'], { cwd: dir })
+    // The proxy's own wss dial trusts the test upstream's certificate through NODE_EXTRA_CA_CERTS.
+    const draining = await serve(['--keys', 'keys.json', '--ca', 'ca.json', '--drain-timeout', '1s'], {
+      cwd: dir,
+      env: { NODE_EXTRA_CA_CERTS: fixtureCert },
+    })
     try {
       const open = await connect(`${draining.url.replace(/^http/, 'ws')}/http/127.0.0.1:${port}/drain`, {
         headers: { 'x-keyhole-token': token },
@@ -147,17 +191,29 @@ describe('keyhole serve and WebSockets', () => {
       const absolute = await connect(`ws://127.0.0.1:${port}/drain-absolute`, {
         agent: new AbsoluteFormAgent(new URL(draining.url), token),
       })
-      for (const { next } of [open, absolute]) await next()
-      const closes = [open, absolute].map(({ ws }) => once(ws, 'close'))
+      const secured = await tunnel(new URL(draining.url), `127.0.0.1:${securePort}`, token)
+      const inTunnel = await connect(`wss://127.0.0.1:${securePort}/drain-tunnel`, {
+        createConnection: () => secured as unknown as net.Socket,
+      })
+      const all = [open, absolute, inTunnel]
+      for (const { next } of all) expect(await next()).toBe('*'.repeat(`Bearer ${CREDENTIAL}`.length))
+      const closes = all.map(({ ws }) => once(ws, 'close'))
       const result = await draining.stop()
       expect(result.code).toBe(0)
       expect(result.stderr).not.toContain(token)
-      // Both were cut at the drain timeout (no close frame: 1006 on the client).
+      // All were cut at the drain timeout (no close frame: 1006 on the client).
       for (const [code] of (await Promise.all(closes)) as [number][]) expect(code).toBe(1006)
       // Cut by the drain, not by the process exiting under them: each ended, so each was logged.
       const lines = result.stdout.split('\n')
-      for (const path of ['/drain', '/drain-absolute'])
-        expect(lines.some((line) => / 101 ok GET /.test(line) && line.includes(`${port}${path} `))).toBe(true)
+      for (const url of [
+        `http://127.0.0.1:${port}/drain`,
+        `http://127.0.0.1:${port}/drain-absolute`,
+        `https://127.0.0.1:${securePort}/drain-tunnel`,
+      ])
+        expect(
+          lines.some((line) => line.includes(` 101 ok GET ${url} `)),
+          url,
+        ).toBe(true)
     } finally {
       await draining.stop()
     }
