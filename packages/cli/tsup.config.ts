@@ -1,11 +1,15 @@
 import { defineConfig } from 'tsup'
 
 // The CLI bundles the workspace packages from their sources so the binary runs without building them
-// first; @keyhole/* are therefore not among its dependencies, while the third-party packages the
-// bundle imports (hono, @hono/node-server, jose, @peculiar/x509, ioredis, pg, and @keyhole/aws's
-// @smithy/signature-v4 and @aws-crypto/sha256-js) are, and stay external. @keyhole/aws is imported
-// dynamically, so it lands in its own chunk, loaded only when a command needs aws-sigv4. ESM only:
-// nothing loads the CLI through require().
+// first; @keyhole/* are therefore not among its dependencies. It also bundles jose, hono and
+// @hono/node-server: a start of `keyhole serve` then loads the parts of them it uses from a few
+// chunks instead of resolving and evaluating about 100 modules (jose's index alone imports 70), which
+// is a fifth of its start-up CPU time and ~3 MB of resident memory (bench/footprint.mjs); their
+// versions are those of the lockfile when the CLI is built. The other third-party packages (ioredis,
+// pg, prom-client, @peculiar/x509 and reflect-metadata, and @keyhole/aws's @smithy/signature-v4 and
+// @aws-crypto/sha256-js) stay external and are imported dynamically, so each loads only when a command
+// or flag needs it; tsup's code splitting puts every dynamically imported module in a chunk of its
+// own. ESM only: nothing loads the CLI through require().
 export default defineConfig({
   // decrypt-worker: the worker thread of --decrypt-threads, loaded from beside the bundle.
   entry: {
@@ -19,7 +23,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  noExternal: [/^@keyhole\//],
+  noExternal: [/^@keyhole\//, 'jose', 'hono', /^hono\//, '@hono/node-server'],
   esbuildOptions(options) {
     options.conditions = ['@keyhole/source']
   },
