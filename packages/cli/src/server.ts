@@ -230,11 +230,11 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       // Known to the opener too: a grant naming a type the opener lacks is refused at open.
       ...(options.injectors && { injectors: options.injectors }),
     }
-    // node:crypto decryption: the same checks as createOpener, less CPU per uncached open; on
-    // worker threads unless --decrypt-threads 0. Either way the issuer's signature is verified here,
-    // on the main thread, by the opener.
+    // node:crypto decryption and signature check: the same checks as createOpener, less CPU per
+    // uncached open; on worker threads unless --decrypt-threads 0 (a lone fresh token on an idle
+    // proxy is opened on the event loop, which the hand-off to a worker would only slow down).
     const opener = pool
-      ? createOpener({ keyring, revocations, decrypt: pool.decrypt, ...trust })
+      ? createOpener({ keyring, revocations, decrypt: pool.decrypt, verify: pool.verify, ...trust })
       : createNodeOpener({ keyring, revocations, ...trust })
     const app = new Hono()
     if (metrics) app.get('/metrics', (c) => metrics.handle(c.req.raw))
