@@ -1,8 +1,6 @@
 // Builds the keyhole binary (packages/cli/dist/bin.js) when it is missing or older than any source
 // it bundles. Used by `npm start` and by the CLI tests. Parallel callers (vitest runs test files in
 // several processes) serialize on a lock directory so only one of them runs tsup.
-import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import {
   existsSync,
   mkdirSync,
@@ -13,8 +11,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+// bin/keyhole.mjs runs isStale() before every command in a clone; what only a build needs
+// (child_process, crypto) is loaded when one is due, so a start that builds nothing skips them.
+const require = createRequire(import.meta.url)
 
 const cliDir = new URL('..', import.meta.url).pathname
 const root = join(cliDir, '..', '..')
@@ -27,48 +30,50 @@ const inputs = ['cli', 'core', 'hono', 'redis', 'postgres', 'aws'].map((name) =>
 )
 const extraInputs = [join(cliDir, 'tsup.config.ts'), join(cliDir, 'package.json')]
 
-function newestMtime(path) {
-  let newest = 0
-  let stats
-  try {
-    stats = statSync(path)
-  } catch {
-    return 0
+// Whether a file under `path` (tests aside) was modified after `time`; stops at the first one.
+function changedSince(path, time) {
+  const stats = statSync(path, { throwIfNoEntry: false })
+  if (stats === undefined) return false
+  if (!stats.isDirectory()) return stats.mtimeMs > time
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.name.endsWith('.test.ts')) continue
+    const child = join(path, entry.name)
+    if (entry.isDirectory() ? changedSince(child, time) : statSync(child).mtimeMs > time) return true
   }
-  if (!stats.isDirectory()) return stats.mtimeMs
-  for (const entry of readdirSync(path)) {
-    if (entry.endsWith('.test.ts')) continue
-    newest = Math.max(newest, newestMtime(join(path, entry)))
-  }
-  return newest
+  return false
 }
 
 /** True when dist/bin.js is missing or older than a source file. */
 export function isStale() {
-  if (!existsSync(binPath)) return true
-  const built = statSync(binPath).mtimeMs
-  return [...inputs, ...extraInputs].some((input) => newestMtime(input) > built)
+  const built = statSync(binPath, { throwIfNoEntry: false })
+  if (built === undefined) return true
+  return [...inputs, ...extraInputs].some((input) => changedSince(input, built.mtimeMs))
 }
 
-const lockDir = join(
-  tmpdir(),
-  `keyhole-cli-build-${createHash('sha256').update(cliDir).digest('hex').slice(0, 12)}.lock`,
-)
+let lockPath
+function lockDir() {
+  const { createHash } = require('node:crypto')
+  lockPath ??= join(
+    tmpdir(),
+    `keyhole-cli-build-${createHash('sha256').update(cliDir).digest('hex').slice(0, 12)}.lock`,
+  )
+  return lockPath
+}
 
 function tryLock() {
   try {
-    mkdirSync(lockDir)
-    writeFileSync(join(lockDir, 'pid'), String(process.pid))
+    mkdirSync(lockDir())
+    writeFileSync(join(lockDir(), 'pid'), String(process.pid))
     return true
   } catch (error) {
     if (error.code !== 'EEXIST') throw error
     // A lock left by a process that died would block everyone forever: take it over.
     let owner = Number.NaN
     try {
-      owner = Number(readFileSync(join(lockDir, 'pid'), 'utf8'))
+      owner = Number(readFileSync(join(lockDir(), 'pid'), 'utf8'))
     } catch {}
     if (Number.isInteger(owner) && owner > 0 && !isAlive(owner))
-      rmSync(lockDir, { recursive: true, force: true })
+      rmSync(lockDir(), { recursive: true, force: true })
     return false
   }
 }
@@ -102,7 +107,7 @@ export function ensureBuilt(options = {}) {
   if (!isStale()) return binPath
   const deadline = Date.now() + 180_000
   while (!tryLock()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the CLI build lock ${lockDir}`)
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the CLI build lock ${lockDir()}`)
     sleep(200)
   }
   try {
@@ -114,6 +119,7 @@ export function ensureBuilt(options = {}) {
       mkdirSync(stagingRoot, { recursive: true })
       const staging = join(stagingRoot, `keyhole-cli-build-${process.pid}`)
       rmSync(staging, { recursive: true, force: true })
+      const { spawnSync } = require('node:child_process')
       const result = spawnSync(
         'npm',
         ['run', 'build', '-w', '@keyhole/cli', '--silent', '--', '--out-dir', staging],
@@ -133,7 +139,7 @@ export function ensureBuilt(options = {}) {
       swapIn(staging)
     }
   } finally {
-    rmSync(lockDir, { recursive: true, force: true })
+    rmSync(lockDir(), { recursive: true, force: true })
   }
   return binPath
 }
