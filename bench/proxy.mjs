@@ -1,5 +1,5 @@
-// bench/proxy.mjs — the keyhole proxy against its baselines (issue 6, rows 1–7), measured side by
-// side in one run. The upstream, every server and the load generator (autocannon) run in
+// bench/proxy.mjs — the keyhole proxy against its baselines (issues 6 and 18, rows 1–7), measured
+// side by side in one run. The upstream, every server and the load generator (autocannon) run in
 // processes of their own on 127.0.0.1; A/B runs alternate (A B A B A B) and every run is reported.
 //
 //   npm run bench -- proxy          (builds, then runs this with --expose-gc)
@@ -7,20 +7,24 @@
 //
 // Env: KEYHOLE_BENCH_QUICK=1 shortens every run (for trying the script, not for figures);
 // KEYHOLE_BENCH_PAIRS (A/B pairs per row, default 3), KEYHOLE_BENCH_SECONDS (measured seconds
-// per run, default 5), KEYHOLE_BENCH_MEMORY_TOKENS (row 6, default 100000).
-// Writes bench/results/proxy.md and bench/results/proxy.svg.
+// per run, default 5), KEYHOLE_BENCH_LATENCY_SECONDS (measured seconds per run of rows 3c and 5,
+// default 3), KEYHOLE_BENCH_MEMORY_TOKENS (row 6, default 100000), KEYHOLE_BENCH_ROWS (the rows
+// to run, comma-separated, of 1,2,3,3b,3c,4,5,6,7; default all). A quick look at the fresh-token
+// rows: KEYHOLE_BENCH_ROWS=3,3b,3c KEYHOLE_BENCH_PAIRS=2 KEYHOLE_BENCH_SECONDS=2 node --expose-gc bench/proxy.mjs
+// Writes bench/results/proxy.md and bench/results/proxy.svg (KEYHOLE_BENCH_OUT: another folder)
+// when every row ran; a run of some rows prints their verdicts and saves its figures as JSON only.
 import { execFile, spawn } from 'node:child_process'
 import crypto from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { join } from 'node:path'
-import { createKeyring, createOpener, generateKey, mint, toPublicJwk } from '@keyhole/core'
-import { nodeDecrypt } from '@keyhole/core/node'
-import { compactDecrypt, importJWK, jwtVerify } from 'jose'
+import { createKeyring, createOpener, generateKey, toPublicJwk } from '@keyhole/core'
 import { load, startServer, startUpstream } from './proxy/harness.mjs'
+import { measureOpenCost } from './proxy/open-cost.mjs'
 import { summarize } from './proxy/profile.mjs'
 import { writeReport } from './proxy/report.mjs'
+import { summaryRows } from './proxy/rows.mjs'
 import { makeTokens } from './proxy/tokens.mjs'
 
 const root = new URL('..', import.meta.url).pathname
@@ -28,13 +32,20 @@ const QUICK = process.env.KEYHOLE_BENCH_QUICK === '1'
 const PAIRS = Number(process.env.KEYHOLE_BENCH_PAIRS ?? (QUICK ? 2 : 3))
 const SECONDS = Number(process.env.KEYHOLE_BENCH_SECONDS ?? (QUICK ? 2 : 5))
 const WARM = QUICK ? 1 : 2
+const ALL_ROWS = ['1', '2', '3', '3b', '3c', '4', '5', '6', '7']
+const ROWS = process.env.KEYHOLE_BENCH_ROWS
+  ? process.env.KEYHOLE_BENCH_ROWS.split(',').map((r) => r.trim())
+  : ALL_ROWS
+for (const r of ROWS)
+  if (!ALL_ROWS.includes(r)) throw new Error(`KEYHOLE_BENCH_ROWS: no row ${r} (rows: ${ALL_ROWS})`)
+const want = (row) => ROWS.includes(row)
 const CONNECTIONS = 32
 const MEMORY_TOKENS = Number(process.env.KEYHOLE_BENCH_MEMORY_TOKENS ?? (QUICK ? 5000 : 100_000))
 const FRESH_TOKENS = 12_000 // more than the opener's default cache (10,000): cycling them always misses
 const REVOCATIONS = QUICK ? 100_000 : 1_000_000
 const TRANSFERS = QUICK ? 1 : 3 // 100 MB transfers per server and direction
-// Row 5 runs are shorter: latency percentiles settle in fewer requests than throughput does.
-const LATENCY_RUN = { warm: 1, seconds: QUICK ? 2 : 3 }
+// Rows 3c and 5 runs are shorter: latency percentiles settle in fewer requests than throughput does.
+const LATENCY_RUN = { warm: 1, seconds: Number(process.env.KEYHOLE_BENCH_LATENCY_SECONDS ?? (QUICK ? 2 : 3)) }
 const SETTLE_MS = QUICK ? 3000 : 15_000 // row 6: idle time before the settled reading
 const BIG = 100 * 1024 * 1024
 const MB = 1024 * 1024
@@ -48,7 +59,9 @@ const ms = (n) => (n < 10 ? n.toFixed(3) : n.toFixed(1))
 
 // ---------------------------------------------------------------------------------------------
 // Setup: one P-256 key (the default curve), an ES256 issuer key that signs the tokens (the
-// proxies trust its public half), the upstream, the tokens.
+// proxies trust its public half), the upstream, the tokens. Rows 3b and 3c also use an X25519 key
+// and an EdDSA issuer; `keyhole serve` (rows 3 and 3c) reads all four from one key set, as
+// written by `keyhole keygen`.
 
 const dir = mkdtempSync(join(os.tmpdir(), 'keyhole-bench-proxy-'))
 const key = await generateKey()
@@ -60,6 +73,12 @@ const issuer = await generateKey({ use: 'sig' })
 const issuers = [toPublicJwk(issuer)]
 const issuerFile = join(dir, 'issuer.json')
 writeFileSync(issuerFile, JSON.stringify(issuers[0]))
+const keyX = await generateKey({ curve: 'X25519' })
+const issuerX = await generateKey({ use: 'sig', alg: 'EdDSA' })
+const serveKeysFile = join(dir, 'serve-keys.json')
+writeFileSync(serveKeysFile, JSON.stringify({ keys: [key, keyX, issuer, issuerX] }), { mode: 0o600 })
+const bothKeys = createKeyring([key, keyX])
+const bothIssuers = [{ keys: { keys: [toPublicJwk(issuer), toPublicJwk(issuerX)] } }]
 
 const upstream = await startUpstream()
 const host = `127.0.0.1:${upstream.port}`
@@ -73,8 +92,12 @@ const grant = {
     },
   ],
 }
-const token = await mint({ ...grant, ttl: '1h' }, { to: keyring.publicJwks(), signWith: issuer })
-const path = `/proxy/http/${host}/v1/items?limit=10`
+const [token] = makeTokens(publicJwk, grant, 1, { issuer })
+const [tokenX] = makeTokens(bothKeys.publicJwks().keys[1], grant, 1, { issuer: issuerX })
+const tail = `/http/${host}/v1/items?limit=10`
+const path = `/proxy${tail}`
+/** The request URL for a server: `keyhole serve` has open mode at `/`, the others under `/proxy`. */
+const urlOf = (s) => s.origin + (s.prefix ?? '/proxy') + tail
 // What an SDK sends besides the token.
 const baseHeaders = {
   accept: 'application/json',
@@ -89,16 +112,29 @@ const tokenFile = (name, list) => {
   writeFileSync(file, JSON.stringify(list))
   return file
 }
-const fresh = makeTokens(publicJwk, grant, FRESH_TOKENS, { issuer })
+const needFresh = want('3') || want('3b') || want('3c')
+const fresh = needFresh ? makeTokens(publicJwk, grant, FRESH_TOKENS, { issuer }) : []
+const freshX =
+  want('3b') || want('3c')
+    ? makeTokens(bothKeys.publicJwks().keys[1], grant, FRESH_TOKENS, { issuer: issuerX })
+    : []
 const coldTokens = makeTokens(publicJwk, grant, 50, { issuer })
-const many = makeTokens(publicJwk, grant, MEMORY_TOKENS, { issuer, ephemeralEvery: 50 })
+const many = want('6') ? makeTokens(publicJwk, grant, MEMORY_TOKENS, { issuer, ephemeralEvery: 50 }) : []
 {
   // The bench tokens must be real keyhole tokens: core's default opener (jose) opens a sample.
-  const check = createOpener({ keyring, issuers })
-  for (const t of [...fresh.slice(0, 10), ...coldTokens.slice(0, 5), ...many.slice(0, 60)])
-    await check.open(t)
+  const check = createOpener({ keyring: bothKeys, issuers: bothIssuers })
+  const sample = [
+    token,
+    tokenX,
+    ...fresh.slice(0, 10),
+    ...freshX.slice(0, 10),
+    ...coldTokens.slice(0, 5),
+    ...many.slice(0, 60),
+  ]
+  for (const t of sample) await check.open(t)
 }
 const freshFile = tokenFile('fresh', fresh)
+const freshXFile = tokenFile('fresh-x25519', freshX)
 const coldFile = tokenFile('cold', coldTokens)
 const manyFile = tokenFile('many', many)
 
@@ -108,7 +144,7 @@ const manyFile = tokenFile('many', many)
 
 async function measure(side, offset = 0) {
   const common = {
-    url: side.server.origin + path,
+    url: urlOf(side.server),
     connections: side.connections ?? CONNECTIONS,
     headers: side.headers,
   }
@@ -162,7 +198,7 @@ async function alternate(label, sides) {
 async function profileOf(side, offset = 0) {
   const file = join(dir, `${side.server.kind}-${Date.now()}.cpuprofile`)
   const common = {
-    url: side.server.origin + path,
+    url: urlOf(side.server),
     connections: CONNECTIONS,
     headers: side.headers,
     warmup: 0,
@@ -195,7 +231,7 @@ async function syscallsOf(side) {
   })
   if (failed || strace.exitCode !== null) return undefined
   const result = await load({
-    url: side.server.origin + path,
+    url: urlOf(side.server),
     connections: CONNECTIONS,
     warmup: 0,
     amount: requests,
@@ -220,7 +256,7 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, iss
 // ---------------------------------------------------------------------------------------------
 // Rows 1 and 2: one reused token.
 
-{
+if (want('1')) {
   log('row 1: Hono adapter vs bare node:http pass-through')
   const hono = await server({ kind: 'keyhole-hono', decrypt: 'node' })
   const bare = await server({ kind: 'bare-node' })
@@ -240,7 +276,7 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, iss
   }
   await Promise.all([hono.stop(), bare.stop(), floor.stop()])
 }
-{
+if (want('2')) {
   log('row 2: Express adapter vs bare Express 5 + fetch pass-through')
   const kh = await server({ kind: 'keyhole-express', decrypt: 'node' })
   const bare = await server({ kind: 'bare-express' })
@@ -254,123 +290,83 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, iss
 }
 
 // ---------------------------------------------------------------------------------------------
-// Row 3: a fresh token on every request.
+// Row 3: a fresh token on every request, `keyhole serve` against a Hono proxy that runs jose on
+// every request; for reference, keyhole with the decryption on the event loop, and the previous
+// baseline (node:http + jose).
 
-{
+if (want('3')) {
   log('row 3: fresh token per request')
-  const khPool = await server({ kind: 'keyhole-hono', decrypt: 'pool' })
-  const jose = await server({ kind: 'jose-node' })
+  const serve = await server({ kind: 'keyhole-serve', serveKeysFile })
+  const honoJose = await server({ kind: 'hono-jose' })
   const khNode = await server({ kind: 'keyhole-hono', decrypt: 'node' })
-  const khJose = await server({ kind: 'keyhole-hono', decrypt: 'jose' })
+  const joseNode = await server({ kind: 'jose-node' })
+  const fresh = { headers: baseHeaders, tokensFile: freshFile }
   const sides = [
-    {
-      label: 'keyhole (Hono, createDecryptPool)',
-      server: khPool,
-      headers: baseHeaders,
-      tokensFile: freshFile,
-    },
-    {
-      label: 'node:http + jose decrypt and verify per request',
-      server: jose,
-      headers: baseHeaders,
-      tokensFile: freshFile,
-    },
-    { label: 'keyhole (Hono, nodeDecrypt)', server: khNode, headers: baseHeaders, tokensFile: freshFile },
-    {
-      label: 'keyhole (Hono, default jose decrypt)',
-      server: khJose,
-      headers: baseHeaders,
-      tokensFile: freshFile,
-    },
+    { label: `keyhole serve (decrypt pool, ${os.availableParallelism()} threads)`, server: serve, ...fresh },
+    { label: 'Hono + jose decrypt and verify per request', server: honoJose, ...fresh },
+    { label: 'keyhole (Hono, createNodeOpener on the event loop)', server: khNode, ...fresh },
+    { label: 'node:http + jose decrypt and verify per request', server: joseNode, ...fresh },
   ]
   results.row3 = await alternate('row 3', sides)
-  const used = results.row3[2].reduce((a, r) => a + r.used, 0)
+  const used = results.row3[0].reduce((a, r) => a + r.used, 0)
   profiles.push({
-    title: 'Row 3: keyhole on Hono with nodeDecrypt on the event loop, a fresh token per request',
-    ...(await profileOf(sides[2], used)),
+    title: 'Row 3: keyhole serve (main thread), a fresh token per request',
+    ...(await profileOf(sides[0], used)),
   })
-  await Promise.all([khPool.stop(), khNode.stop(), jose.stop(), khJose.stop()])
+  await Promise.all([serve.stop(), honoJose.stop(), khNode.stop(), joseNode.stop()])
 }
 
-// Row 3b: the per-open cost against the raw primitives, in this process, alternating batches and
-// timing CPU (process.cpuUsage counts every thread, so work on the libuv pool is included).
-{
+// Row 3b: the per-open CPU cost against the raw primitives (bench/proxy/open-cost.mjs).
+if (want('3b')) {
   log('row 3b: per-open CPU cost vs the raw primitives')
-  const opener = createOpener({ keyring, issuers, decrypt: nodeDecrypt, cacheSize: 0 })
-  const joseKey = await importJWK(key, 'ECDH-ES+A256KW')
-  const joseIssuerKey = await importJWK(issuers[0], 'ES256')
-  const joseOptions = {
-    keyManagementAlgorithms: ['ECDH-ES+A256KW'],
-    contentEncryptionAlgorithms: ['A256GCM'],
-  }
-  // The primitives a decryption cannot avoid, on inputs prepared outside the timed loop.
-  const recipientPrivate = crypto.createPrivateKey({ key, format: 'jwk' })
-  const eph = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const z = crypto.diffieHellman({
-    privateKey: eph.privateKey,
-    publicKey: crypto.createPublicKey(recipientPrivate),
+  results.row3b = await measureOpenCost({
+    keyring: bothKeys,
+    issuers: bothIssuers,
+    quick: QUICK,
+    curves: [
+      { name: 'P-256/ES256', key, issuer, tokens: fresh },
+      { name: 'X25519/EdDSA', key: keyX, issuer: issuerX, tokens: freshX },
+    ],
   })
-  // Concat KDF as keyhole uses it: SHA-256(counter ‖ Z ‖ OtherInfo) with empty apu/apv.
-  const u32 = (n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])
-  const alg = Buffer.from('ECDH-ES+A256KW')
-  const otherInfo = Buffer.concat([u32(alg.length), alg, u32(0), u32(0), u32(256)])
-  const kdf = (secret) => crypto.createHash('sha256').update(u32(1)).update(secret).update(otherInfo).digest()
-  const cek = crypto.randomBytes(32)
-  const wrap = crypto.createCipheriv('id-aes256-wrap', kdf(z), Buffer.from('a6a6a6a6a6a6a6a6', 'hex'))
-  const wrapped = Buffer.concat([wrap.update(cek), wrap.final()])
-  const iv = crypto.randomBytes(12)
-  const aad = Buffer.from(fresh[0].split('.')[0])
-  const gcm = crypto.createCipheriv('aes-256-gcm', cek, iv).setAAD(aad)
-  const plaintext = Buffer.alloc(Buffer.from(fresh[0].split('.')[3], 'base64url').length, 'p')
-  const ciphertext = Buffer.concat([gcm.update(plaintext), gcm.final()])
-  const tag = gcm.getAuthTag()
-  const raw = () => {
-    const secret = crypto.diffieHellman({ privateKey: recipientPrivate, publicKey: eph.publicKey })
-    const unwrap = crypto.createDecipheriv(
-      'id-aes256-wrap',
-      kdf(secret),
-      Buffer.from('a6a6a6a6a6a6a6a6', 'hex'),
-    )
-    const key = Buffer.concat([unwrap.update(wrapped), unwrap.final()])
-    const d = crypto.createDecipheriv('aes-256-gcm', key, iv).setAAD(aad).setAuthTag(tag)
-    return Buffer.concat([d.update(ciphertext), d.final()])
-  }
-  let i = 0
-  const cases = {
-    raw: async () => raw(),
-    open: async () => opener.open(fresh[i++ % fresh.length]),
-    // jose doing what the opener does: decrypt, then verify the issuer's signature on the grant.
-    jose: async () =>
-      jwtVerify(
-        (await compactDecrypt(fresh[i++ % fresh.length], joseKey, joseOptions)).plaintext,
-        joseIssuerKey,
-        {
-          typ: 'keyhole-grant+jwt',
-        },
-      ),
-  }
-  // Many short rounds: on a shared machine most of them run undisturbed, so medians are stable.
-  const BATCH = QUICK ? 20 : 50
-  const ROUNDS = QUICK ? 5 : 41
-  const cpuOf = async (fn) => {
-    const before = process.cpuUsage()
-    for (let n = 0; n < BATCH; n++) await fn()
-    const used = process.cpuUsage(before)
-    return (used.user + used.system) / BATCH
-  }
-  const samples = { raw: [], open: [], jose: [] }
-  for (const fn of Object.values(cases)) await cpuOf(fn)
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? ['jose', 'open', 'raw'] : ['raw', 'open', 'jose']
-    for (const name of order) samples[name].push(await cpuOf(cases[name]))
-  }
-  results.row3b = samples
+}
+
+// Row 3c: at concurrency 1, what a fresh token costs a request over a reused one, through one
+// `keyhole serve` that holds both keys and trusts both issuers; per curve, alternating.
+if (want('3c')) {
+  log('row 3c: fresh vs reused token at concurrency 1')
+  const serve = await server({ kind: 'keyhole-serve', serveKeysFile })
+  const run = { connections: 1, ...LATENCY_RUN }
+  const sides = [
+    {
+      label: 'P-256/ES256, fresh token per request',
+      server: serve,
+      headers: baseHeaders,
+      tokensFile: freshFile,
+      ...run,
+    },
+    { label: 'P-256/ES256, one reused token', server: serve, headers: withToken, ...run },
+    {
+      label: 'X25519/EdDSA, fresh token per request',
+      server: serve,
+      headers: baseHeaders,
+      tokensFile: freshXFile,
+      ...run,
+    },
+    {
+      label: 'X25519/EdDSA, one reused token',
+      server: serve,
+      headers: { ...baseHeaders, 'x-keyhole-token': tokenX },
+      ...run,
+    },
+  ]
+  results.row3c = await alternate('row 3c', sides)
+  await serve.stop()
 }
 
 // ---------------------------------------------------------------------------------------------
 // Row 4: cold cache, 50 distinct tokens, 32 connections.
 
-{
+if (want('4')) {
   log('row 4: cold cache')
   results.row4 = []
   for (const mode of ['burst', 'cycle']) {
@@ -397,7 +393,7 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, iss
 // ---------------------------------------------------------------------------------------------
 // Row 5: added latency over direct-to-upstream.
 
-{
+if (want('5')) {
   log('row 5: latency')
   const hono = await server({ kind: 'keyhole-hono', decrypt: 'node' })
   const bare = await server({ kind: 'bare-node' })
@@ -422,7 +418,7 @@ const server = (config) => startServer({ upstream: upstream.origin, keyFile, iss
 // ---------------------------------------------------------------------------------------------
 // Row 6: 100k distinct tokens through the proxy; 1M revocations in the memory store.
 
-{
+if (want('6')) {
   log(`row 6: ${int(MEMORY_TOKENS)} distinct tokens`)
   const s = await server({ kind: 'keyhole-hono', decrypt: 'node' })
   // Start: after a short warm-up with one token, so the figure is not the code being loaded.
@@ -542,7 +538,7 @@ function transfer(origin, direction, size = BIG) {
   })
 }
 
-{
+if (want('7')) {
   log('row 7: 100 MB each way')
   results.row7 = []
   // Each transfer in a fresh server process: RSS that a previous transfer grew (and the
@@ -596,11 +592,25 @@ const data = {
   finishedAt: Date.now(),
   loadAtStart,
   loadAtEnd: os.loadavg(),
+  outDir: process.env.KEYHOLE_BENCH_OUT,
   machine: `${os.cpus().length} CPUs (nproc ${os.availableParallelism?.() ?? os.cpus().length}), ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`,
   root,
-  config: { QUICK, PAIRS, SECONDS, WARM, CONNECTIONS, FRESH_TOKENS, LATENCY_RUN, SETTLE_MS, TRANSFERS },
+  config: {
+    QUICK,
+    PAIRS,
+    SECONDS,
+    WARM,
+    CONNECTIONS,
+    FRESH_TOKENS,
+    LATENCY_RUN,
+    SETTLE_MS,
+    TRANSFERS,
+    ROWS,
+    threads: os.availableParallelism(),
+  },
 }
 writeFileSync(saved, JSON.stringify(data))
 log(`figures saved to ${saved} (node bench/proxy/report.mjs ${saved} writes the report again)`)
-const rows = writeReport(data)
+// The report needs every row; a run of some rows only prints their verdicts.
+const rows = ROWS.length === ALL_ROWS.length ? writeReport(data) : summaryRows(data)
 for (const r of rows) log(`row ${r.n}: ${r.figure} | ${r.ratio} | ${r.met ? 'met' : 'not met'}${r.note}`)

@@ -66,7 +66,9 @@ export async function startUpstream() {
 export async function startServer(config, { execArgv } = {}) {
   const c = child('server.mjs', [JSON.stringify(config)], execArgv)
   const port = await c.ready
-  return { ...c, port, origin: `http://127.0.0.1:${port}`, kind: config.kind }
+  // Where open mode starts: `keyhole serve` serves it at `/`, the others under `/proxy`.
+  const prefix = config.kind === 'keyhole-serve' ? '' : '/proxy'
+  return { ...c, port, origin: `http://127.0.0.1:${port}`, prefix, kind: config.kind }
 }
 
 /** Runs bench/proxy/load.mjs in a child process and returns what it printed. */

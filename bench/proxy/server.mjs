@@ -1,12 +1,15 @@
 // One proxy under test, in a process of its own (forked by bench/proxy.mjs, which talks to it
 // over the IPC channel only, so no bench route sits in the request path).
 //
-//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, issuerFile?, decrypt?: 'node' | 'pool' | 'jose', cacheSize? }
-//   (issuerFile: the public JWK of the issuer that signs the bench tokens)
+//   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, issuerFile?,
+//                             decrypt?: 'node' | 'pool' | 'jose', pool?, cacheSize?, serveKeysFile? }
+//   (issuerFile: the public JWK of the issuer that signs the bench tokens; serveKeysFile: a
+//   `keyhole keygen`-style private key set, decryption and issuer keys, for keyhole-serve)
 //
-// Every server answers GET|POST /proxy/<anything>: the keyhole ones read the target from it
-// (open mode, `/proxy/http/127.0.0.1:PORT/...`), the baselines forward everything after the
-// fixed `/proxy/http/127.0.0.1:PORT` prefix to the upstream.
+// Every server but keyhole-serve answers GET|POST /proxy/<anything>: the keyhole ones read the
+// target from it (open mode, `/proxy/http/127.0.0.1:PORT/...`), the baselines forward everything
+// after the fixed `/proxy/http/127.0.0.1:PORT` prefix to the upstream. keyhole-serve is open mode
+// at `/` (`/http/127.0.0.1:PORT/...`), as `keyhole serve` is.
 //
 // kinds:
 //   keyhole-hono     @keyhole/hono `keyhole()` on @hono/node-server, node forwarder (as the README
@@ -16,6 +19,15 @@
 //   hono-floor       a Hono route on @hono/node-server handing the Node request and response to
 //                    bare-node's pipe (RESPONSE_ALREADY_SENT): what the framework costs by itself
 //   bare-express     Express 5, global fetch + pipeline(Readable.fromWeb(res.body), res)
+//   keyhole-serve    `keyhole serve` itself: @keyhole/cli's startServer (what the command runs:
+//                    Hono on @hono/node-server, node forwarder, node:crypto opener, a decrypt pool
+//                    sized to the machine that starts on the first uncached open and stops after
+//                    30 s idle, scrubbing on, the key file's issuer keys trusted), without the
+//                    per-request log line the command prints to stdout
+//   hono-jose        a Hono route on @hono/node-server whose handler runs jose `compactDecrypt` of
+//                    the X-Keyhole-Token and `jwtVerify` of the issuer's signature on every
+//                    request, injects the credential and forwards with core's node forwarder (the
+//                    one keyhole uses, so the two differ only by keyhole)
 //   jose-node        bare-node plus jose `compactDecrypt` of the X-Keyhole-Token and `jwtVerify` of
 //                    the issuer's signature on every request, and the credential injected (a proxy
 //                    without a grant cache)
@@ -41,10 +53,15 @@ async function keyholeOpener() {
   // 'node': what Node entry points use (createNodeOpener = createOpener + nodeDecrypt);
   // 'jose': core's runtime-neutral default.
   if (config.decrypt === 'node') return (await import('@keyhole/core/node')).createNodeOpener(options)
-  // 'pool': nodeDecrypt on worker threads (createDecryptPool, its default thread count).
+  // 'pool': nodeDecrypt on worker threads (createDecryptPool, its default thread count), or with
+  // config.pool: { threads?, inline?, idleTimeout?, verify?: true | 'node' } as given.
   if (config.decrypt === 'pool') {
-    const { createDecryptPool } = await import('@keyhole/core/node')
-    return createOpener({ ...options, decrypt: createDecryptPool().decrypt })
+    const { createDecryptPool, nodeVerify } = await import('@keyhole/core/node')
+    const { verify, ...poolOptions } = config.pool ?? {}
+    const pool = createDecryptPool(poolOptions)
+    // verify: true checks signatures on the pool too, 'node' with nodeVerify on the event loop.
+    const verifier = verify === 'node' ? nodeVerify : verify ? pool.verify : undefined
+    return createOpener({ ...options, decrypt: pool.decrypt, ...(verifier && { verify: verifier }) })
   }
   return createOpener(options)
 }
@@ -112,6 +129,13 @@ async function start() {
       app.use('/proxy', keyhole({ opener }))
       return app.listen(0, '127.0.0.1')
     }
+    case 'keyhole-serve': {
+      const { startServer } = await import('@keyhole/cli')
+      const served = await startServer({ keys: config.serveKeysFile, port: 0, hostname: '127.0.0.1' })
+      return { served, port: Number(new URL(served.url).port) }
+    }
+    case 'hono-jose':
+      return honoJose()
     case 'bare-node': {
       const agent = new http.Agent({ keepAlive: true })
       return http.createServer(bareNode(agent)).listen(0, '127.0.0.1')
@@ -194,6 +218,52 @@ async function start() {
   }
 }
 
+/** The hono-jose baseline: what a Hono proxy that opens every token with jose does. */
+async function honoJose() {
+  const { Hono } = await import('hono')
+  const { serve } = await import('@hono/node-server')
+  const { compactDecrypt, importJWK, jwtVerify } = await import('jose')
+  const { createNodeForwarder } = await import('@keyhole/core/node')
+  const key = await importJWK(JSON.parse(readFileSync(config.keyFile, 'utf8')), 'ECDH-ES+A256KW')
+  const issuerKey = await importJWK(JSON.parse(readFileSync(config.issuerFile, 'utf8')), 'ES256')
+  const options = { keyManagementAlgorithms: ['ECDH-ES+A256KW'], contentEncryptionAlgorithms: ['A256GCM'] }
+  const forward = createNodeForwarder()
+  const skip = new Set(['host', 'connection', 'keep-alive', 'x-keyhole-token'])
+  const app = new Hono()
+  app.all('/proxy/*', async (c) => {
+    let payload
+    try {
+      const { plaintext } = await compactDecrypt(c.req.header('x-keyhole-token') ?? '', key, options)
+      ;({ payload } = await jwtVerify(plaintext, issuerKey, { typ: 'keyhole-grant+jwt' }))
+    } catch {
+      return c.body(null, 401)
+    }
+    const headers = {}
+    c.req.raw.headers.forEach((value, name) => {
+      if (!skip.has(name)) headers[name] = value
+    })
+    for (const i of payload.inject) if (i.in === 'header') headers[i.name.toLowerCase()] = i.value
+    const path = c.env.incoming.url.slice(PREFIX.length) || '/'
+    const method = c.req.method
+    return forward(`${upstream.origin}${path}`, {
+      method,
+      headers,
+      // The Node request itself as the body, as keyhole's Node adapters hand it over.
+      body: method === 'GET' || method === 'HEAD' ? null : c.env.incoming,
+      redirect: 'manual',
+      duplex: 'half',
+      keyhole: {
+        scheme: 'http',
+        host: upstream.hostname,
+        port: Number(upstream.port),
+        path,
+        privateAddresses: true,
+      },
+    })
+  })
+  return serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
+}
+
 function memory() {
   const m = process.memoryUsage()
   return {
@@ -205,10 +275,15 @@ function memory() {
   }
 }
 
-const server = await start()
-server.keepAliveTimeout = 60_000
-server.on('listening', () => process.send({ port: server.address().port }))
-if (server.listening) process.send({ port: server.address().port })
+const started = await start()
+// keyhole-serve: startServer resolves once listening and keeps its node:http server to itself.
+const server = started.served ? undefined : started
+if (started.served) process.send({ port: started.port })
+else {
+  server.keepAliveTimeout = 60_000
+  server.on('listening', () => process.send({ port: server.address().port }))
+  if (server.listening) process.send({ port: server.address().port })
+}
 
 // A CPU profile of a window of the run (the same V8 sampling profiler as `node --cpu-prof`,
 // started and stopped over IPC so server start-up and warm-up stay out of it).
@@ -234,7 +309,7 @@ async function profile(op, file) {
 process.on('disconnect', () => process.exit(0))
 process.on('message', async (message) => {
   if (message.op === 'exit') {
-    server.closeAllConnections?.()
+    server?.closeAllConnections?.()
     process.exit(0)
   }
   if (message.op === 'clear') opener?.clear()
