@@ -300,12 +300,19 @@ if (want('3')) {
   const honoJose = await server({ kind: 'hono-jose' })
   const khNode = await server({ kind: 'keyhole-hono', decrypt: 'node' })
   const joseNode = await server({ kind: 'jose-node' })
+  // The decrypt pool as keyhole serve sizes it, with and without running a lone job on the event
+  // loop (its `inline` option): the check that inlining costs no throughput at 32 connections.
+  const pool = { threads: os.availableParallelism(), idleTimeout: '30s', verify: true }
+  const inlineOn = await server({ kind: 'keyhole-hono', decrypt: 'pool', pool: { ...pool, inline: true } })
+  const inlineOff = await server({ kind: 'keyhole-hono', decrypt: 'pool', pool: { ...pool, inline: false } })
   const fresh = { headers: baseHeaders, tokensFile: freshFile }
   const sides = [
     { label: `keyhole serve (decrypt pool, ${os.availableParallelism()} threads)`, server: serve, ...fresh },
     { label: 'Hono + jose decrypt and verify per request', server: honoJose, ...fresh },
     { label: 'keyhole (Hono, createNodeOpener on the event loop)', server: khNode, ...fresh },
     { label: 'node:http + jose decrypt and verify per request', server: joseNode, ...fresh },
+    { label: 'keyhole (Hono, decrypt pool, inline on)', server: inlineOn, ...fresh },
+    { label: 'keyhole (Hono, decrypt pool, inline off)', server: inlineOff, ...fresh },
   ]
   results.row3 = await alternate('row 3', sides)
   const used = results.row3[0].reduce((a, r) => a + r.used, 0)
@@ -313,7 +320,7 @@ if (want('3')) {
     title: 'Row 3: keyhole serve (main thread), a fresh token per request',
     ...(await profileOf(sides[0], used)),
   })
-  await Promise.all([serve.stop(), honoJose.stop(), khNode.stop(), joseNode.stop()])
+  await Promise.all([serve, honoJose, khNode, joseNode, inlineOn, inlineOff].map((s) => s.stop()))
 }
 
 // Row 3b: the per-open CPU cost against the raw primitives (bench/proxy/open-cost.mjs).

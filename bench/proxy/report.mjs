@@ -190,9 +190,12 @@ issuer key trusted, scrubbing on — less the per-request log line the command p
 signature on the grant (keys imported once) on every request, injects the credential and forwards with core's node
 forwarder (\`createNodeForwarder()\`, the one keyhole serve uses), returning its Response: the same framework and the
 same forwarding, without keyhole. For reference, keyhole's Hono adapter with \`createNodeOpener\` (the open on the
-event loop), and row 3's previous baseline, the bare \`node:http\` pipe of row 1 plus jose decrypt and verify:
+event loop), row 3's previous baseline (the bare \`node:http\` pipe of row 1 plus jose decrypt and verify), and
+keyhole's Hono adapter on a decrypt pool sized as keyhole serve sizes it, decrypting and verifying on it, with its
+\`inline\` option on (the default: a lone job runs on the event loop) and off (every job on a worker): inline on ÷ off
+${x(r3.inlineOn / r3.inlineOff)} in req/s here, where inlining must cost nothing.
 
-${runTable('side', ['keyhole serve', 'Hono + jose per request', 'keyhole, open on the event loop', 'node:http + jose per request'], results.row3)}
+${runTable('side', ['keyhole serve', 'Hono + jose per request', 'keyhole, open on the event loop', 'node:http + jose per request', 'keyhole, pool inline on', 'keyhole, pool inline off'], results.row3)}
 
 Row 3b — per open, in the bench process, ${results.row3b.rounds} alternating rounds of ${results.row3b.batch} sequential calls each, CPU time of all
 threads: \`createNodeOpener({ keyring, issuers, cacheSize: 0 }).open(token)\` — size, header, decryption, the

@@ -35,6 +35,8 @@ export function figures(data) {
       base: rps(results.row3[1]),
       khNode: rps(results.row3[2]),
       joseNode: rps(results.row3[3]),
+      inlineOn: results.row3[4] ? rps(results.row3[4]) : undefined,
+      inlineOff: results.row3[5] ? rps(results.row3[5]) : undefined,
     }
     f.r3.ratio = f.r3.kh / f.r3.base
   }
@@ -143,7 +145,7 @@ export function summaryRows(data, f = figures(data)) {
       measure: `req/s, a fresh signed token (P-256, ES256 issuer) on every request, 32 connections: \`keyhole serve\` (decrypt pool of ${threads} threads)`,
       figure: `${int(f.r3.kh)} req/s (keyhole with the open on the event loop: ${int(f.r3.khNode)})`,
       baseline: `${int(f.r3.base)} req/s (Hono on @hono/node-server + jose compactDecrypt and jwtVerify per request, node forwarder); node:http + jose ${int(f.r3.joseNode)} req/s`,
-      ratio: `${x(f.r3.ratio)} (event loop ${x(f.r3.khNode / f.r3.base)}; vs node:http + jose ${x(f.r3.kh / f.r3.joseNode)})`,
+      ratio: `${x(f.r3.ratio)} (event loop ${x(f.r3.khNode / f.r3.base)}; vs node:http + jose ${x(f.r3.kh / f.r3.joseNode)})${f.r3.inlineOn ? `; pool inline on ÷ off ${x(f.r3.inlineOn / f.r3.inlineOff)}` : ''}`,
       target: `≥ ${TARGETS.row3}×`,
       met: f.r3.ratio >= TARGETS.row3,
       note: short(f.r3.ratio, TARGETS.row3),

@@ -2,7 +2,8 @@
 // over the IPC channel only, so no bench route sits in the request path).
 //
 //   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, issuerFile?,
-//                             decrypt?: 'node' | 'pool' | 'jose', pool?, cacheSize?, serveKeysFile? }
+//                             decrypt?: 'node' | 'pool' | 'jose', pool?, cacheSize?, scrub?,
+//                             serveKeysFile? }
 //   (issuerFile: the public JWK of the issuer that signs the bench tokens; serveKeysFile: a
 //   `keyhole keygen`-style private key set, decryption and issuer keys, for keyhole-serve)
 //
@@ -104,7 +105,9 @@ async function start() {
       const { createNodeForwarder } = await import('@keyhole/core/node')
       opener = await keyholeOpener()
       const app = new Hono()
-      app.all('/proxy/*', keyhole({ opener, forward: createNodeForwarder() }))
+      // config.scrub: the engine's scrub option (default: its own default, on).
+      const scrub = config.scrub === undefined ? {} : { scrub: config.scrub }
+      app.all('/proxy/*', keyhole({ opener, forward: createNodeForwarder(), ...scrub }))
       return serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' })
     }
     case 'hono-floor': {
