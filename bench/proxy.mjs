@@ -3,7 +3,7 @@
 // processes of their own on 127.0.0.1; A/B runs alternate (A B A B A B) and every run is reported.
 //
 //   npm run bench -- proxy          (builds, then runs this with --expose-gc)
-//   node --expose-gc bench/proxy.mjs   (after `npm run build -w @keyhole/core -w @keyhole/hono -w @keyhole/express`)
+//   node --expose-gc bench/proxy.mjs   (after `npm run build -w @keyhole/core -w @keyhole/hono -w @keyhole/express -w @keyhole/cli`)
 //
 // Env: KEYHOLE_BENCH_QUICK=1 shortens every run (for trying the script, not for figures);
 // KEYHOLE_BENCH_PAIRS (A/B pairs per row, default 3), KEYHOLE_BENCH_SECONDS (measured seconds

@@ -124,7 +124,7 @@ classes. The socket writes (\`writev\`, \`writeLatin1String\`, in "native") are 
 
   const md = `## proxy: keyhole against its baselines (bench/proxy.mjs)
 
-\`npm run bench -- proxy\` (or, after \`npm run build -w @keyhole/core -w @keyhole/hono -w @keyhole/express\`,
+\`npm run bench -- proxy\` (or, after \`npm run build -w @keyhole/core -w @keyhole/hono -w @keyhole/express -w @keyhole/cli\`,
 \`node --expose-gc bench/proxy.mjs\`). Machine: ${machine}. Load average at the start ${fmtLoad(loadAtStart)},
 at the end ${fmtLoad(loadAtEnd)} (this machine is shared with other work; see "Reading these figures"). Total time ${((finishedAt - startedAt) / 1000).toFixed(0)} s.
 
