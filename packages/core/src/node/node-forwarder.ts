@@ -1,5 +1,6 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
 import https from 'node:https'
+import type net from 'node:net'
 import { Duplex, pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
 import { createBrotliDecompress } from 'node:zlib'
@@ -112,7 +113,13 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
   // request is never reused for another.
   const makeAgent = (scheme: 'http' | 'https', lookup: Lookup | undefined): http.Agent => {
     const agentOptions = lookup ? { ...base, lookup } : base
-    return scheme === 'https' ? new https.Agent(agentOptions) : new http.Agent(agentOptions)
+    if (scheme === 'http') return new http.Agent(agentOptions)
+    const agent = new https.Agent(agentOptions)
+    // Node 20 sets TCP_NODELAY on plain HTTP client sockets but not on TLS ones, so a body or
+    // frame written in two pieces waits for a delayed ACK (~40 ms) before its second part goes.
+    const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => net.Socket
+    agent.createConnection = (...args: unknown[]) => connect(...args).setNoDelay(true)
+    return agent
   }
   const agents: Record<string, http.Agent | undefined> = {}
   const rangedAgents = new Map<AddressRanges, Record<string, http.Agent | undefined>>()

@@ -5,23 +5,13 @@ import type { Admission } from './admission.js'
 import type { Forwarding } from './forwarding.js'
 import type { RequestState } from './request-state.js'
 
-// Scrubbers for grants whose injectors produced per-request secrets (an OAuth access token is
-// stable for a while; a signature is new each time), keyed by the whole secret list.
-const produced = new Map<string, Scrubber>()
-const MAX_PRODUCED = 256
-
+// Grants whose injectors produced per-request secrets (an OAuth access token is stable for a
+// while; a signature is new each time) get a scrubber for the whole list; compileScrubber caches
+// it by content, so a stable produced secret costs one automaton.
 function scrubberFor(state: RequestState): Scrubber {
   const secrets = state.plan?.secrets ?? []
   if (state.producedSecrets.length === 0) return compileScrubber(secrets)
-  const all = [...secrets, ...state.producedSecrets]
-  const key = all.join('\0')
-  let scrubber = produced.get(key)
-  if (scrubber === undefined) {
-    scrubber = compileScrubber(all)
-    if (produced.size >= MAX_PRODUCED) produced.delete(produced.keys().next().value as string)
-    produced.set(key, scrubber)
-  }
-  return scrubber
+  return compileScrubber([...secrets, ...state.producedSecrets])
 }
 
 /** The body through the scrubber, pulled chunk by chunk; `finish` runs however the body ends. */

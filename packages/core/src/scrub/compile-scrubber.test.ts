@@ -5,7 +5,17 @@ describe('compileScrubber', () => {
   it('compiles once per secrets array', () => {
     const secrets = ['sk-test-123']
     expect(compileScrubber(secrets)).toBe(compileScrubber(secrets))
-    expect(compileScrubber(['sk-test-123'])).not.toBe(compileScrubber(secrets))
+  })
+
+  it('shares one scrubber between lists with the same secrets, and never between different ones', () => {
+    const a = compileScrubber(['sk-shared-123', 'Bearer sk-shared-123'])
+    expect(compileScrubber(['sk-shared-123', 'Bearer sk-shared-123'])).toBe(a)
+    // A separator join would give these one key; each must still mask what it was built for.
+    const joined = compileScrubber(['left\u0000right'])
+    const apart = compileScrubber(['left', 'right'])
+    expect(apart).not.toBe(joined)
+    expect(apart.scrubText('left right').text).toBe('**** *****')
+    expect(joined.scrubText('left right').count).toBe(0)
   })
 
   it('changes nothing for an empty list or empty secrets', () => {

@@ -47,11 +47,18 @@ const EMPTY_SCRUBBER: Scrubber = Object.freeze({
 // every request of that grant reuses one automaton, and it goes when the grant does.
 const cache = new WeakMap<readonly string[], Scrubber>()
 
+// And by content: many tokens carry the same credential (one API key minted into thousands of
+// short-lived tokens), and building the automaton for every form of a secret costs far more than
+// opening the token. Bounded, oldest first out; the automaton holds the secrets' bytes anyway.
+const byContent = new Map<string, Scrubber>()
+const MAX_BY_CONTENT = 256
+
 /**
  * Compiles a scrubber for `secrets` (e.g. the `secrets(entry)` of every credential a grant
  * injects). Empty strings are ignored; an empty list gives a scrubber that changes nothing and
- * costs nothing. Compiled scrubbers are cached by the identity of the `secrets` array, so treat
- * that array as immutable once passed here.
+ * costs nothing. Compiled scrubbers are cached by the identity of the `secrets` array (treat that
+ * array as immutable once passed here) and by its contents, so grants that carry the same
+ * credential share one automaton.
  *
  * @example
  * ```ts
@@ -63,9 +70,16 @@ const cache = new WeakMap<readonly string[], Scrubber>()
 export function compileScrubber(secrets: readonly string[]): Scrubber {
   const cached = cache.get(secrets)
   if (cached !== undefined) return cached
-  const patterns = searchSet(secrets)
-  const scrubber =
-    patterns.length === 0 ? EMPTY_SCRUBBER : fromAutomaton(buildAutomaton(patterns), patterns.length)
+  // JSON, not a separator join: ['a\0b'] and ['a', 'b'] must not share a scrubber.
+  const key = JSON.stringify(secrets)
+  let scrubber = byContent.get(key)
+  if (scrubber === undefined) {
+    const patterns = searchSet(secrets)
+    scrubber =
+      patterns.length === 0 ? EMPTY_SCRUBBER : fromAutomaton(buildAutomaton(patterns), patterns.length)
+    if (byContent.size >= MAX_BY_CONTENT) byContent.delete(byContent.keys().next().value as string)
+    byContent.set(key, scrubber)
+  }
   cache.set(secrets, scrubber)
   return scrubber
 }

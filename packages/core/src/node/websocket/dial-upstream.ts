@@ -125,6 +125,8 @@ export function dialUpstream(dial: UpgradeDial, options: UpgradeDialOptions): Pr
     }
     request.on('upgrade', (response: IncomingMessage, socket: Duplex, head: Buffer) => {
       settle()
+      // Frames are small writes both ways: no Nagle delay (Node 20 leaves it on for TLS sockets).
+      ;(socket as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true)
       resolve({ switched: true, response, socket, head })
     })
     request.on('response', (response: IncomingMessage) => {
