@@ -13,7 +13,7 @@
 // at `/` (`/http/127.0.0.1:PORT/...`), as `keyhole serve` is.
 //
 // kinds:
-//   keyhole-hono     @keyhole/hono `keyhole()` on @hono/node-server, node forwarder (as the README
+//   keyhole-hono     @keyhole/hono/node `keyhole()` on @hono/node-server, node forwarder (as the README
 //                    advises on Node), the opener's decryptor per `decrypt`
 //   keyhole-express  @keyhole/express `keyhole()` on Express 5 with its defaults
 //   bare-node        node:http server + node:http keep-alive Agent, .pipe() both ways
@@ -101,7 +101,7 @@ async function start() {
     case 'keyhole-hono': {
       const { Hono } = await import('hono')
       const { serve } = await import('@hono/node-server')
-      const { keyhole } = await import('@keyhole/hono')
+      const { keyhole } = await import('@keyhole/hono/node')
       const { createNodeForwarder } = await import('@keyhole/core/node')
       opener = await keyholeOpener()
       const app = new Hono()

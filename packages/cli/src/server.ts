@@ -26,7 +26,8 @@ import {
   createUpgradeHandler,
   type UpgradeHandler,
 } from '@keyhole/core/node'
-import { admin, keyhole as honoKeyhole } from '@keyhole/hono'
+import { admin } from '@keyhole/hono'
+import { keyhole as honoKeyhole } from '@keyhole/hono/node'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
 import { trackDrain } from './drain.js'

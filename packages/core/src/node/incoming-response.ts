@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { rememberBody } from '../proxy/known-body.js'
 import { connectionTokens, isHopByHopResponseHeader, isNullBodyStatus } from '../proxy/sanitize-headers.js'
 
 interface BodyState {
@@ -124,13 +125,16 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
     incoming.resume()
   }
   let response: Response
+  let statusText = incoming.statusMessage ?? ''
   try {
-    response = new Response(body, { status, statusText: incoming.statusMessage ?? '', headers })
+    response = new Response(body, { status, statusText, headers })
   } catch {
     // A reason phrase a Response will not take (non-Latin-1): drop it, keep everything else.
+    statusText = ''
     response = new Response(body, { status, headers })
   }
   if (state) bodies.set(response, state)
+  else if (body !== null) rememberBody(response, { bytes: body as Uint8Array, statusText })
   return response
 }
 

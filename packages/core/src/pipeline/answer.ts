@@ -42,10 +42,14 @@ export function answer(
   const passable = forwarding.cleanResponses ? upstream : toPassableResponse(upstream)
   const onDone = onScrubbedFor(state)
   const small = scrubSmallBody(state, admission, passable, onDone)
-  if (small !== undefined) {
+  if (small instanceof Promise) {
     return small.then((response) => {
       state.response = response
     })
+  }
+  if (small !== undefined) {
+    state.response = small
+    return
   }
   state.response = scrubResponse(state, admission, forwarding, passable, onDone)
 }

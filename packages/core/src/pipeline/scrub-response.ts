@@ -1,4 +1,5 @@
 import { KeyholeError } from '../errors.js'
+import { type KnownBody, takeKnownBody } from '../proxy/known-body.js'
 import { compileScrubber, type Scrubber } from '../scrub/compile-scrubber.js'
 import { decodeForScrubbing } from '../scrub/decode-for-scrubbing.js'
 import type { Admission } from './admission.js'
@@ -63,13 +64,15 @@ export const SMALL_BODY_BYTES = 64 * 1024
  * The fast path for the common small answer: a body with a declared `Content-Length` of at most
  * {@link SMALL_BODY_BYTES} and no content encoding is read whole, masked in place and sent as
  * bytes — one copy of the headers, no extra streams (a streamed body through the scrubber costs
- * two web streams per response). Returns undefined when the response is not such an answer;
+ * two web streams per response). A body the forwarder registered as already in memory
+ * (`rememberBody`) is masked without reading the Response at all, and answered at once.
+ * Returns undefined when the response is not such an answer;
  * {@link scrubResponse} then streams it.
  *
  * @example
  * ```ts
  * const small = scrubSmallBody(state, admission, upstream, onDone)
- * state.response = small ? await small : scrubResponse(state, admission, forwarding, upstream, onDone)
+ * state.response = small !== undefined ? await small : scrubResponse(state, admission, forwarding, upstream, onDone)
  * ```
  */
 export function scrubSmallBody(
@@ -77,8 +80,10 @@ export function scrubSmallBody(
   admission: Admission,
   upstream: Response,
   onDone: (count: number) => void,
-): Promise<Response> | undefined {
-  if (admission.scrub !== true || upstream.body === null) return undefined
+): Response | Promise<Response> | undefined {
+  if (admission.scrub !== true) return undefined
+  // Status, headers and a forwarder's known body are read without touching `upstream.body` or
+  // `statusText`, which would turn a server's lightweight Response into a full one.
   const declared = upstream.headers.get('content-length')
   if (declared === null) return undefined
   const length = Number(declared)
@@ -87,14 +92,19 @@ export function scrubSmallBody(
   if (coding !== null && coding.trim().toLowerCase() !== 'identity') return undefined
   const scrubber = scrubberFor(state)
   if (scrubber.empty) return undefined
+  const known = takeKnownBody(upstream)
+  if (known === undefined && upstream.body === null) return undefined
   const headers = new Headers(upstream.headers)
   const count = scrubber.scrubHeaders(headers)
+  const answer = (body: KnownBody): Response => {
+    // The bytes are this request's own copy (the forwarder's, or a fresh arrayBuffer): masked
+    // in place.
+    onDone(count + scrubber.scrubBytes(body.bytes))
+    return new Response(body.bytes, { status: upstream.status, statusText: body.statusText, headers })
+  }
+  if (known !== undefined) return answer(known)
   return upstream.arrayBuffer().then(
-    (buffer) => {
-      const bytes = new Uint8Array(buffer)
-      onDone(count + scrubber.scrubBytes(bytes))
-      return new Response(bytes, { status: upstream.status, statusText: upstream.statusText, headers })
-    },
+    (buffer) => answer({ bytes: new Uint8Array(buffer), statusText: upstream.statusText }),
     (error: unknown) => {
       // The upstream failed mid-body: the event still goes out, with what was masked so far.
       onDone(count)

@@ -3,6 +3,7 @@ import { isKeyholeError, KeyholeError } from '../errors.js'
 import { closeSignal } from '../proxy/close-signal.js'
 import type { ProxyEvent } from '../proxy/events.js'
 import type { Forwarder, ForwardInit } from '../proxy/forward-fetch.js'
+import { rememberBody } from '../proxy/known-body.js'
 import type { Grant } from '../types.js'
 import { compileAdmission } from './admission.js'
 import { answer } from './answer.js'
@@ -266,6 +267,55 @@ describe('sendUpstream, answer, fail and the event', () => {
     answer(state, admission, forwarding, upstream)
     // Not a clean forwarder: an upstream cannot pass its errors off as the proxy's.
     expect(state.response?.headers.get('x-keyhole-error')).toBeNull()
+  })
+
+  it('scrubs a small body the forwarder registered without reading the Response (no web stream)', async () => {
+    const admission = compileAdmission({ opener, allowHosts: ['api.example.com'] })
+    const echo = new TextEncoder().encode('{"echo":"Bearer real","n":1}')
+    let bodyRead = false
+    const forward = Object.assign(
+      async () => {
+        const response = new Response(echo, {
+          status: 200,
+          statusText: 'Fine',
+          headers: { 'content-length': String(echo.byteLength), 'x-echo': 'Bearer real' },
+        })
+        rememberBody(response, { bytes: echo, statusText: 'Fine' })
+        // What a server's lightweight Response does on these reads: build a full one. Here they
+        // must not happen at all.
+        for (const name of ['body', 'statusText', 'arrayBuffer'] as const) {
+          Object.defineProperty(response, name, {
+            get() {
+              bodyRead = true
+              return undefined
+            },
+          })
+        }
+        return response
+      },
+      { capabilities: { appliesTimeout: true, checksDialedAddress: true, cleanResponses: true } },
+    )
+    const forwarding = compileForwarding({ opener, forward }, admission)
+    const state = startRequest(
+      admission,
+      request('/https/api.example.com/v1/x', { 'x-keyhole-token': TOKEN }),
+      {},
+    )
+    readRequest(state, admission)
+    state.grant = await openGrant(state, admission)
+    authorizeTarget(state, admission)
+    buildUpstream(state, admission)
+    const done = answer(state, admission, forwarding, await sendUpstream(state, forwarding))
+    // Answered at once: nothing to wait for when the bytes are already here.
+    expect(done).toBeUndefined()
+    expect(bodyRead).toBe(false)
+    expect(state.response?.status).toBe(200)
+    expect(state.response?.statusText).toBe('Fine')
+    // The injected header's whole value is a secret form: masked byte for byte.
+    const masked = '*'.repeat('Bearer real'.length)
+    expect(state.response?.headers.get('x-echo')).toBe(masked)
+    expect(await state.response?.text()).toBe(`{"echo":"${masked}","n":1}`)
+    expect(state.scrubbed).toBe(2)
   })
 
   it('hands a forwarder that applies the timeout the client signal and the timeout', async () => {
