@@ -199,7 +199,7 @@ async function profileOf(side, offset = 0) {
   const file = join(dir, `${side.server.kind}-${Date.now()}.cpuprofile`)
   const common = {
     url: urlOf(side.server),
-    connections: CONNECTIONS,
+    connections: side.connections ?? CONNECTIONS,
     headers: side.headers,
     warmup: 0,
   }
@@ -367,6 +367,11 @@ if (want('3c')) {
     },
   ]
   results.row3c = await alternate('row 3c', sides)
+  const used = results.row3c[0].reduce((a, r) => a + r.used, 0)
+  profiles.push({
+    title: 'Row 3c: keyhole serve (main thread), a fresh P-256/ES256 token per request at concurrency 1',
+    ...(await profileOf(sides[0], used)),
+  })
   await serve.stop()
 }
 

@@ -3,7 +3,7 @@
 //
 //   config (argv[2], JSON): { kind, upstream: 'http://127.0.0.1:PORT', keyFile?, issuerFile?,
 //                             decrypt?: 'node' | 'pool' | 'jose', pool?, cacheSize?, scrub?,
-//                             serveKeysFile? }
+//                             serveKeysFile?, decryptThreads? }
 //   (issuerFile: the public JWK of the issuer that signs the bench tokens; serveKeysFile: a
 //   `keyhole keygen`-style private key set, decryption and issuer keys, for keyhole-serve)
 //
@@ -134,7 +134,12 @@ async function start() {
     }
     case 'keyhole-serve': {
       const { startServer } = await import('@keyhole/cli')
-      const served = await startServer({ keys: config.serveKeysFile, port: 0, hostname: '127.0.0.1' })
+      const served = await startServer({
+        keys: config.serveKeysFile,
+        port: 0,
+        hostname: '127.0.0.1',
+        ...(config.decryptThreads !== undefined && { decryptThreads: config.decryptThreads }),
+      })
       return { served, port: Number(new URL(served.url).port) }
     }
     case 'hono-jose':
