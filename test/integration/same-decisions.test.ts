@@ -3,38 +3,35 @@
 // in front of a handler that forwards `await prepare()` itself. They run the same pipeline
 // stages, so each row must get the same status and X-Keyhole-Error everywhere, and the upstream
 // must see the same injected credential. Real servers on 127.0.0.1 throughout.
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import {
-  createKeyring,
-  createOpener,
-  createProxy,
-  generateKey,
-  type KeyholeIssuerPrivateJwk,
-  type Keyring,
-  mint,
-  type Opener,
-  type ProxyOptions,
-  toPublicJwk,
-} from '@keyhole/core'
+import { createOpener, createProxy, type Keyring, mint, type Opener, type ProxyOptions } from '@keyhole/core'
 import { createNodeForwarder, type NodeForwarder } from '@keyhole/core/node'
 import * as keyholeExpress from '@keyhole/express'
 import * as keyholeHono from '@keyhole/hono'
 import express from 'express'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  jsonAnswer,
+  makeKeys,
+  mintToken,
+  type Recorded,
+  startUpstream,
+  testIssuers,
+  type Upstream,
+} from '../../packages/core/test/kit/index.js'
 
 const SECRET = 'Bearer sk-same-decisions-0123456789'
 
-let upstream: Server
+let upstream: Upstream
 let origin: string
 let keyring: Keyring
-let issuer: KeyholeIssuerPrivateJwk
 let opener: Opener
-// Every request the upstream received, in order: its own record (the echo it answers with has
-// the injected credential masked by response scrubbing).
-const received: { url: string | undefined; auth: string | null }[] = []
+// The upstream echoes the URL and Authorization it received; the test reads its own record, since
+// the echo comes back with the injected credential masked by response scrubbing.
+const seenBy = (record: Recorded) => ({ url: record.url, auth: record.headers.authorization ?? null })
 const closers: (() => Promise<void> | void)[] = []
 const tokens: Record<'good' | 'otherHost' | 'revoked' | 'unsigned', string> = {
   good: '',
@@ -44,16 +41,10 @@ const tokens: Record<'good' | 'otherHost' | 'revoked' | 'unsigned', string> = {
 }
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    received.push({ url: req.url, auth: req.headers.authorization ?? null })
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ url: req.url, auth: req.headers.authorization ?? null }))
-  })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-  keyring = createKeyring([await generateKey()])
-  issuer = await generateKey({ use: 'sig' })
-  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
+  upstream = await startUpstream({ answer: jsonAnswer(seenBy) })
+  origin = upstream.origin
+  ;({ keyring } = await makeKeys())
+  opener = createOpener({ keyring, issuers: testIssuers })
   const grant = {
     hosts: [origin],
     paths: ['/ok/**'],
@@ -61,19 +52,17 @@ beforeAll(async () => {
     inject: [{ in: 'header' as const, name: 'Authorization', value: SECRET }],
     ttl: '10m',
   }
-  const to = keyring.publicJwks()
-  tokens.good = await mint(grant, { to, signWith: issuer })
-  tokens.otherHost = await mint({ ...grant, hosts: ['api.example.com'] }, { to, signWith: issuer })
-  tokens.revoked = await mint(grant, { to, signWith: issuer })
-  tokens.unsigned = await mint(grant, { to })
+  tokens.good = await mintToken(keyring, grant)
+  tokens.otherHost = await mintToken(keyring, { ...grant, hosts: ['api.example.com'] })
+  tokens.revoked = await mintToken(keyring, grant)
+  tokens.unsigned = await mint(grant, { to: keyring.publicJwks() })
   const { jti, exp } = await opener.open(tokens.revoked)
   await opener.revocations.revoke(jti, new Date(exp * 1000))
 })
 
 afterAll(async () => {
   for (const close of closers) await close()
-  upstream.closeAllConnections()
-  await new Promise((resolve) => upstream.close(resolve))
+  await upstream.close()
 })
 
 interface Config {
@@ -240,13 +229,14 @@ describe('the engine and keyholeAuth, on both adapters, take the same decisions'
     const all = await forConfig(row.config)
     const seen: Record<string, [number, string | null, string | null]> = {}
     for (const [name, decide] of Object.entries(all)) {
-      const before = received.length
+      const before = upstream.received.length
       const response = await decide(row.method ?? 'GET', row.path ?? '/ok/1?x=%20', row.headers())
       const body = await response.text()
       const code = response.headers.get('x-keyhole-error')
       // What the upstream saw as Authorization, for the requests that reached it.
-      if (code === null) expect((JSON.parse(body) as { url: string }).url, name).toBe(received[before]?.url)
-      const auth = code === null ? (received[before]?.auth ?? null) : null
+      const reached = upstream.received[before]
+      if (code === null) expect((JSON.parse(body) as { url: string }).url, name).toBe(reached?.url)
+      const auth = code === null ? (reached?.headers.authorization ?? null) : null
       seen[name] = [response.status, code, auth]
       if (code !== null) expect(JSON.parse(body).error.code, name).toBe(code)
     }

@@ -2,40 +2,38 @@
 // at once, connections are accepted for --drain-delay and refused after it, a request in flight
 // finishes (or is cut at --drain-timeout), and the exit code is 0. The store's outage is a TCP
 // relay in front of the real Redis, cut and restored (the shared Redis itself keeps running).
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Relay, startRelay } from '../../../test/faults/relay.js'
+import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 let dir: string
 let remove: () => Promise<void>
-let upstream: Server
+let upstream: Upstream
 let upstreamHost: string
-const arrived: Array<() => void> = []
 const running: Served[] = []
 
 // An upstream that answers /delay/<ms> after that many milliseconds.
 beforeAll(async () => {
   buildCli()
   ;({ dir, remove } = await tempDir())
-  upstream = createServer((req, res) => {
-    req.resume()
-    for (const notify of arrived.splice(0)) notify()
-    const ms = Number(/^\/delay\/(\d+)/.exec(req.url ?? '')?.[1] ?? 0)
-    const timer = setTimeout(() => res.end('slow answer'), ms)
-    res.on('close', () => clearTimeout(timer))
+  upstream = await startUpstream({
+    routes: {
+      '/delay/': (_req, res, record) => {
+        const timer = setTimeout(() => res.end('slow answer'), Number(record.path.slice('/delay/'.length)))
+        res.on('close', () => clearTimeout(timer))
+      },
+    },
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  upstreamHost = `127.0.0.1:${(upstream.address() as AddressInfo).port}`
+  upstreamHost = upstream.authority
   await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })
 }, 300_000)
 afterEach(async () => {
   await Promise.all(running.splice(0).map((served) => served.stop()))
 })
 afterAll(async () => {
-  upstream.closeAllConnections()
-  await new Promise<void>((resolve) => upstream.close(() => resolve()))
+  await upstream.close()
   await remove()
 })
 
@@ -78,8 +76,8 @@ function fresh(url: string): Promise<number | string> {
   })
 }
 
-/** Resolves when the upstream next receives a request. */
-const upstreamReceives = () => new Promise<void>((resolve) => arrived.push(resolve))
+/** Resolves when the upstream has received a request for `path` (each test asks for its own). */
+const upstreamReceives = (path: string) => upstream.arrived(path)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -104,7 +102,7 @@ describe('keyhole serve draining on SIGTERM', () => {
     const served = await start(['--drain-delay', '600ms', '--drain-timeout', '10s'])
     const token = await mintFor(served.url)
     expect(await fresh(`${served.url}/readyz`)).toBe(200)
-    const reached = upstreamReceives()
+    const reached = upstreamReceives('/delay/1500')
     const slow = fetch(`${served.url}/http/${upstreamHost}/delay/1500`, {
       headers: { 'x-keyhole-token': token },
     }).then(async (response) => ({ status: response.status, body: await response.text() }))
@@ -127,7 +125,7 @@ describe('keyhole serve draining on SIGTERM', () => {
   it('cuts a request that outlasts --drain-timeout and still exits 0 soon after', async () => {
     const served = await start(['--drain-timeout', '500ms'])
     const token = await mintFor(served.url)
-    const reached = upstreamReceives()
+    const reached = upstreamReceives('/delay/60000')
     const hanging = fetch(`${served.url}/http/${upstreamHost}/delay/60000`, {
       headers: { 'x-keyhole-token': token },
     }).then(

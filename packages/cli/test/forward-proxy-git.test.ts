@@ -1,21 +1,21 @@
 // `git ls-remote` through `keyhole run` and the built `keyhole serve --ca`, against a local
-// smart-HTTP git server: `git http-backend` run as CGI behind a node:https server with its own
-// test certificate. The server records the Authorization of every request, so the test sees the
+// smart-HTTP git server: `git http-backend` run as CGI behind the test kit's recording HTTPS
+// upstream (its loopback certificate). The upstream records every request, so the test sees the
 // credential keyhole injected. Skipped, saying so, where `git` is not installed.
 import { spawn, spawnSync } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import https from 'node:https'
-import type { AddressInfo } from 'node:net'
+import { mkdir, writeFile } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  localhostTls,
+  localhostTlsFiles,
+  type Recorded,
+  startUpstream,
+  type Upstream,
+} from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
-const fixtureCert = fileURLToPath(
-  new URL('../../core/test/proxy/fixtures/localhost-cert.pem', import.meta.url),
-)
-const fixtureKey = fileURLToPath(new URL('../../core/test/proxy/fixtures/localhost-key.pem', import.meta.url))
 const CREDENTIAL = 'git-forward-credential-0042'
 const hasGit = spawnSync('git', ['--version']).status === 0
 if (!hasGit) console.warn('forward-proxy-git.test.ts: skipped, `git` is not installed')
@@ -25,12 +25,12 @@ const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' }
 
 let dir: string
 let remove: () => Promise<void>
-let upstream: https.Server
+let upstream: Upstream
 let port: number
 let served: Served
 let token: string
 let head: string
-const seen: { method: string; url: string; authorization?: string; headers: string }[] = []
+const seen: Recorded[] = []
 
 function git(args: string[], cwd: string): string {
   const result = spawnSync('git', args, {
@@ -48,13 +48,7 @@ function git(args: string[], cwd: string): string {
  * back into an HTTP response.
  */
 function httpBackend(root: string) {
-  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
-    seen.push({
-      method: req.method ?? '',
-      url: req.url ?? '',
-      authorization: req.headers.authorization,
-      headers: req.rawHeaders.join('\n'),
-    })
+  return (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://git.test')
     const child = spawn('git', ['http-backend'], {
       env: {
@@ -120,13 +114,12 @@ beforeAll(async () => {
   await mkdir(join(dir, 'srv'))
   git(['clone', '-q', '--bare', work, join(dir, 'srv', 'repo.git')], dir)
 
-  upstream = https.createServer(
-    { key: await readFile(fixtureKey), cert: await readFile(fixtureCert) },
-    httpBackend(join(dir, 'srv')),
-  )
-  upstream.listen(0, '127.0.0.1')
-  await once(upstream, 'listening')
-  port = (upstream.address() as AddressInfo).port
+  upstream = await startUpstream({
+    tls: localhostTls,
+    routes: { '/': httpBackend(join(dir, 'srv')) },
+    received: seen,
+  })
+  port = upstream.port
 
   expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
   expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
@@ -153,14 +146,13 @@ beforeAll(async () => {
   // The proxy's forwarder must trust the test upstream's self-signed certificate.
   served = await serve(['--keys', 'keys.json', '--ca', 'ca.json'], {
     cwd: dir,
-    env: { NODE_EXTRA_CA_CERTS: fixtureCert },
+    env: { NODE_EXTRA_CA_CERTS: localhostTlsFiles.cert },
   })
 }, 300_000)
 
 afterAll(async () => {
   await served?.stop()
-  upstream?.closeAllConnections()
-  upstream?.close()
+  await upstream?.close()
   await remove?.()
 })
 
@@ -193,9 +185,9 @@ describe.skipIf(!hasGit)(`git through keyhole run${hasGit ? '' : ' (skipped: git
     expect(asked.some((s) => s.url === '/repo.git/info/refs?service=git-upload-pack')).toBe(true)
     expect(asked.some((s) => s.method === 'POST' && s.url === '/repo.git/git-upload-pack')).toBe(true)
     for (const request of asked) {
-      expect(request.authorization).toBe(`Bearer ${CREDENTIAL}`)
-      expect(request.headers).not.toContain(token.slice(0, 40))
-      expect(request.headers.toLowerCase()).not.toContain('proxy-authorization')
+      expect(request.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
+      expect(request.rawHeaders.join('\n')).not.toContain(token.slice(0, 40))
+      expect(request.rawHeaders.join('\n').toLowerCase()).not.toContain('proxy-authorization')
     }
     expect(served.output().stdout).not.toContain(token)
   })

@@ -1,61 +1,48 @@
 // keyhole ca, keyhole serve --ca and keyhole run, with the built binary, curl and python3 against
 // real upstreams on 127.0.0.1.
 import { X509Certificate } from 'node:crypto'
-import { once } from 'node:events'
 import { readFile, stat, writeFile } from 'node:fs/promises'
-import http from 'node:http'
-import https from 'node:https'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Answer,
+  localhostTls,
+  localhostTlsFiles,
+  type Recorded,
+  startUpstream,
+  type Upstream,
+} from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
-const fixtureCert = fileURLToPath(
-  new URL('../../core/test/proxy/fixtures/localhost-cert.pem', import.meta.url),
-)
-const fixtureKey = fileURLToPath(new URL('../../core/test/proxy/fixtures/localhost-key.pem', import.meta.url))
 const CREDENTIAL = 'forward-cli-credential-0042'
 
 let dir: string
 let remove: () => Promise<void>
-let secure: https.Server
-let plain: http.Server
+let secure: Upstream
+let plain: Upstream
 let httpsPort: number
 let httpPort: number
 let withCa: Served
 let withoutCa: Served
 let token: string
-const seen: { url: string; authorization?: string; headers: string }[] = []
-
-async function listen(server: http.Server | https.Server): Promise<number> {
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return (server.address() as AddressInfo).port
-}
+// What both upstreams received, in arrival order (one log shared between them).
+const seen: Recorded[] = []
 
 beforeAll(async () => {
   buildCli()
   ;({ dir, remove } = await tempDir())
-  const record = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    seen.push({
-      url: req.url ?? '',
-      authorization: req.headers.authorization,
-      headers: req.rawHeaders.join('\n'),
-    })
-    res.end(`hello ${req.url}`)
-  }
-  secure = https.createServer({ key: await readFile(fixtureKey), cert: await readFile(fixtureCert) }, record)
-  plain = http.createServer(record)
-  httpsPort = await listen(secure)
-  httpPort = await listen(plain)
+  const answer: Answer = (_req, res, record) => res.end(`hello ${record.url}`)
+  secure = await startUpstream({ tls: localhostTls, answer, received: seen })
+  plain = await startUpstream({ answer, received: seen })
+  httpsPort = secure.port
+  httpPort = plain.port
 
   expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
   expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
   const cert = await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })
   await writeFile(join(dir, 'ca.pem'), cert.stdout)
   // The proxy's own forwarder must trust the test upstream's self-signed certificate.
-  const env = { NODE_EXTRA_CA_CERTS: fixtureCert }
+  const env = { NODE_EXTRA_CA_CERTS: localhostTlsFiles.cert }
   withCa = await serve(['--keys', 'keys.json', '--ca', 'ca.json'], { cwd: dir, env })
   withoutCa = await serve(['--keys', 'keys.json'], { cwd: dir, env })
   const minted = await keyhole(
@@ -81,8 +68,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await withCa?.stop()
   await withoutCa?.stop()
-  secure?.close()
-  plain?.close()
+  await secure?.close()
+  await plain?.close()
   await remove?.()
 })
 
@@ -139,8 +126,8 @@ describe('keyhole serve with and without --ca', () => {
     expect(result.stdout).toBe('hello /through-serve?a=1')
     expect(result.code).toBe(0)
     const last = seen.find((s) => s.url === '/through-serve?a=1')
-    expect(last?.authorization).toBe(`Bearer ${CREDENTIAL}`)
-    expect(last?.headers).not.toContain(token.slice(0, 40))
+    expect(last?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(last?.rawHeaders.join('\n')).not.toContain(token.slice(0, 40))
     // One log line per request, as for open mode, without the token.
     await withCa.waitFor(/through-serve/)
     expect(withCa.output().stdout).not.toContain(token)
@@ -213,7 +200,7 @@ describe('keyhole serve with and without --ca', () => {
       `http://127.0.0.1:${httpPort}/plain`,
     ])
     expect(absolute.stdout).toBe('hello /plain')
-    expect(seen.find((s) => s.url === '/plain')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(seen.find((s) => s.url === '/plain')?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
   })
 })
 
@@ -316,7 +303,7 @@ describe('keyhole run', () => {
       `https://127.0.0.1:${httpsPort}/from-python`,
     ])
     expect(result.stdout.trim()).toBe('200 hello /from-python')
-    expect(seen.find((s) => s.url === '/from-python')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(seen.find((s) => s.url === '/from-python')?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
   })
 
   it('runs Python urllib (stdlib) through the proxy, trusting keyhole through SSL_CERT_FILE', async () => {
@@ -337,7 +324,7 @@ describe('keyhole run', () => {
     ])
     expect(result.stderr).toBe('')
     expect(result.stdout.trim()).toBe('200 hello /from-urllib')
-    expect(seen.find((s) => s.url === '/from-urllib')?.authorization).toBe(`Bearer ${CREDENTIAL}`)
+    expect(seen.find((s) => s.url === '/from-urllib')?.headers.authorization).toBe(`Bearer ${CREDENTIAL}`)
   })
 
   it('refuses a key-bound token, saying unmodified tools cannot make proofs, without printing it', async () => {

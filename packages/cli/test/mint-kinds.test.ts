@@ -3,9 +3,9 @@
 // `keyhole serve` that forwards to a local upstream recording what it received; serve --scrub
 // modes against an upstream that echoes the credential; refusals that never echo a value.
 import { createHmac } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Recorded, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const PASSWORD = 'pw-mint-kinds-5f1e:with-colon'
@@ -38,18 +38,13 @@ let remove: () => Promise<void>
 let proxy: Served
 let origin: string
 let hostPort: string
-let closeUpstream: () => Promise<void>
-const received: Received[] = []
+let upstream: Upstream
 
 // Records every request with its body; /token answers as an OAuth token endpoint; /echo sends the
 // Authorization it got back in a header and in the body, as a careless upstream might.
 async function startRecorder() {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body })
+  upstream = await startUpstream({
+    answer: (req, res) => {
       if (req.url === '/token') {
         res.setHeader('content-type', 'application/json')
         res.end(JSON.stringify({ access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 3600 }))
@@ -64,18 +59,19 @@ async function startRecorder() {
       }
       res.setHeader('content-type', 'application/json')
       res.end('{"ok":true}')
-    })
+    },
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  origin = `http://127.0.0.1:${port}`
-  hostPort = `127.0.0.1:${port}`
-  closeUpstream = () =>
-    new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+  origin = upstream.origin
+  hostPort = upstream.authority
 }
+
+/** One request as the upstream received it, its body as text. */
+const asReceived = (record: Recorded): Received => ({
+  method: record.method,
+  url: record.url,
+  headers: record.headers,
+  body: record.body.toString('utf8'),
+})
 
 beforeAll(async () => {
   buildCli()
@@ -86,7 +82,7 @@ beforeAll(async () => {
 }, 300_000)
 afterAll(async () => {
   await proxy?.stop()
-  await closeUpstream?.()
+  await upstream?.close()
   await remove()
 })
 
@@ -107,7 +103,7 @@ async function through(
   init: { method?: string; body?: string; headers?: Record<string, string> } = {},
   url = proxy.url,
 ): Promise<{ response: Response; text: string; got: Received }> {
-  const before = received.length
+  const before = upstream.received.length
   const response = await fetch(`${url}/http/${hostPort}${path}`, {
     method: init.method ?? 'GET',
     headers: { 'x-keyhole-token': token, ...init.headers },
@@ -115,9 +111,9 @@ async function through(
   })
   const text = await response.text()
   expect(response.status, text).toBe(200)
-  const got = received.slice(before).find((r) => r.url.startsWith(path.split('?')[0] as string))
+  const got = upstream.received.slice(before).find((r) => r.url.startsWith(path.split('?')[0] as string))
   expect(got).toBeDefined()
-  return { response, text, got: got as Received }
+  return { response, text, got: asReceived(got as Recorded) }
 }
 
 const json = (entry: object) => ['--inject', JSON.stringify(entry)]
@@ -174,7 +170,7 @@ describe('keyhole mint --basic / --inject, applied by keyhole serve', () => {
     )
     const { got } = await through(token, '/api')
     expect(got.headers.authorization).toBe(`Bearer ${ACCESS_TOKEN}`)
-    const tokenRequest = received.find((r) => r.url === '/token')
+    const tokenRequest = upstream.received.find((r) => r.url === '/token')
     expect(tokenRequest?.headers.authorization).toBe(
       `Basic ${Buffer.from(`agent:${CLIENT_SECRET}`).toString('base64')}`,
     )

@@ -1,7 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
 import { readFile, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import {
   createKeyring,
@@ -11,6 +9,7 @@ import {
   toPublicJwk,
 } from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, tempDir } from './cli.js'
 
 const SECRET = 'ghp_cli-mint-test-secret-3b1f'
@@ -18,7 +17,7 @@ let dir: string
 let remove: () => Promise<void>
 let keys: KeyholePrivateJwk[]
 let issuer: KeyholeIssuerPrivateJwk
-let jwksServer: Server
+let jwksServer: Upstream
 let jwksUrl: string
 
 // Opens signed tokens (from the key set's issuer) and, for the --jwks cases, unsigned ones.
@@ -36,12 +35,13 @@ beforeAll(async () => {
   const all = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')).keys
   keys = all.filter((key: { use: string }) => key.use === 'enc')
   issuer = all.find((key: { use: string }) => key.use === 'sig')
-  jwksServer = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(jwks.stdout))
-  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve))
-  jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`
+  jwksServer = await startUpstream({
+    answer: (_req, res) => res.setHeader('content-type', 'application/json').end(jwks.stdout),
+  })
+  jwksUrl = `${jwksServer.origin}/.well-known/jwks.json`
 }, 300_000)
 afterAll(async () => {
-  await new Promise((resolve) => jwksServer.close(resolve))
+  await jwksServer.close()
   await remove()
 })
 
@@ -125,10 +125,7 @@ describe('keyhole mint', () => {
   })
 
   it('explains an unreachable JWKS URL (exit 1)', async () => {
-    const closed = createServer()
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
-    const port = (closed.address() as AddressInfo).port
-    await new Promise((resolve) => closed.close(resolve))
+    const port = await closedPort()
     const result = await keyhole([
       'mint',
       '--jwks',

@@ -1,7 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
-import { type AddressInfo, createServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
+import { closedPort, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 // The real Redis and Postgres on 127.0.0.1 (.ci/run starts them). The CLI uses the stores'
@@ -68,14 +67,6 @@ const status = async (url: string, token: string) => {
   })
   await response.body?.cancel()
   return { status: response.status, code: response.headers.get('x-keyhole-error') }
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {

@@ -4,27 +4,22 @@
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
-import https from 'node:https'
-import net, { type AddressInfo } from 'node:net'
+import net from 'node:net'
 import { join } from 'node:path'
 import tls from 'node:tls'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
+import { localhostTls, localhostTlsFiles, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const CREDENTIAL = 'serve-websocket-credential-0042'
-const fixtureCert = fileURLToPath(
-  new URL('../../core/test/proxy/fixtures/localhost-cert.pem', import.meta.url),
-)
-const fixtureKey = fileURLToPath(new URL('../../core/test/proxy/fixtures/localhost-key.pem', import.meta.url))
 
 let dir: string
 let remove: () => Promise<void>
-let upstream: http.Server
+let upstream: Upstream
 let port: number
 // A wss echo server too, for WebSockets inside CONNECT tunnels.
-let secure: https.Server
+let secure: Upstream
 let securePort: number
 let served: Served
 let token: string
@@ -37,17 +32,15 @@ beforeAll(async () => {
     socket.send(req.headers.authorization ?? '(none)')
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
   })
-  upstream = http.createServer((_req, res) => res.end())
-  secure = https.createServer({ key: await readFile(fixtureKey), cert: await readFile(fixtureCert) })
-  for (const server of [upstream, secure]) {
+  upstream = await startUpstream({ answer: (_req, res) => res.end() })
+  secure = await startUpstream({ tls: localhostTls })
+  for (const { server } of [upstream, secure]) {
     server.on('upgrade', (req, socket, head) =>
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req)),
     )
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
   }
-  port = (upstream.address() as AddressInfo).port
-  securePort = (secure.address() as AddressInfo).port
+  port = upstream.port
+  securePort = secure.port
   expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
   expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
   await writeFile(
@@ -139,10 +132,8 @@ async function tunnel(proxy: URL, authority: string, proxyToken: string): Promis
 
 afterAll(async () => {
   await served?.stop()
-  secure?.closeAllConnections()
-  secure?.close()
-  upstream?.closeAllConnections()
-  upstream?.close()
+  await secure?.close()
+  await upstream?.close()
   await remove?.()
 })
 
@@ -182,7 +173,7 @@ describe('keyhole serve and WebSockets', () => {
     // The proxy's own wss dial trusts the test upstream's certificate through NODE_EXTRA_CA_CERTS.
     const draining = await serve(['--keys', 'keys.json', '--ca', 'ca.json', '--drain-timeout', '1s'], {
       cwd: dir,
-      env: { NODE_EXTRA_CA_CERTS: fixtureCert },
+      env: { NODE_EXTRA_CA_CERTS: localhostTlsFiles.cert },
     })
     try {
       const open = await connect(`${draining.url.replace(/^http/, 'ws')}/http/127.0.0.1:${port}/drain`, {

@@ -1,17 +1,17 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { closedPort, type Route, startUpstream, type Upstream } from '../test/kit/index.js'
 import { isKeyholeError, type KeyholeError } from './errors.js'
 import { clearJwksCache, fetchJwks } from './fetch-jwks.js'
 import { generateKey } from './keys/generate-key.js'
 import { createKeyring } from './keys/keyring.js'
 import type { PublicJwks } from './types.js'
 
-let server: Server
+let upstream: Upstream
 let base: string
 let jwks: PublicJwks
-const hits = new Map<string, number>()
-const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+/** How many requests for `path` the upstream received since the test began. */
+const hits = (path: string) => upstream.received.filter((record) => record.path === path).length
+const routes: Record<string, Route> = {
   '/jwks.json': (_req, res) => {
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify(jwks))
@@ -35,28 +35,21 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
 
 beforeAll(async () => {
   jwks = createKeyring([await generateKey()]).publicJwks()
-  server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname
-    hits.set(path, (hits.get(path) ?? 0) + 1)
-    const route = routes[path]
-    if (route) route(req, res)
-    else {
+  upstream = await startUpstream({
+    routes,
+    answer: (_req, res) => {
       res.statusCode = 404
       res.end()
-    }
+    },
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  base = upstream.origin
 })
 
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
+afterAll(() => upstream.close())
 
 beforeEach(() => {
   clearJwksCache()
-  hits.clear()
+  upstream.received.splice(0)
 })
 
 async function failure(promise: Promise<unknown>): Promise<KeyholeError> {
@@ -72,18 +65,18 @@ describe('fetchJwks', () => {
   it('fetches a JWKS from a real server and caches it', async () => {
     expect(await fetchJwks(`${base}/jwks.json`)).toEqual(jwks)
     expect(await fetchJwks(`${base}/jwks.json`)).toEqual(jwks)
-    expect(hits.get('/jwks.json')).toBe(1)
+    expect(hits('/jwks.json')).toBe(1)
   })
 
   it('shares one request between concurrent callers', async () => {
     await Promise.all(Array.from({ length: 10 }, () => fetchJwks(`${base}/jwks.json`)))
-    expect(hits.get('/jwks.json')).toBe(1)
+    expect(hits('/jwks.json')).toBe(1)
   })
 
   it('fetches again after the cache TTL', async () => {
     await fetchJwks(`${base}/jwks.json`, { cacheTtl: 0 })
     await fetchJwks(`${base}/jwks.json`, { cacheTtl: 0 })
-    expect(hits.get('/jwks.json')).toBe(2)
+    expect(hits('/jwks.json')).toBe(2)
   })
 
   it('times out with jwks_unavailable', async () => {
@@ -95,7 +88,7 @@ describe('fetchJwks', () => {
   it('does not cache failures', async () => {
     expect((await failure(fetchJwks(`${base}/500.json`))).code).toBe('jwks_unavailable')
     expect((await failure(fetchJwks(`${base}/500.json`))).code).toBe('jwks_unavailable')
-    expect(hits.get('/500.json')).toBe(2)
+    expect(hits('/500.json')).toBe(2)
   })
 
   it.each(['/500.json', '/html', '/nokeys.json', '/huge.json', '/missing', '/redirect'])(
@@ -106,10 +99,7 @@ describe('fetchJwks', () => {
   )
 
   it('fails with jwks_unavailable when nothing listens', async () => {
-    const probe = createServer()
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-    const port = (probe.address() as AddressInfo).port
-    await new Promise((resolve) => probe.close(resolve))
+    const port = await closedPort()
     expect((await failure(fetchJwks(`http://127.0.0.1:${port}/jwks.json`))).code).toBe('jwks_unavailable')
   })
 

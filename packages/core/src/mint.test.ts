@@ -1,8 +1,6 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { compactDecrypt, decodeProtectedHeader, importJWK } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SECRET } from '../test/kit/index.js'
+import { jsonAnswer, SECRET, startUpstream, type Upstream } from '../test/kit/index.js'
 import { isKeyholeError, type KeyholeError } from './errors.js'
 import { clearJwksCache } from './fetch-jwks.js'
 import { generateKey } from './keys/generate-key.js'
@@ -35,24 +33,17 @@ async function failure(promise: Promise<unknown>): Promise<KeyholeError> {
 }
 
 let key: KeyholePrivateJwk
-let server: Server
+// Serves the JWKS of `key` and records every fetch.
+let jwks: Upstream
 let jwksUrl: string
-let jwksHits = 0
 
 beforeAll(async () => {
   key = await generateKey()
-  server = createServer((_req, res) => {
-    jwksHits++
-    res.end(JSON.stringify({ keys: [toPublicJwk(key)] }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
+  jwks = await startUpstream({ answer: jsonAnswer(() => ({ keys: [toPublicJwk(key)] })) })
+  jwksUrl = `${jwks.origin}/.well-known/jwks.json`
 })
 
-afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-})
+afterAll(() => jwks.close())
 
 describe('mint', () => {
   it('writes keyhole’s protected header with a copy of hosts', async () => {
@@ -152,12 +143,12 @@ describe('mint', () => {
 
   it('fetches a JWKS URL from a real server once and caches it', async () => {
     clearJwksCache()
-    jwksHits = 0
+    jwks.received.splice(0)
     const a = await mint(grant, { to: jwksUrl })
     const b = await mint(grant, { to: new URL(jwksUrl) })
     expect(decodeProtectedHeader(a).kid).toBe(key.kid)
     expect(decodeProtectedHeader(b).kid).toBe(key.kid)
-    expect(jwksHits).toBe(1)
+    expect(jwks.received.length).toBe(1)
   })
 })
 
@@ -187,10 +178,10 @@ describe('mint validates everything before encrypting or fetching', () => {
 
   it.each(bad)('%s -> invalid_grant, no JWKS fetched, no secret in the message', async (_name, change) => {
     clearJwksCache()
-    jwksHits = 0
+    jwks.received.splice(0)
     const err = await failure(mint({ ...grant, ...change } as MintGrant, { to: jwksUrl }))
     expect(err.code).toBe('invalid_grant')
-    expect(jwksHits).toBe(0)
+    expect(jwks.received.length).toBe(0)
     expect(err.message).not.toContain(SECRET)
     expect(JSON.stringify(err.cause ?? null)).not.toContain(SECRET)
   })

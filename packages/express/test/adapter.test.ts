@@ -1,60 +1,46 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import {
-  createKeyring,
-  createMemoryStore,
-  createOpener,
-  generateKey,
-  type Keyring,
-  mint,
-  type Opener,
-  toPublicJwk,
-} from '@keyhole/core'
+import { createMemoryStore, createOpener, type Keyring, type Opener } from '@keyhole/core'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  jsonAnswer,
+  makeKeys,
+  mintToken,
+  type Recorded,
+  startUpstream,
+  testIssuers,
+  type Upstream,
+} from '../../core/test/kit/index.js'
 import { keyhole, keyholeAuth, revoke } from '../src/index.js'
 
 // Mounting, body parsers in front, and req.keyhole, on real servers.
 
-let upstream: Server
+let upstream: Upstream
 let origin: string
 let keyring: Keyring
 let opener: Opener
 let token: string
 const servers: Server[] = []
 const middlewares: Array<{ close(): void }> = []
-// What the upstream received, as it echoes it: its own record, since the echo comes back with the
-// injected credential masked by response scrubbing.
-const received: { url: string | undefined; auth: string | null; length: number }[] = []
+// What the upstream received, from its own record: the echo of it comes back with the injected
+// credential masked by response scrubbing.
+const seen = (record: Recorded | undefined) =>
+  record && { url: record.url, auth: record.headers.authorization ?? null, length: record.bodyLength }
+const lastReceived = () => seen(upstream.received.at(-1))
 const MASKED = '*'.repeat('Bearer up-1'.length)
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    let length = 0
-    req.on('data', (c: Buffer) => {
-      length += c.length
-    })
-    req.on('end', () => {
-      const seen = { url: req.url, auth: req.headers.authorization ?? null, length }
-      received.push(seen)
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify(seen))
-    })
+  upstream = await startUpstream({ answer: jsonAnswer(seen) })
+  origin = upstream.origin
+  ;({ keyring } = await makeKeys())
+  opener = createOpener({ keyring, issuers: testIssuers })
+  token = await mintToken(keyring, {
+    hosts: [origin],
+    inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
+    ttl: '5m',
+    sub: 'agent',
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-  keyring = createKeyring([await generateKey()])
-  const issuer = await generateKey({ use: 'sig' })
-  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
-  token = await mint(
-    {
-      hosts: [origin],
-      inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
-      ttl: '5m',
-      sub: 'agent',
-    },
-    { to: keyring.publicJwks(), signWith: issuer },
-  )
 })
 
 afterAll(async () => {
@@ -63,8 +49,7 @@ afterAll(async () => {
     server.closeAllConnections()
     server.close()
   }
-  upstream.closeAllConnections()
-  await new Promise((resolve) => upstream.close(resolve))
+  await upstream.close()
 })
 
 async function listen(app: express.Express): Promise<string> {
@@ -100,7 +85,7 @@ describe('keyhole() mounted with app.use', () => {
       const response = await fetch(url, { headers: { 'x-keyhole-token': token } })
       expect(response.status, url).toBe(200)
       expect(await response.json()).toEqual({ url: '/a%2Fb?x=1', auth: MASKED, length: 0 })
-      expect(received.at(-1)).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1', length: 0 })
+      expect(lastReceived()).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1', length: 0 })
     }
   })
 
@@ -150,7 +135,7 @@ describe('keyholeAuth()', () => {
     const seen = await response.json()
     expect(seen.url).toBe(`${origin}/up?z=1`)
     expect(seen.upstream).toEqual({ url: '/up?z=1', auth: MASKED, length: 100_000 })
-    expect(received.at(-1)).toEqual({ url: '/up?z=1', auth: 'Bearer up-1', length: 100_000 })
+    expect(lastReceived()).toEqual({ url: '/up?z=1', auth: 'Bearer up-1', length: 100_000 })
     expect(seen.headers).toMatchObject({ authorization: 'Bearer up-1', 'x-keep': '1', cookie: 'a=b' })
     expect(seen.headers['x-api-key']).toBeUndefined()
     expect(seen.headers.host).toBeUndefined()

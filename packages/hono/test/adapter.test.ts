@@ -1,62 +1,54 @@
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import {
-  createKeyring,
-  createOpener,
-  generateKey,
-  type KeyholeIssuerPrivateJwk,
-  type Keyring,
-  mint,
-  type Opener,
-  toPublicJwk,
-} from '@keyhole/core'
+import { createOpener, type Keyring, type Opener } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  jsonAnswer,
+  makeKeys,
+  mintToken,
+  type Recorded,
+  startUpstream,
+  testIssuers,
+  type Upstream,
+} from '../../core/test/kit/index.js'
 import { type KeyholeEnv, keyhole, keyholeAuth } from '../src/index.js'
 
 // Mounting and context: where the adapter finds the path below the mount point, on
 // @hono/node-server and through app.request() (no Node bindings, as on other runtimes).
 
-let upstream: Server
+let upstream: Upstream
 let origin: string
 let keyring: Keyring
 let opener: Opener
 let token: string
 let queryToken: string
-let issuer: KeyholeIssuerPrivateJwk
 const servers: Server[] = []
-// What the upstream received, as it echoes it: its own record, since the echo comes back with the
-// injected credential masked by response scrubbing.
-const received: { url: string | undefined; auth: string | null }[] = []
+// What the upstream received, from its own record: the echo of it comes back with the injected
+// credential masked by response scrubbing.
+const seen = (record: Recorded | undefined) =>
+  record && { url: record.url, auth: record.headers.authorization ?? null }
+const lastReceived = () => seen(upstream.received.at(-1))
 const MASKED = '*'.repeat('Bearer up-1'.length)
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    const seen = { url: req.url, auth: req.headers.authorization ?? null }
-    received.push(seen)
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify(seen))
+  upstream = await startUpstream({ answer: jsonAnswer(seen) })
+  origin = upstream.origin
+  ;({ keyring } = await makeKeys())
+  opener = createOpener({ keyring, issuers: testIssuers })
+  token = await mintToken(keyring, {
+    hosts: [origin],
+    inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
+    ttl: '5m',
+    sub: 'agent',
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-  keyring = createKeyring([await generateKey()])
-  issuer = await generateKey({ use: 'sig' })
-  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
-  token = await mint(
-    {
-      hosts: [origin],
-      inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
-      ttl: '5m',
-      sub: 'agent',
-    },
-    { to: keyring.publicJwks(), signWith: issuer },
-  )
-  queryToken = await mint(
-    { hosts: [origin], inject: [{ in: 'query', name: 'key', value: 'q-1' }], ttl: '5m' },
-    { to: keyring.publicJwks(), signWith: issuer },
-  )
+  queryToken = await mintToken(keyring, {
+    hosts: [origin],
+    inject: [{ in: 'query', name: 'key', value: 'q-1' }],
+    ttl: '5m',
+  })
 })
 
 afterAll(async () => {
@@ -64,8 +56,7 @@ afterAll(async () => {
     server.closeAllConnections()
     server.close()
   }
-  upstream.closeAllConnections()
-  await new Promise((resolve) => upstream.close(resolve))
+  await upstream.close()
 })
 
 async function listen(app: Hono<KeyholeEnv>): Promise<string> {
@@ -91,7 +82,7 @@ describe('keyhole() finds the path below its mount point', () => {
     })
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ url: '/a%2Fb?x=1', auth: MASKED })
-    expect(received.at(-1)).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1' })
+    expect(lastReceived()).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1' })
   })
 
   test('inside a sub-app mounted with app.route() and under basePath()', async () => {
@@ -116,7 +107,7 @@ describe('keyhole() finds the path below its mount point', () => {
     })
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ url: '/plain?y=2', auth: MASKED })
-    expect(received.at(-1)).toEqual({ url: '/plain?y=2', auth: 'Bearer up-1' })
+    expect(lastReceived()).toEqual({ url: '/plain?y=2', auth: 'Bearer up-1' })
     const refused = await app.request(`/proxy/http/${host()}/plain`)
     expect(refused.status).toBe(401)
     expect(refused.headers.get('x-keyhole-error')).toBe('missing_token')
@@ -161,7 +152,7 @@ describe('keyholeAuth()', () => {
       redirect: 'manual',
       upstream: { url: '/base/items/1?z=%20', auth: MASKED },
     })
-    expect(received.at(-1)).toEqual({ url: '/base/items/1?z=%20', auth: 'Bearer up-1' })
+    expect(lastReceived()).toEqual({ url: '/base/items/1?z=%20', auth: 'Bearer up-1' })
     expect(seen.headers.authorization).toBe('Bearer up-1')
     expect(seen.headers['x-other']).toBe('kept')
     for (const gone of ['x-api-key', 'x-forwarded-for', 'proxy-authorization', 'host']) {
@@ -170,10 +161,12 @@ describe('keyholeAuth()', () => {
   })
 
   test('prepare() checks another method against the grant', async () => {
-    const getOnly = await mint(
-      { hosts: [origin], methods: ['GET'], inject: [{ in: 'header', name: 'X-Key', value: 'k' }], ttl: '5m' },
-      { to: keyring.publicJwks(), signWith: issuer },
-    )
+    const getOnly = await mintToken(keyring, {
+      hosts: [origin],
+      methods: ['GET'],
+      inject: [{ in: 'header', name: 'X-Key', value: 'k' }],
+      ttl: '5m',
+    })
     const app = new Hono<KeyholeEnv>()
     app.use('/gw/*', keyholeAuth({ opener, upstream: origin }))
     app.get('/gw/*', async (c) => {

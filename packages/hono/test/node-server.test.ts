@@ -1,10 +1,19 @@
-import { createServer, request, type Server } from 'node:http'
+import { request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
-import { createKeyring, createOpener, generateKey, mint, type Opener, toPublicJwk } from '@keyhole/core'
+import { createOpener, type Opener } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import {
+  jsonAnswer,
+  makeKeys,
+  mintToken,
+  type Recorded,
+  startUpstream,
+  testIssuers,
+  type Upstream,
+} from '../../core/test/kit/index.js'
 import { keyhole as universalKeyhole } from '../src/index.js'
 import { keyhole } from '../src/node.js'
 
@@ -12,43 +21,38 @@ import { keyhole } from '../src/node.js'
 // the body for the node forwarder) unless something before it touched the request's headers or
 // body. These pin that choice to the real server: a middleware's changes must still be seen.
 
-let upstream: Server
+let upstream: Upstream
 let origin: string
 let opener: Opener
 let token: string
 const servers: Server[] = []
 const forward = createNodeForwarder()
-// What the upstream received, as it echoes it: its own record, since the echo comes back with the
-// injected credential masked by response scrubbing.
-const received: Record<string, unknown>[] = []
+// What the upstream received, from its own record: the echo of it comes back with the injected
+// credential masked by response scrubbing.
+function seen(record: Recorded | undefined): Record<string, unknown> | undefined {
+  if (!record) return undefined
+  const body = record.body
+  return {
+    auth: record.headers.authorization ?? null,
+    extra: record.headers['x-extra'] ?? null,
+    token: record.headers['x-keyhole-token'] ?? null,
+    length: body.length,
+    sum: body.reduce((a, b) => (a + b) % 65521, 0),
+  }
+}
+const lastReceived = () => seen(upstream.received.at(-1))
 const MASKED = '*'.repeat('Bearer up-1'.length)
 
 beforeAll(async () => {
-  upstream = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const seen = {
-        auth: req.headers.authorization ?? null,
-        extra: req.headers['x-extra'] ?? null,
-        token: req.headers['x-keyhole-token'] ?? null,
-        length: Buffer.concat(chunks).length,
-        sum: Buffer.concat(chunks).reduce((a, b) => (a + b) % 65521, 0),
-      }
-      received.push(seen)
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify(seen))
-    })
+  upstream = await startUpstream({ answer: jsonAnswer(seen) })
+  origin = upstream.origin
+  const { keyring } = await makeKeys()
+  opener = createOpener({ keyring, issuers: testIssuers })
+  token = await mintToken(keyring, {
+    hosts: [origin],
+    inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }],
+    ttl: '5m',
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`
-  const keyring = createKeyring([await generateKey()])
-  const issuer = await generateKey({ use: 'sig' })
-  opener = createOpener({ keyring, issuers: [toPublicJwk(issuer)] })
-  token = await mint(
-    { hosts: [origin], inject: [{ in: 'header', name: 'Authorization', value: 'Bearer up-1' }], ttl: '5m' },
-    { to: keyring.publicJwks(), signWith: issuer },
-  )
 })
 
 afterAll(async () => {
@@ -57,8 +61,7 @@ afterAll(async () => {
     server.closeAllConnections()
     server.close()
   }
-  upstream.closeAllConnections()
-  await new Promise((resolve) => upstream.close(resolve))
+  await upstream.close()
 })
 
 async function listen(app: Hono): Promise<string> {
@@ -111,8 +114,8 @@ describe('keyhole() on @hono/node-server', () => {
         body,
       )
       expect(status).toBe(200)
-      expect(json).toEqual({ ...received.at(-1), auth: MASKED })
-      expect(received.at(-1)).toEqual({
+      expect(json).toEqual({ ...lastReceived(), auth: MASKED })
+      expect(lastReceived()).toEqual({
         auth: 'Bearer up-1',
         extra: 'kept',
         token: null,
@@ -140,7 +143,7 @@ describe('keyhole() on @hono/node-server', () => {
     const { status, json } = await send(base + target(), 'GET', { 'x-extra': 'from-client' })
     expect(status).toBe(200)
     expect(json).toMatchObject({ auth: MASKED, extra: 'from-middleware', token: null })
-    expect(received.at(-1)).toMatchObject({ auth: 'Bearer up-1', extra: 'from-middleware', token: null })
+    expect(lastReceived()).toMatchObject({ auth: 'Bearer up-1', extra: 'from-middleware', token: null })
 
     // @keyhole/hono/node forwards what the client sent (documented): the middleware's token is not seen.
     const nodeApp = new Hono()

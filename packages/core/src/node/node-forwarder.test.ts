@@ -1,56 +1,54 @@
-import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type http from 'node:http'
+import type { Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../test/kit/index.js'
 import { isKeyholeError } from '../errors.js'
 import { parseAddressRanges } from '../proxy/address-ranges.js'
 import type { ForwardInit } from '../proxy/forward-fetch.js'
 import { nodeBody } from './incoming-response.js'
 import { createNodeForwarder } from './node-forwarder.js'
 
-let server: http.Server
+let upstream: Upstream
 let port: number
+let seen: Upstream['received']
 const requestsPerSocket = new WeakMap<Socket, number>()
-const seen: { url: string; headers: http.IncomingHttpHeaders }[] = []
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const count = (requestsPerSocket.get(req.socket) ?? 0) + 1
-    requestsPerSocket.set(req.socket, count)
-    seen.push({ url: req.url ?? '', headers: req.headers })
-    // '/flaky' drops the second request on a kept-alive connection, as a server that timed the
-    // connection out at the same moment would.
-    if (req.url === '/flaky' && count === 2) {
-      req.socket.destroy()
-      return
-    }
-    if (req.url === '/node-body') {
-      // Headers first, body a little later: the response is still streaming when it is handed on.
-      res.writeHead(200, { 'content-type': 'text/plain' })
-      res.flushHeaders()
-      setTimeout(() => res.end(`hello ${req.url}`), 20)
-      return
-    }
-    if (req.url === '/delay') {
-      setTimeout(() => res.end('delayed'), 30)
-      return
-    }
-    if (req.url === '/redirect') {
-      res.writeHead(301, { location: 'https://elsewhere.test/' })
-      res.end()
-      return
-    }
-    res.writeHead(200, { 'content-type': 'text/plain', 'x-reason': 'ok' })
-    res.end(`hello ${req.url}`)
+  upstream = await startUpstream({
+    answer: (req, res) => {
+      const count = (requestsPerSocket.get(req.socket) ?? 0) + 1
+      requestsPerSocket.set(req.socket, count)
+      // '/flaky' drops the second request on a kept-alive connection, as a server that timed the
+      // connection out at the same moment would.
+      if (req.url === '/flaky' && count === 2) {
+        req.socket.destroy()
+        return
+      }
+      if (req.url === '/node-body') {
+        // Headers first, body a little later: the response is still streaming when it is handed on.
+        res.writeHead(200, { 'content-type': 'text/plain' })
+        res.flushHeaders()
+        setTimeout(() => res.end(`hello ${req.url}`), 20)
+        return
+      }
+      if (req.url === '/delay') {
+        setTimeout(() => res.end('delayed'), 30)
+        return
+      }
+      if (req.url === '/redirect') {
+        res.writeHead(301, { location: 'https://elsewhere.test/' })
+        res.end()
+        return
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', 'x-reason': 'ok' })
+      res.end(`hello ${req.url}`)
+    },
   })
-  server.keepAliveTimeout = 30_000
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  port = (server.address() as AddressInfo).port
+  port = upstream.port
+  seen = upstream.received
 })
 
-afterAll(() => {
-  server.closeAllConnections()
-  return new Promise<void>((resolve) => server.close(() => resolve()))
-})
+afterAll(() => upstream.close())
 
 const init = (extra: Partial<ForwardInit> = {}): ForwardInit => ({
   method: 'GET',

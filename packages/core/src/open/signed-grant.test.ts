@@ -1,7 +1,13 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/kit/index.js'
+import {
+  craftJws,
+  craftSignedToken,
+  jsonAnswer,
+  SECRET,
+  startUpstream,
+  type Upstream,
+  validClaims,
+} from '../../test/kit/index.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
 import { toPublicJwk } from '../keys/jwk.js'
@@ -223,31 +229,26 @@ describe('signed grants', () => {
 })
 
 describe('issuer JWKS URLs', () => {
-  let server: Server
+  let upstream: Upstream
   let url: string
   let served: unknown[] = []
-  let fetches = 0
   let clock = Date.now()
+  const fetches = () => upstream.received.length
 
   beforeAll(async () => {
-    server = createServer((_req, res) => {
-      fetches++
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ keys: served }))
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/issuer.json`
+    upstream = await startUpstream({ answer: jsonAnswer(() => ({ keys: served })) })
+    url = `${upstream.origin}/issuer.json`
   })
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  afterAll(() => upstream.close())
 
   it('fetches on first use, refetches for an unknown kid at most once per 30 s, and picks up rotation', async () => {
     const keyring = createKeyring([encKey])
     served = [toPublicJwk(issuer), toPublicJwk(encKey)]
-    fetches = 0
+    upstream.received.splice(0)
     const opener = createOpener({ keyring, issuers: [url], now: () => clock })
     const a = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
     expect((await opener.open(a)).issuerKid).toBe(issuer.kid)
-    expect(fetches).toBe(1)
+    expect(fetches()).toBe(1)
 
     // The issuer rotates to an EdDSA key; within 30 s of the last fetch it is not seen yet.
     served = [toPublicJwk(issuer), toPublicJwk(edIssuer)]
@@ -256,15 +257,15 @@ describe('issuer JWKS URLs', () => {
     expect((await refusal(opener.open(b))).reason).toBe('unknown_issuer')
     const c = await mint(grant, { to: keyring.publicJwks(), signWith: stranger })
     expect((await refusal(opener.open(c))).reason).toBe('unknown_issuer')
-    expect(fetches).toBe(1)
+    expect(fetches()).toBe(1)
 
     clock += 25_000
     expect((await opener.open(b)).issuerKid).toBe(edIssuer.kid)
-    expect(fetches).toBe(2)
+    expect(fetches()).toBe(2)
     // A flood of unknown kids right after costs no fetch.
     for (let i = 0; i < 5; i++)
       await refusal(opener.open(await mint(grant, { to: keyring.publicJwks(), signWith: stranger })))
-    expect(fetches).toBe(2)
+    expect(fetches()).toBe(2)
   })
 
   it('refuses a plain-http issuer JWKS on a non-loopback host (nothing trusted from it)', async () => {

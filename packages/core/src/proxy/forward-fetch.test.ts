@@ -1,38 +1,39 @@
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type http from 'node:http'
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startUpstream, type Upstream } from '../../test/kit/index.js'
 import { createFetchForwarder, type ForwardInit } from './forward-fetch.js'
 
-let server: http.Server
+let upstream: Upstream
 let origin: string
-const seen: http.IncomingHttpHeaders[] = []
+/** The headers of the last request the upstream received. */
+const lastHeaders = () => upstream.received.at(-1)?.headers
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    seen.push(req.headers)
-    const body = Buffer.from('plain text body')
-    const encoded: Record<string, [string, Buffer]> = {
-      '/gzip': ['gzip', gzipSync(body)],
-      '/br': ['br', brotliCompressSync(body)],
-      '/deflate': ['deflate', deflateSync(body)],
-      '/custom': ['x-custom', body],
-    }
-    const [encoding, bytes] = encoded[req.url ?? ''] ?? ['', body]
-    const headers: http.OutgoingHttpHeaders = {
-      'content-length': bytes.length,
-      connection: 'x-hop',
-      'x-hop': '1',
-    }
-    if (encoding) headers['content-encoding'] = encoding
-    res.writeHead(200, headers)
-    res.end(req.method === 'HEAD' ? undefined : bytes)
+  upstream = await startUpstream({
+    answer: (req, res) => {
+      const body = Buffer.from('plain text body')
+      const encoded: Record<string, [string, Buffer]> = {
+        '/gzip': ['gzip', gzipSync(body)],
+        '/br': ['br', brotliCompressSync(body)],
+        '/deflate': ['deflate', deflateSync(body)],
+        '/custom': ['x-custom', body],
+      }
+      const [encoding, bytes] = encoded[req.url ?? ''] ?? ['', body]
+      const headers: http.OutgoingHttpHeaders = {
+        'content-length': bytes.length,
+        connection: 'x-hop',
+        'x-hop': '1',
+      }
+      if (encoding) headers['content-encoding'] = encoding
+      res.writeHead(200, headers)
+      res.end(req.method === 'HEAD' ? undefined : bytes)
+    },
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  origin = upstream.origin
 })
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+afterAll(() => upstream.close())
 
 const init = (method = 'GET', headers: Record<string, string> = {}): ForwardInit => ({
   method,
@@ -73,9 +74,9 @@ describe('createFetchForwarder', () => {
     await (
       await forward(`${origin}/plain`, init('GET', { 'accept-encoding': 'zstd, br;q=0.9, *;q=0.1' }))
     ).text()
-    expect(seen.at(-1)?.['accept-encoding']).toBe('br;q=0.9')
+    expect(lastHeaders()?.['accept-encoding']).toBe('br;q=0.9')
     await (await forward(`${origin}/plain`, init('GET', { 'accept-encoding': 'zstd' }))).text()
-    expect(seen.at(-1)?.['accept-encoding']).toBe('identity')
+    expect(lastHeaders()?.['accept-encoding']).toBe('identity')
   })
 
   it('uses the fetch it is given', async () => {

@@ -130,6 +130,17 @@ export const reflectAnswer: Answer = (_req, res, record) => {
   res.end(JSON.stringify({ method, url, headers, rawHeaders, body, bodyLength, bodyHash }))
 }
 
+/**
+ * An answer of 200 `application/json` with what `view` makes of the request as received (its body
+ * has ended by then): for suites that echo a few fields back, such as the URL and one header.
+ */
+export function jsonAnswer(view: (record: Recorded) => unknown): Answer {
+  return (_req, res, record) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(view(record)))
+  }
+}
+
 function newRecord(req: IncomingMessage): Recorded {
   const chunks: Buffer[] = []
   const hash = createHash('sha256')

@@ -1,8 +1,5 @@
-// The engine towards an HTTPS upstream on 127.0.0.1 (a self-signed test certificate for
+// The engine towards an HTTPS upstream on 127.0.0.1 (the kit's self-signed test certificate for
 // IP:127.0.0.1 and DNS:upstream.test, valid until 2126, in ./fixtures).
-import { readFileSync } from 'node:fs'
-import https from 'node:https'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKey } from '../../src/keys/generate-key.js'
 import { toPublicJwk } from '../../src/keys/jwk.js'
@@ -13,33 +10,30 @@ import { createOpener, type Opener } from '../../src/open/opener.js'
 import { createProxy } from '../../src/proxy/create-proxy.js'
 import type { ProxyEvent } from '../../src/proxy/events.js'
 import type { KeyholeIssuerPrivateJwk, PublicJwks } from '../../src/types.js'
+import { localhostTls, type Recorded, startUpstream, type Upstream } from '../kit/index.js'
 
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url))
-const cert = fixture('localhost-cert.pem')
+const { cert } = localhostTls
 const SECRET = 'tls-credential-value-0123'
 
-let server: https.Server
+let upstream: Upstream
 let port: number
 let opener: Opener
 let jwks: PublicJwks
 let issuer: KeyholeIssuerPrivateJwk
-const seen: { url: string; authorization?: string; servername?: string }[] = []
+let seen: Recorded[]
 const forwarders: NodeForwarder[] = []
 const events: ProxyEvent[] = []
 
 beforeAll(async () => {
-  server = https.createServer({ key: fixture('localhost-key.pem'), cert }, (req, res) => {
-    const socket = req.socket as import('node:tls').TLSSocket
-    seen.push({
-      url: req.url ?? '',
-      authorization: req.headers.authorization,
-      servername: (socket as unknown as { servername?: string }).servername,
-    })
-    res.writeHead(200, { 'content-type': 'text/plain' })
-    res.end('secure hello')
+  upstream = await startUpstream({
+    tls: localhostTls,
+    answer: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.end('secure hello')
+    },
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  port = (server.address() as AddressInfo).port
+  port = upstream.port
+  seen = upstream.received
   const keyring = createKeyring([await generateKey()])
   jwks = keyring.publicJwks()
   issuer = await generateKey({ use: 'sig' })
@@ -48,8 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const f of forwarders) f.destroy()
-  server.closeAllConnections()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await upstream.close()
 })
 
 const tokenFor = (hosts: string[]) =>
@@ -75,7 +68,7 @@ describe('engine over TLS', () => {
     )
     expect(res.status).toBe(200)
     expect(await res.text()).toBe('secure hello')
-    expect(seen.at(-1)).toMatchObject({ url: '/secure?x=1', authorization: `Bearer ${SECRET}` })
+    expect(seen.at(-1)).toMatchObject({ url: '/secure?x=1', headers: { authorization: `Bearer ${SECRET}` } })
   })
 
   it('verifies the certificate against the host name it dials (SNI and name check)', async () => {

@@ -1,9 +1,7 @@
 // A WebSocket inside a CONNECT tunnel: wss:// through the forward proxy with a keyhole CA, to a
 // real `wss` echo server on 127.0.0.1 that sends back the Authorization it received.
 import { once } from 'node:events'
-import { readFile } from 'node:fs/promises'
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
-import https from 'node:https'
 import net, { type AddressInfo } from 'node:net'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,12 +18,11 @@ import { createNodeForwarder } from '../../src/node/node-forwarder.js'
 import { createUpgradeHandler } from '../../src/node/websocket/index.js'
 import { createOpener } from '../../src/open/opener.js'
 import { createProxy } from '../../src/proxy/create-proxy.js'
-import { testIssuer, testIssuers } from '../kit/issuer.js'
+import { localhostTls, startUpstream, testIssuer, testIssuers, type Upstream } from '../kit/index.js'
 
 const SECRET = 'ghp_TUNNELWEBSOCKET0123456789abcdef'
-const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url))
 
-let upstream: https.Server
+let upstream: Upstream
 let upstreamPort: number
 let proxy: http.Server
 let proxyPort: number
@@ -36,20 +33,18 @@ const handshakes: IncomingHttpHeaders[] = []
 const forward = createNodeForwarder()
 
 beforeAll(async () => {
-  const cert = await fixture('localhost-cert.pem')
-  upstream = https.createServer({ key: await fixture('localhost-key.pem'), cert })
+  const { cert } = localhostTls
+  upstream = await startUpstream({ tls: localhostTls })
   const wss = new WebSocketServer({ noServer: true })
   wss.on('connection', (socket, req: IncomingMessage) => {
     socket.send(req.headers.authorization ?? '(none)')
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
   })
-  upstream.on('upgrade', (req: IncomingMessage, socket, head) => {
+  upstream.server.on('upgrade', (req: IncomingMessage, socket, head) => {
     handshakes.push(req.headers)
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
   })
-  upstream.listen(0, '127.0.0.1')
-  await once(upstream, 'listening')
-  upstreamPort = (upstream.address() as AddressInfo).port
+  upstreamPort = upstream.port
 
   const keyring = createKeyring([await generateKey()])
   const opener = createOpener({ keyring, issuers: testIssuers })
@@ -78,13 +73,12 @@ beforeAll(async () => {
   proxyPort = (proxy.address() as AddressInfo).port
 })
 
-afterAll(() => {
+afterAll(async () => {
   forwardProxy.close()
-  for (const server of [proxy, upstream]) {
-    server.closeAllConnections()
-    server.close()
-  }
+  proxy.closeAllConnections()
+  proxy.close()
   forward.destroy()
+  await upstream.close()
 })
 
 /** CONNECT to the upstream through the proxy, then TLS with the keyhole CA's leaf. */
