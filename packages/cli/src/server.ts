@@ -284,6 +284,8 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     opener: { open: (token, info) => (opener as ProxyOpener).open(token, info) },
     upgrade: upgradeTracked,
     nodeBody: true,
+    // The engine's private-address rule, so a CONNECT to a host it would never dial is 403 before any TLS.
+    ...(options.allowPrivateAddresses ? { allowPrivateAddresses: options.allowPrivateAddresses } : {}),
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
   })

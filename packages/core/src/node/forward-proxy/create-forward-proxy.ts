@@ -3,8 +3,11 @@ import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { KeyholeError } from '../../errors.js'
 import type { ProxyHandler, ProxyOpener } from '../../proxy/create-proxy.js'
+import type { Grant } from '../../types.js'
 import type { CertificateAuthority } from '../ca/certificate-authority.js'
+import type { Lookup } from '../guarded-lookup.js'
 import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
+import { checkConnectAddress, compileConnectAddressRule } from './connect-address.js'
 import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
 import { refuseConnect } from './proxy-response.js'
 import { chooseToken, readProxyTokens } from './proxy-tokens.js'
@@ -34,9 +37,26 @@ export interface ForwardProxyOptions {
    * trust, expiry, revocation) before the tunnel is answered, so a bad token is refused with 407
    * at the CONNECT, before any TLS, rather than on every request inside. The signed policy is
    * still enforced by the engine on each request. Default: none (the token is only routed by
-   * its public hosts hint at CONNECT).
+   * its public hosts hint at CONNECT). With it, the CONNECT's private-address check (see
+   * `allowPrivateAddresses`) also covers IP-literal authorities, judged with the opened grant.
    */
   opener?: ProxyOpener
+  /**
+   * The engine's `allowPrivateAddresses`, if it has any (`true`, or CIDR ranges). A CONNECT whose
+   * authority the engine's private-address rule would refuse for every request inside is refused
+   * with 403 `host_not_allowed` before any TLS, and nothing is dialed: a local-only name
+   * (`localhost`, `*.internal`, ...), a name that resolves (with `lookup`) to a private, loopback
+   * or link-local address outside these ranges, and, with `opener`, an IP literal that is such an
+   * address unless the signed grant names it literally. Give the same value as the engine's, or
+   * CONNECTs the engine would serve are refused. Default `false`.
+   */
+  allowPrivateAddresses?: boolean | readonly string[]
+  /**
+   * The resolver the engine's forwarder dials with (`createNodeForwarder({ lookup })`), in the
+   * shape of `dns.lookup`: a CONNECT authority that is a host name is resolved with it for the
+   * check above. Default `dns.lookup`.
+   */
+  lookup?: Lookup
   /**
    * The engine's `tokenHeaders`, if it has any: removed from forward-proxy requests so the token
    * comes from `Proxy-Authorization` only (the engine strips them before forwarding anyway).
@@ -93,7 +113,9 @@ const CONNECT_DISABLED =
  * - Absolute-form requests (`GET http://host:8080/p?q`) go to the engine as the open-mode path
  *   `/http/host:8080/p?q`; the target comes from the request line, never from `Host`.
  * - `CONNECT host:port`, with a `ca`: the token is checked against the authority (and, with
- *   `opener`, opened) **before any TLS**, then TLS is terminated with a leaf for that host; the TLS server name must be the host
+ *   `opener`, opened) **before any TLS**, and so is the authority against the engine's
+ *   private-address rule (`allowPrivateAddresses`, a host name resolved with `lookup`); then TLS
+ *   is terminated with a leaf for that host; the TLS server name must be the host
  *   (absent only for IP literals), and every request inside must carry `Host: <authority>` (else
  *   421 `misdirected_request`). Each request goes to the engine as `https://<authority>` plus its
  *   request target, so an open-mode-looking path inside the tunnel is just a path there. The
@@ -111,8 +133,9 @@ const CONNECT_DISABLED =
  * import { createOpener, createProxy } from '@keyhole/core'
  * import { createForwardProxy, createNodeForwarder, loadCertificateAuthority } from '@keyhole/core/node'
  *
- * const handler = createProxy({ opener: createOpener({ keyring, issuers }), forward: createNodeForwarder() })
- * const proxy = createForwardProxy({ handler, ca: await loadCertificateAuthority(caJson), nodeBody: true })
+ * const opener = createOpener({ keyring, issuers })
+ * const handler = createProxy({ opener, forward: createNodeForwarder() })
+ * const proxy = createForwardProxy({ handler, opener, ca: await loadCertificateAuthority(caJson), nodeBody: true })
  * const server = http.createServer((req, res) => proxy.onRequest(req, res, () => {
  *   res.statusCode = 404
  *   res.end()
@@ -132,6 +155,7 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
     nodeBody: options.nodeBody === true,
   }
   const ca = options.ca
+  const addressRule = compileConnectAddressRule(options.allowPrivateAddresses, options.lookup)
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
   const tunnels = new WeakMap<object, Tunnel>()
   const open = new Set<Duplex>()
@@ -208,7 +232,10 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
           const tokens = readProxyTokens(proxyAuthorization(req))
           const origin = connectTarget(req.url)
           tunnel = { origin, token: chooseToken(tokens, origin) }
-          if (options.opener) await options.opener.open(tunnel.token)
+          let grant: Grant | undefined
+          if (options.opener) grant = await options.opener.open(tunnel.token)
+          // A host the engine would never dial is refused here, before any TLS.
+          await checkConnectAddress(origin.host, grant, addressRule)
         } catch (error) {
           await refuseConnect(socket, error)
           return

@@ -52,6 +52,11 @@ export interface Harness {
    * 169.254.169.254.
    */
   readonly strictProxyPort: number
+  /**
+   * Like the strict proxy, but its opener also accepts unsigned tokens (the engine's `allowHosts`
+   * is 127.0.0.1 and upstream.test on the HTTPS upstream's port, and 10.0.0.1).
+   */
+  readonly unsignedProxyPort: number
   /** TCP connections each upstream has accepted so far: what "nothing was dialed" is checked on. */
   connections(): { https: number; http: number }
   /** Close codes the upstreams' WebSocket ends have seen, in order. */
@@ -67,6 +72,8 @@ export interface Harness {
   readonly seen: Seen[]
   /** A signed token for `hosts` that injects `Authorization: Bearer <secret>`. */
   token(hosts: string[], secret: string, inject?: Injection[]): Promise<string>
+  /** An unsigned token for `hosts`: only the unsigned proxy opens it. */
+  unsignedToken(hosts: string[], secret: string): Promise<string>
   /** A token no trusted issuer signed for this proxy: encrypted to another key. */
   foreignToken(hosts: string[]): Promise<string>
   close(): Promise<void>
@@ -142,6 +149,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       opener,
       handler: createProxy(engineOptions),
       upgrade: createUpgradeHandler(engineOptions, { ca: cert, lookup }),
+      // The engine's address rule and resolver, for the forward proxy's own check at CONNECT.
+      lookup,
+      ...(allowPrivateAddresses && { allowPrivateAddresses }),
     }
   }
   const ca = await createCertificateAuthority(
@@ -168,9 +178,27 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   proxies.push(attachForwardProxy(plainServer, { handler: engine().handler }))
   const strictServer = http.createServer(notFound)
   proxies.push(attachForwardProxy(strictServer, { ...engine(false), ca, nodeBody: true }))
+  const unsignedOpener = createOpener({ keyring, issuers: testIssuers, acceptUnsigned: true })
+  const unsignedForward = createNodeForwarder({ agent: { ca: cert }, lookup })
+  forwarders.push(unsignedForward)
+  const unsignedServer = http.createServer(notFound)
+  proxies.push(
+    attachForwardProxy(unsignedServer, {
+      handler: createProxy({
+        opener: unsignedOpener,
+        forward: unsignedForward,
+        allowHosts: [`127.0.0.1:${httpsPort}`, `upstream.test:${httpsPort}`, '10.0.0.1'],
+      }),
+      opener: unsignedOpener,
+      lookup,
+      ca,
+      nodeBody: true,
+    }),
+  )
   const proxyPort = await listen(server)
   const plainProxyPort = await listen(plainServer)
   const strictProxyPort = await listen(strictServer)
+  const unsignedProxyPort = await listen(unsignedServer)
 
   const otherKeyring = createKeyring([await generateKey()])
   return {
@@ -178,6 +206,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     proxyPort,
     plainProxyPort,
     strictProxyPort,
+    unsignedProxyPort,
     connections: () => ({ ...connections }),
     websocketCloses: closes,
     httpsPort,
@@ -195,6 +224,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         },
         { to: jwks, signWith: testIssuer },
       ),
+    unsignedToken: (hosts, secret) =>
+      mint(
+        { hosts, inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${secret}` }], ttl: '1h' },
+        { to: jwks },
+      ),
     foreignToken: (hosts) =>
       mint(
         { hosts, inject: [{ in: 'header', name: 'Authorization', value: 'Bearer foreign' }], ttl: '1h' },
@@ -203,7 +237,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async close() {
       for (const proxy of proxies) proxy.close()
       for (const client of wss.clients) client.terminate()
-      for (const s of [server, plainServer, strictServer, secure, plain]) {
+      for (const s of [server, plainServer, strictServer, unsignedServer, secure, plain]) {
         s.closeAllConnections()
         s.close()
       }

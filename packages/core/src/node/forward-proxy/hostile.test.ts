@@ -1,11 +1,13 @@
 // The forward proxy against hostile clients: a tunnel whose TLS handshake never finishes, a
 // thousand CONNECT hosts (the leaf cache stays bounded), a second request in a kept-alive tunnel
-// for another host, private addresses behind a granted name, and a plain-HTTP request for a host
-// the grant only allows over HTTPS. Real sockets and real upstreams on 127.0.0.1 throughout;
-// "nothing dialed" is read from the upstreams' own connection counts.
+// for another host, private addresses behind a granted name or an unsigned IP literal (refused
+// at the CONNECT, before any TLS), and a plain-HTTP request for a host the grant only allows over
+// HTTPS. Real sockets and real upstreams on 127.0.0.1 throughout; "nothing dialed" is read from
+// the upstreams' own connection counts.
 import { once } from 'node:events'
 import http, { type IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
+import net, { type Socket } from 'node:net'
+import { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { basic, connectTunnel, curl, type Harness, rawExchange, startHarness } from './harness.fixture.js'
@@ -24,6 +26,7 @@ beforeAll(async () => {
       // HTTPS only, on the port where the plain-HTTP upstream listens.
       `127.0.0.1:${h.httpPort}`,
       'metadata.test',
+      `localhost:${h.httpsPort}`,
       '*.hosts.test',
     ],
     SECRET,
@@ -173,11 +176,76 @@ describe('a second request in a kept-alive tunnel', () => {
   })
 })
 
+/** The first flight of a real TLS client for `servername`: its ClientHello, as it would go on the wire. */
+function clientHello(servername: string): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const wire = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, done) {
+        resolve(Buffer.from(chunk))
+        done()
+        // Written from inside tls.connect(): the client is gone once that has returned.
+        setImmediate(() => client.destroy())
+      },
+    })
+    // No server name for an IP literal, as real clients do (an empty one sends no SNI).
+    const name = net.isIP(servername) === 0 ? servername : ''
+    const client = tls.connect({ socket: wire as Socket, servername: name, ca: h.ca.certificate })
+    client.on('error', () => {})
+  })
+}
+
+/**
+ * Sends a CONNECT and, without waiting for the answer, a real ClientHello (as an eager client
+ * does); collects every byte the proxy sends back until it closes the connection.
+ */
+async function connectEagerly(
+  port: number,
+  authority: string,
+  servername: string,
+  proxyAuthorization: string,
+): Promise<{ answer: Buffer; closedByProxy: boolean }> {
+  const hello = await clientHello(servername)
+  const socket = net.connect(port, '127.0.0.1')
+  await once(socket, 'connect')
+  const request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Authorization: ${proxyAuthorization}\r\n\r\n`
+  socket.write(Buffer.concat([Buffer.from(request, 'latin1'), hello]))
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  socket.on('error', () => {})
+  const closedByProxy = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5000)
+    socket.once('close', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+  })
+  socket.destroy()
+  return { answer: Buffer.concat(chunks), closedByProxy }
+}
+
+/**
+ * Asserts the proxy answered the CONNECT with 403 `host_not_allowed` and nothing else: the whole
+ * answer is that response (no TLS record after it, although a ClientHello was waiting), and the
+ * proxy closed the connection.
+ */
+function expectRefusedBeforeTls(result: { answer: Buffer; closedByProxy: boolean }): void {
+  const text = result.answer.toString('latin1')
+  expect(text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*x-keyhole-error: host_not_allowed\r\n/i)
+  const headEnd = result.answer.indexOf('\r\n\r\n')
+  const length = Number(/content-length: (\d+)/i.exec(text)?.[1])
+  // Exactly the head and its JSON body: no ServerHello (a TLS record starts with 0x16) follows.
+  expect(result.answer.length).toBe(headEnd + 4 + length)
+  expect(JSON.parse(text.slice(headEnd + 4)).error.code).toBe('host_not_allowed')
+  expect(text).not.toContain(SECRET)
+  expect(result.closedByProxy).toBe(true)
+}
+
 describe('private addresses the rules refuse', () => {
   // The strict proxy's engine has no allowPrivateAddresses: a granted *name* that resolves to a
-  // loopback or link-local address is refused at the dial (only an IP literal a signed grant
-  // names is let through, by design).
-  it('refuses a granted name resolving to loopback, and the upstream there sees no connection', async () => {
+  // loopback or link-local address is refused at the CONNECT itself, with the engine's resolver
+  // and address rule (only an IP literal a signed grant names is let through, by design).
+  it('refuses the CONNECT for a granted name resolving to loopback, before any TLS, dialing nothing', async () => {
     const before = h.connections()
     const result = await curl(proxyWith(h.strictProxyPort), `https://upstream.test:${h.httpsPort}/private`, [
       '--cacert',
@@ -185,23 +253,58 @@ describe('private addresses the rules refuse', () => {
       '-D',
       '-',
     ])
-    // The CONNECT is answered (the name is granted); the request inside is what gets refused.
-    expect(result.stdout).toMatch(
-      /^HTTP\/1\.1 200 Connection Established\r\n\r\nHTTP\/1\.1 403 [\s\S]*x-keyhole-error: host_not_allowed/i,
-    )
+    // curl gives up on the tunnel: the 403 is the CONNECT's, and no request was sent inside.
+    expect(result.code).not.toBe(0)
+    expect(result.stdout).toMatch(/^HTTP\/1\.1 403 [\s\S]*x-keyhole-error: host_not_allowed/i)
+    expect(result.stdout).not.toContain('200 Connection Established')
     expect(result.stdout).not.toContain(SECRET)
+    expectRefusedBeforeTls(
+      await connectEagerly(h.strictProxyPort, `upstream.test:${h.httpsPort}`, 'upstream.test', basic(token)),
+    )
     expect(h.connections()).toEqual(before)
     expect(h.seen.some((s) => s.url === '/private')).toBe(false)
   })
 
-  it('refuses a granted name resolving to the cloud metadata address', async () => {
+  it('refuses the CONNECT for a granted name resolving to the cloud metadata address', async () => {
     const result = await curl(proxyWith(h.strictProxyPort), 'https://metadata.test/latest/meta-data/', [
       '--cacert',
       h.caFile,
       '-D',
       '-',
     ])
-    expect(result.stdout).toMatch(/HTTP\/1\.1 403 [\s\S]*x-keyhole-error: host_not_allowed/i)
+    expect(result.stdout).toMatch(/^HTTP\/1\.1 403 [\s\S]*x-keyhole-error: host_not_allowed/i)
+    expect(result.stdout).not.toContain('200 Connection Established')
+    expectRefusedBeforeTls(
+      await connectEagerly(h.strictProxyPort, 'metadata.test:443', 'metadata.test', basic(token)),
+    )
+  })
+
+  it('refuses the CONNECT for a granted local-only name (localhost) without resolving it', async () => {
+    const before = h.connections()
+    expectRefusedBeforeTls(
+      await connectEagerly(h.strictProxyPort, `localhost:${h.httpsPort}`, 'localhost', basic(token)),
+    )
+    expect(h.connections()).toEqual(before)
+  })
+
+  it('refuses the CONNECT for a private IP literal an unsigned grant names, before any TLS', async () => {
+    const unsigned = await h.unsignedToken([`127.0.0.1:${h.httpsPort}`, '10.0.0.1'], SECRET)
+    const before = h.connections()
+    for (const authority of [`127.0.0.1:${h.httpsPort}`, '10.0.0.1:443']) {
+      const host = authority.slice(0, authority.lastIndexOf(':'))
+      expectRefusedBeforeTls(await connectEagerly(h.unsignedProxyPort, authority, host, basic(unsigned)))
+    }
+    expect(h.connections()).toEqual(before)
+  })
+
+  it('still tunnels to a private IP literal a signed grant names (the engine would dial it too)', async () => {
+    const result = await curl(
+      proxyWith(h.strictProxyPort),
+      `https://127.0.0.1:${h.httpsPort}/signed-literal`,
+      ['--cacert', h.caFile],
+    )
+    expect(result.stdout).toBe('hello /signed-literal\n200')
+    expect(h.seen.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`)
   })
 
   it('refuses a CONNECT to a private address no token names before any TLS', async () => {
