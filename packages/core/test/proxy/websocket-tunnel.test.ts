@@ -21,6 +21,8 @@ import { createProxy } from '../../src/proxy/create-proxy.js'
 import { localhostTls, startUpstream, testIssuer, testIssuers, type Upstream } from '../kit/index.js'
 
 const SECRET = 'ghp_TUNNELWEBSOCKET0123456789abcdef'
+// Short, so an idle WebSocket is seen closed; every other exchange here is much quicker.
+const IDLE_MS = 500
 
 let upstream: Upstream
 let upstreamPort: number
@@ -66,7 +68,7 @@ beforeAll(async () => {
     handler: createProxy(engineOptions),
     ca,
     nodeBody: true,
-    upgrade: createUpgradeHandler(engineOptions, { ca: cert }),
+    upgrade: createUpgradeHandler(engineOptions, { ca: cert, idleTimeout: `${IDLE_MS}ms` }),
   })
   proxy.listen(0, '127.0.0.1')
   await once(proxy, 'listening')
@@ -83,6 +85,13 @@ afterAll(async () => {
 
 /** CONNECT to the upstream through the proxy, then TLS with the keyhole CA's leaf. */
 async function tunnel(proxyAuthorization: string): Promise<tls.TLSSocket> {
+  return (await tunnelWithSocket(proxyAuthorization)).secure
+}
+
+/** {@link tunnel}, with the CONNECT's own TCP socket too. */
+async function tunnelWithSocket(
+  proxyAuthorization: string,
+): Promise<{ secure: tls.TLSSocket; raw: net.Socket }> {
   const socket = net.connect(proxyPort, '127.0.0.1')
   await once(socket, 'connect')
   const authority = `127.0.0.1:${upstreamPort}`
@@ -93,7 +102,7 @@ async function tunnel(proxyAuthorization: string): Promise<tls.TLSSocket> {
   expect(chunk.toString('latin1')).toMatch(/^HTTP\/1\.1 200/)
   const secure = tls.connect({ socket, host: '127.0.0.1', ca: ca.certificate })
   await once(secure, 'secureConnect')
-  return secure
+  return { secure, raw: socket }
 }
 
 function open(
@@ -150,5 +159,30 @@ describe('a WebSocket inside a CONNECT tunnel', () => {
     expect(result.status).toBe(421)
     expect(result.headers['x-keyhole-error']).toBe('misdirected_request')
     expect(handshakes.length).toBe(before)
+  })
+
+  it('is closed, tunnel and all, once no frames have gone either way for the idle timeout', async () => {
+    const { secure, raw } = await tunnelWithSocket(`Bearer ${token}`)
+    const ws = await open(secure)
+    if (!(ws instanceof WebSocket)) throw new Error(`refused: ${ws.status}`)
+    const code = new Promise<number>((resolve) => ws.once('close', (c: number) => resolve(c)))
+    const tunnelClosed = new Promise<void>((resolve) => {
+      if (raw.destroyed) resolve()
+      else raw.once('close', () => resolve())
+    })
+    expect(await nextMessage(ws)).toBe('*'.repeat(`Bearer ${SECRET}`.length))
+    // Busy for twice the idle time: the connection stays.
+    const started = performance.now()
+    for (let i = 0; performance.now() - started < 2 * IDLE_MS; i++) {
+      expect(ws.readyState).toBe(WebSocket.OPEN)
+      ws.send(`busy ${i}`)
+      expect(await nextMessage(ws)).toBe(`busy ${i}`)
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 4))
+    }
+    // Then quiet: dropped after the idle timeout, and the CONNECT socket with it.
+    const quietSince = performance.now()
+    expect(await code).toBe(1006)
+    await tunnelClosed
+    expect(performance.now() - quietSince).toBeGreaterThanOrEqual(IDLE_MS - 250)
   })
 })

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import net, { type AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { createProof, generateProofKey, type ProofKey } from '../../../client/src/index.js'
 import { generateKey } from '../../src/keys/generate-key.js'
@@ -11,7 +11,11 @@ import { createKeyring, type Keyring } from '../../src/keys/keyring.js'
 import { mint } from '../../src/mint.js'
 import type { Lookup } from '../../src/node/guarded-lookup.js'
 import { createNodeForwarder } from '../../src/node/node-forwarder.js'
-import { createUpgradeHandler, type UpgradeHandler } from '../../src/node/websocket/index.js'
+import {
+  createUpgradeHandler,
+  type UpgradeHandler,
+  type UpgradeHandlerOptions,
+} from '../../src/node/websocket/index.js'
 import { createOpener } from '../../src/open/opener.js'
 import type { ProxyOptions } from '../../src/pipeline/options.js'
 import type { ProxyEvent } from '../../src/proxy/events.js'
@@ -24,6 +28,8 @@ interface Upstream {
   port: number
   /** Request headers of every handshake that reached the upstream (accepted or not). */
   handshakes: IncomingHttpHeaders[]
+  /** Close codes the upstream's WebSocket ends have seen, by request path. */
+  closes: Map<string, number>
   close(): Promise<void>
 }
 
@@ -33,10 +39,12 @@ interface Upstream {
  */
 async function startUpstream(): Promise<Upstream> {
   const handshakes: IncomingHttpHeaders[] = []
+  const closes = new Map<string, number>()
   const wss = new WebSocketServer({ noServer: true })
   wss.on('connection', (socket, req: IncomingMessage) => {
     socket.send(req.headers.authorization ?? '(none)')
     socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }))
+    socket.on('close', (code) => closes.set(req.url ?? '', code))
   })
   const server = http.createServer((_req, res) => {
     res.statusCode = 404
@@ -57,6 +65,7 @@ async function startUpstream(): Promise<Upstream> {
   return {
     port: (server.address() as AddressInfo).port,
     handshakes,
+    closes,
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate()
@@ -162,9 +171,16 @@ function grantFor(hosts: string[], extra: Record<string, unknown> = {}): Promise
   )
 }
 
-async function proxyWith(options: Partial<ProxyOptions>, lookup?: Lookup): Promise<string> {
+async function proxyWith(
+  options: Partial<ProxyOptions>,
+  lookup?: Lookup,
+  upgradeOptions: UpgradeHandlerOptions = {},
+): Promise<string> {
   const server = await startProxy(
-    createUpgradeHandler({ opener, forward, timeout: '5s', ...options }, lookup ? { lookup } : {}),
+    createUpgradeHandler(
+      { opener, forward, timeout: '5s', ...options },
+      { ...upgradeOptions, ...(lookup && { lookup }) },
+    ),
   )
   started.push(server)
   return `ws://127.0.0.1:${server.port}`
@@ -366,5 +382,74 @@ describe('a WebSocket through the upgrade handler', () => {
     expect((await opened.next()).toString()).toBe(MASKED)
     opened.ws.close()
     await closed(opened.ws)
+  })
+
+  describe('idle timeout', () => {
+    const IDLE_MS = 300
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+    const closeOf = (ws: WebSocket) =>
+      new Promise<number>((resolve) => ws.once('close', (code: number) => resolve(code)))
+
+    it('closes an upgraded connection that carries no frames either way after the idle timeout', async () => {
+      const quick = await proxyWith({}, undefined, { idleTimeout: `${IDLE_MS}ms` })
+      const opened = await connect(`${quick}/http/127.0.0.1:${upstream.port}/idle-quiet`, {
+        'x-keyhole-token': token,
+      })
+      if (!opened.ok) throw new Error(`refused: ${opened.status} ${opened.body}`)
+      const code = closeOf(opened.ws)
+      expect((await opened.next()).toString()).toBe(MASKED) // the last bytes to go either way
+      const quietSince = performance.now()
+      // Dropped, not closed with a close frame: the proxy ends both connections.
+      expect(await code).toBe(1006)
+      const waited = performance.now() - quietSince
+      expect(waited).toBeGreaterThanOrEqual(IDLE_MS - 20)
+      expect(waited).toBeLessThan(IDLE_MS + 1000)
+      // The upstream's end was closed as well.
+      await vi.waitFor(() => expect(upstream.closes.get('/idle-quiet')).toBe(1006))
+    })
+
+    it('keeps a connection exchanging frames open well past the idle timeout', async () => {
+      const quick = await proxyWith({}, undefined, { idleTimeout: `${IDLE_MS}ms` })
+      const opened = await connect(`${quick}/http/127.0.0.1:${upstream.port}/idle-busy`, {
+        'x-keyhole-token': token,
+      })
+      if (!opened.ok) throw new Error(`refused: ${opened.status} ${opened.body}`)
+      await opened.next()
+      const started = performance.now()
+      // A message every third of the idle time, for four idle times.
+      for (let i = 0; performance.now() - started < 4 * IDLE_MS; i++) {
+        expect(opened.ws.readyState).toBe(WebSocket.OPEN)
+        opened.ws.send(`tick ${i}`)
+        expect((await opened.next()).toString()).toBe(`tick ${i}`)
+        await sleep(IDLE_MS / 3)
+      }
+      // Pings (control frames) count as traffic too: the upstream's `ws` answers each with a pong.
+      const pinged = performance.now()
+      while (performance.now() - pinged < 2 * IDLE_MS) {
+        opened.ws.ping()
+        await sleep(IDLE_MS / 3)
+      }
+      expect(opened.ws.readyState).toBe(WebSocket.OPEN)
+      opened.ws.send('still here')
+      expect((await opened.next()).toString()).toBe('still here')
+      const code = closeOf(opened.ws)
+      opened.ws.close(1000)
+      expect(await code).toBe(1000)
+      await vi.waitFor(() => expect(upstream.closes.get('/idle-busy')).toBe(1000))
+    })
+
+    it('never closes an idle connection with idleTimeout 0, and refuses a malformed one at creation', async () => {
+      const never = await proxyWith({}, undefined, { idleTimeout: 0 })
+      const opened = await connect(`${never}/http/127.0.0.1:${upstream.port}/idle-never`, {
+        'x-keyhole-token': token,
+      })
+      if (!opened.ok) throw new Error(`refused: ${opened.status} ${opened.body}`)
+      await opened.next()
+      await sleep(2 * IDLE_MS)
+      expect(opened.ws.readyState).toBe(WebSocket.OPEN)
+      opened.ws.close()
+      await closed(opened.ws)
+      expect(() => createUpgradeHandler({ opener, forward }, { idleTimeout: 'soon' })).toThrow(/durations/)
+    })
   })
 })

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { type Duration, toSeconds } from '../../duration.js'
 import {
   authorizeUpgrade,
   compileUpgradePipeline,
@@ -37,6 +38,14 @@ export interface UpgradeHandlerOptions {
    * closes the connection. Default 16 MiB. Only with `scrub: true` (the default).
    */
   maxFrameBytes?: number
+  /**
+   * Closes an upgraded connection once no bytes have gone either way for this long (`'5m'`, or
+   * seconds; `0` never): both sockets are destroyed, as when either side goes away, and the
+   * client sees the connection drop (close code 1006). Any frame counts as traffic, pings and
+   * pongs included, so a client or upstream that pings more often than this stays connected.
+   * Default `'5m'`.
+   */
+  idleTimeout?: Duration
 }
 
 /** Per-upgrade details, as for the engine. */
@@ -61,6 +70,11 @@ export type UpgradeHandler = (
   head: Buffer,
   context?: UpgradeContext,
 ) => void
+
+/** How long an upgraded connection may carry no bytes either way before it is closed. */
+const DEFAULT_IDLE_TIMEOUT = '5m'
+// setTimeout's largest delay; a longer one would fire at once.
+const MAX_TIMER_MS = 2_147_483_647
 
 // A 101 cannot be a web Response (its constructor refuses 1xx); the event only reads the status.
 const SWITCHED = { status: 101 } as Response
@@ -111,7 +125,9 @@ function switchedHeaders(
  * are piped both ways; with `scrub: true` (default) every frame from the upstream has the grant's
  * secrets masked in place (same length, framing kept; a secret split across two frames is not
  * caught). Any other answer is relayed (headers, and with `scrub: true` the body, scrubbed) and
- * the connection closed. One event per upgrade goes to `onEvent`, when the connection ends.
+ * the connection closed. An upgraded connection that carries no bytes either way for
+ * `idleTimeout` (default 5 minutes) is closed. One event per upgrade goes to `onEvent`, when the
+ * connection ends.
  *
  * `options.forward` only sends the side requests some credentials need (an OAuth2 token
  * endpoint). Default: a new `createNodeForwarder()`.
@@ -135,6 +151,7 @@ export function createUpgradeHandler(
   const pipelineOptions = { ...options, forward: options?.forward ?? createNodeForwarder() }
   const compiled = compileUpgradePipeline(pipelineOptions)
   const maxFrameBytes = upgradeOptions.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  const idleMs = Math.min(toSeconds(upgradeOptions.idleTimeout ?? DEFAULT_IDLE_TIMEOUT) * 1000, MAX_TIMER_MS)
   const { admission, forwarding } = compiled
 
   const finish = (state: RequestState) => {
@@ -193,9 +210,11 @@ export function createUpgradeHandler(
     state.response = SWITCHED
     state.handedBack = admission.tick()
     let closed = 0
+    let idle: ReturnType<typeof setTimeout> | undefined
     // One listener per socket: a side that is gone takes the other with it, and once both are
     // closed the upgrade's event goes out with everything masked in its frames.
     const onClosed = () => {
+      clearTimeout(idle)
       destroyBoth()
       if (++closed !== 2) return
       state.scrubbed = masked
@@ -217,6 +236,26 @@ export function createUpgradeHandler(
     } else {
       if (dialed.head.length > 0) socket.write(dialed.head)
       upstream.pipe(socket)
+    }
+    if (idleMs > 0 && !socket.destroyed) {
+      // Bytes either way (frames, pings, pongs, closes) mark the connection busy; the timer is
+      // armed for whatever is left of the idle time, so it runs at most once per idle period.
+      let last = performance.now()
+      const busy = () => {
+        last = performance.now()
+      }
+      socket.on('data', busy)
+      upstream.on('data', busy)
+      const check = () => {
+        const quiet = performance.now() - last
+        if (quiet >= idleMs) destroyBoth()
+        else arm(idleMs - quiet)
+      }
+      const arm = (ms: number) => {
+        idle = setTimeout(check, ms)
+        idle.unref()
+      }
+      arm(idleMs)
     }
   }
 
