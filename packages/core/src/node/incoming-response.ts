@@ -134,7 +134,7 @@ export function toWebResponse(incoming: IncomingMessage, method: string): Respon
     response = new Response(body, { status, headers })
   }
   if (state) bodies.set(response, state)
-  else if (body !== null) rememberBody(response, { bytes: body as Uint8Array, statusText })
+  else if (body !== null) rememberBody(response, { bytes: body as Uint8Array<ArrayBuffer>, statusText })
   return response
 }
 

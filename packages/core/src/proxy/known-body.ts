@@ -9,7 +9,7 @@
  * Response.
  */
 export interface KnownBody {
-  readonly bytes: Uint8Array
+  readonly bytes: Uint8Array<ArrayBuffer>
   readonly statusText: string
 }
 

@@ -77,7 +77,7 @@ describe('sanitizeHeaders', () => {
   })
 
   it('removes every hop-by-hop header of the shared list', () => {
-    const headers = new Headers(HOP_BY_HOP_HEADERS.map((name) => [name, 'x']))
+    const headers = new Headers(HOP_BY_HOP_HEADERS.map((name): [string, string] => [name, 'x']))
     expect([...sanitizeHeaders(headers).keys()]).toEqual([])
   })
 })
