@@ -61,4 +61,5 @@ export {
 // take Node objects by shape and import nothing from Node themselves.
 export { type ClosableResponse, closeSignal, toAbortSignal } from './proxy/close-signal.js'
 export { type IncomingMessageLike, requestFromIncoming } from './proxy/incoming-request.js'
+export { type KnownBody, takeKnownBody } from './proxy/known-body.js'
 export { headersFromRaw } from './proxy/raw-headers.js'

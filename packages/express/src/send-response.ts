@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream'
-import { nodeBody } from '@keyhole/core/node'
+import { nodeBody, takeKnownBody } from '@keyhole/core/node'
 
 /**
  * Writes a web `Response` to a Node response: status, headers (each `Set-Cookie` kept
@@ -19,6 +19,15 @@ export async function sendResponse(res: ServerResponse, response: Response): Pro
     else res.setHeader(name, value)
   }
   if (cookies) res.setHeader('set-cookie', response.headers.getSetCookie())
+
+  // A body the engine or the node forwarder already holds in memory goes out in one write, with
+  // the head, without a web stream being made to read it back.
+  const known = takeKnownBody(response)
+  if (known !== undefined) {
+    if (res.destroyed) return
+    res.end(res.req?.method === 'HEAD' ? undefined : known.bytes)
+    return
+  }
 
   const body = response.body
   if (body === null || res.req?.method === 'HEAD') {

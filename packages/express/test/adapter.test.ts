@@ -87,6 +87,15 @@ describe('keyhole() mounted with app.use', () => {
       expect(await response.json()).toEqual({ url: '/a%2Fb?x=1', auth: MASKED, length: 0 })
       expect(lastReceived()).toEqual({ url: '/a%2Fb?x=1', auth: 'Bearer up-1', length: 0 })
     }
+    // The small masked answer goes out in one write with its own length; HEAD gets none of it.
+    const url = `${base}/proxy/http/${host()}/len`
+    const get = await fetch(url, { headers: { 'x-keyhole-token': token } })
+    const text = await get.text()
+    expect(text).toContain(MASKED)
+    expect(get.headers.get('content-length')).toBe(String(Buffer.byteLength(text)))
+    const head = await fetch(url, { method: 'HEAD', headers: { 'x-keyhole-token': token } })
+    expect(head.status).toBe(200)
+    expect(await head.text()).toBe('')
   })
 
   test('a body parser in front: bodiless requests still work, consumed bodies fail fast instead of hanging', async () => {

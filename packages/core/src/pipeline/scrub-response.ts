@@ -1,5 +1,5 @@
 import { KeyholeError } from '../errors.js'
-import { type KnownBody, takeKnownBody } from '../proxy/known-body.js'
+import { type KnownBody, rememberBody, takeKnownBody } from '../proxy/known-body.js'
 import { compileScrubber, type Scrubber } from '../scrub/compile-scrubber.js'
 import { decodeForScrubbing } from '../scrub/decode-for-scrubbing.js'
 import type { Admission } from './admission.js'
@@ -100,7 +100,14 @@ export function scrubSmallBody(
     // The bytes are this request's own copy (the forwarder's, or a fresh arrayBuffer): masked
     // in place.
     onDone(count + scrubber.scrubBytes(body.bytes))
-    return new Response(body.bytes, { status: upstream.status, statusText: body.statusText, headers })
+    const response = new Response(body.bytes, {
+      status: upstream.status,
+      statusText: body.statusText,
+      headers,
+    })
+    // So that a Node adapter can write the masked bytes as they are, without a web stream.
+    rememberBody(response, body)
+    return response
   }
   if (known !== undefined) return answer(known)
   return upstream.arrayBuffer().then(

@@ -1,12 +1,14 @@
 /**
- * What a forwarder already knows about a response it built from bytes in memory: the body and
- * the reason phrase. Reading them back from the `Response` itself would make a server's
- * lightweight Response (`@hono/node-server`'s) build a full one with a web stream, which for a
- * small answer costs more than the proxying; the scrubber reads them from here instead.
+ * What the code that built a Response from bytes in memory knows about it: the body and the
+ * reason phrase. Reading them back from the `Response` itself makes a web stream (and makes a
+ * server's lightweight Response, `@hono/node-server`'s, build a full one), which for a small
+ * answer costs more than the proxying. The node forwarder registers the small bodies that came
+ * with their headers, the scrubber reads them from here and registers its masked result, and a
+ * Node adapter (`@keyhole/express`) writes that in one call.
  *
- * Only a forwarder that built the Response registers it, and registers the very bytes it passed
- * as the body, so reading them here is reading the body. Held weakly: nothing outlives the
- * Response.
+ * Only the code that built the Response registers it, with the very bytes it passed as the body,
+ * so reading them here is reading the body; whoever takes them must not read the Response's body
+ * too. Held weakly: nothing outlives the Response.
  */
 export interface KnownBody {
   readonly bytes: Uint8Array<ArrayBuffer>

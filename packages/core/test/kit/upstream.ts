@@ -136,8 +136,10 @@ export const reflectAnswer: Answer = (_req, res, record) => {
  */
 export function jsonAnswer(view: (record: Recorded) => unknown): Answer {
   return (_req, res, record) => {
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify(view(record)))
+    // With its length, as most APIs answer: the engine's small-body path (bytes, not a stream).
+    const body = JSON.stringify(view(record))
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
   }
 }
 
