@@ -124,6 +124,43 @@ function nextMessage(ws: WebSocket): Promise<string> {
   return new Promise((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString())))
 }
 
+describe("attachForwardProxy and the server's own upgrade listeners", () => {
+  it('passes an origin-form upgrade to a listener added after it, and closes it when there is none', async () => {
+    const server = http.createServer()
+    attachForwardProxy(server, {
+      handler: createProxy({
+        opener: createOpener({ keyring: createKeyring([await generateKey()]) }),
+        forward,
+      }),
+      ca,
+      upgrade: createUpgradeHandler({
+        opener: createOpener({ keyring: createKeyring([await generateKey()]) }),
+        forward,
+      }),
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const port = (server.address() as AddressInfo).port
+    const upgradeOnce = async () => {
+      const socket = net.connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      socket.write('GET /own HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n')
+      const chunks: Buffer[] = []
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      await once(socket, 'close')
+      return Buffer.concat(chunks).toString('latin1')
+    }
+    // No listener of the server's own: closed without an answer.
+    expect(await upgradeOnce()).toBe('')
+    // One added after attachForwardProxy answers it.
+    server.on('upgrade', (_req: IncomingMessage, socket: net.Socket) => {
+      socket.end('HTTP/1.1 418 Own\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+    })
+    expect(await upgradeOnce()).toMatch(/^HTTP\/1\.1 418 Own/)
+    server.close()
+  })
+})
+
 describe('a WebSocket inside a CONNECT tunnel', () => {
   it('gets the credential injected upstream and masked on the way back, with the CONNECT token', async () => {
     const secure = await tunnel(`Bearer ${token}`)

@@ -268,7 +268,8 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
  * CONNECT is answered (with TLS interception when `ca` is given, 403 `connect_disabled`
  * otherwise). With `upgrade`, absolute-form WebSocket upgrades are taken likewise before the
  * server's `'upgrade'` listeners — those added before this call; one added later would see them
- * too — and any other upgrade with no such listener is closed. Returns the {@link ForwardProxy};
+ * too — and any other upgrade goes to those listeners (added before or after), or is closed when
+ * the server has none. Returns the {@link ForwardProxy};
  * call its `close()` on shutdown.
  *
  * @example
@@ -301,8 +302,10 @@ export function attachForwardProxy(server: Server, options: ForwardProxyOptions)
     server.removeAllListeners('upgrade')
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       proxy.onUpgrade(req, socket, head, () => {
-        if (upgrades.length === 0) socket.destroy()
         for (const listener of upgrades) listener.call(server, req, socket, head)
+        // Closed only when nothing else listens: an 'upgrade' listener added after this call runs
+        // after this one (EventEmitter order) and takes the upgrade itself.
+        if (upgrades.length === 0 && server.listenerCount('upgrade') <= 1) socket.destroy()
       })
     })
   }
