@@ -11,7 +11,8 @@
 // default 3), KEYHOLE_BENCH_MEMORY_TOKENS (row 6, default 100000), KEYHOLE_BENCH_ROWS (the rows
 // to run, comma-separated, of 1,2,3,3b,3c,4,5,6,7; default all). A quick look at the fresh-token
 // rows: KEYHOLE_BENCH_ROWS=3,3b,3c KEYHOLE_BENCH_PAIRS=2 KEYHOLE_BENCH_SECONDS=2 node --expose-gc bench/proxy.mjs
-// Writes bench/results/proxy.md and bench/results/proxy.svg (KEYHOLE_BENCH_OUT: another folder)
+// Writes bench/results/proxy.md and bench/results/proxy.svg (KEYHOLE_BENCH_OUT: another folder;
+// KEYHOLE_BENCH_KEEP=1 keeps the temporary folder with the profiled windows' .cpuprofile files)
 // when every row ran; a run of some rows prints their verdicts and saves its figures as JSON only.
 import { execFile, spawn } from 'node:child_process'
 import crypto from 'node:crypto'
@@ -589,7 +590,9 @@ if (want('7')) {
 }
 
 await upstream.stop()
-rmSync(dir, { recursive: true, force: true })
+// KEYHOLE_BENCH_KEEP=1 keeps the working folder: the tokens and the rows' .cpuprofile files.
+if (process.env.KEYHOLE_BENCH_KEEP === '1') log(`kept ${dir}`)
+else rmSync(dir, { recursive: true, force: true })
 
 // ---------------------------------------------------------------------------------------------
 // The report (bench/proxy/report.mjs), from the figures saved as JSON first.
