@@ -1,6 +1,6 @@
 // Test helpers: run the BUILT keyhole binary as a child process, the way a person would.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ensureBuilt } from '../scripts/ensure-built.mjs'
@@ -133,4 +133,35 @@ export async function serve(args: readonly string[], options: CliOptions = {}): 
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'keyhole-cli-'))
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * What a forward-proxy test needs in `dir`, made with the CLI itself: a key set (`keys.json`), a
+ * forward-proxy CA (`ca.json`) and its certificate (`ca.pem`, for the clients); returns a token
+ * minted with `keys.json` for `hosts` that injects `Authorization: <authorization>`, valid 10 min.
+ */
+export async function forwardProxyFiles(
+  dir: string,
+  grant: { hosts: readonly string[]; authorization: string },
+): Promise<string> {
+  const run = async (args: readonly string[]) => {
+    const result = await keyhole(args, { cwd: dir })
+    if (result.code !== 0) throw new Error(`keyhole ${args[0]} exited with ${result.code}: ${result.stderr}`)
+    return result.stdout
+  }
+  await run(['keygen', '--out', 'keys.json'])
+  await run(['ca', 'init', '--out', 'ca.json'])
+  await writeFile(join(dir, 'ca.pem'), await run(['ca', 'cert', '--ca', 'ca.json']))
+  const hosts = grant.hosts.flatMap((host) => ['--host', host])
+  const minted = await run([
+    'mint',
+    '--keys',
+    'keys.json',
+    ...hosts,
+    '--header',
+    `Authorization: ${grant.authorization}`,
+    '--ttl',
+    '10m',
+  ])
+  return minted.trim()
 }

@@ -14,7 +14,7 @@ import {
   startUpstream,
   type Upstream,
 } from '../../core/test/kit/index.js'
-import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+import { buildCli, forwardProxyFiles, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const CREDENTIAL = 'git-forward-credential-0042'
 const hasGit = spawnSync('git', ['--version']).status === 0
@@ -121,28 +121,10 @@ beforeAll(async () => {
   })
   port = upstream.port
 
-  expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
-  expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
-  await writeFile(
-    join(dir, 'ca.pem'),
-    (await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })).stdout,
-  )
-  const minted = await keyhole(
-    [
-      'mint',
-      '--keys',
-      'keys.json',
-      '--host',
-      `127.0.0.1:${port}`,
-      '--header',
-      `Authorization: Bearer ${CREDENTIAL}`,
-      '--ttl',
-      '10m',
-    ],
-    { cwd: dir },
-  )
-  expect(minted.code).toBe(0)
-  token = minted.stdout.trim()
+  token = await forwardProxyFiles(dir, {
+    hosts: [`127.0.0.1:${port}`],
+    authorization: `Bearer ${CREDENTIAL}`,
+  })
   // The proxy's forwarder must trust the test upstream's self-signed certificate.
   served = await serve(['--keys', 'keys.json', '--ca', 'ca.json'], {
     cwd: dir,

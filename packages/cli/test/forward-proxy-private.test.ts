@@ -2,11 +2,9 @@
 // is 403 before any TLS, and --allow-private (the engine's rule) lets the same CONNECT through.
 // The "upstream" is a TCP listener on 127.0.0.1 that only counts the connections it accepts.
 import { once } from 'node:events'
-import { writeFile } from 'node:fs/promises'
 import net, { type AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+import { buildCli, forwardProxyFiles, type Served, serve, tempDir } from './cli.js'
 
 let dir: string
 let remove: () => Promise<void>
@@ -28,30 +26,12 @@ beforeAll(async () => {
   await once(upstream, 'listening')
   port = (upstream.address() as AddressInfo).port
 
-  expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
-  expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
-  await writeFile(
-    join(dir, 'ca.pem'),
-    (await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })).stdout,
-  )
+  token = await forwardProxyFiles(dir, {
+    hosts: [`localhost:${port}`],
+    authorization: 'Bearer private-cli-credential',
+  })
   strict = await serve(['--keys', 'keys.json', '--ca', 'ca.json'], { cwd: dir })
   lax = await serve(['--keys', 'keys.json', '--ca', 'ca.json', '--allow-private'], { cwd: dir })
-  const minted = await keyhole(
-    [
-      'mint',
-      '--keys',
-      'keys.json',
-      '--host',
-      `localhost:${port}`,
-      '--header',
-      'Authorization: Bearer private-cli-credential',
-      '--ttl',
-      '10m',
-    ],
-    { cwd: dir },
-  )
-  expect(minted.code).toBe(0)
-  token = minted.stdout.trim()
 }, 300_000)
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 // keyhole ca, keyhole serve --ca and keyhole run, with the built binary, curl and python3 against
 // real upstreams on 127.0.0.1.
 import { X509Certificate } from 'node:crypto'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -12,7 +12,7 @@ import {
   startUpstream,
   type Upstream,
 } from '../../core/test/kit/index.js'
-import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+import { buildCli, forwardProxyFiles, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const CREDENTIAL = 'forward-cli-credential-0042'
 
@@ -37,32 +37,14 @@ beforeAll(async () => {
   httpsPort = secure.port
   httpPort = plain.port
 
-  expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
-  expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
-  const cert = await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })
-  await writeFile(join(dir, 'ca.pem'), cert.stdout)
+  token = await forwardProxyFiles(dir, {
+    hosts: [`127.0.0.1:${httpsPort}`, `http://127.0.0.1:${httpPort}`],
+    authorization: `Bearer ${CREDENTIAL}`,
+  })
   // The proxy's own forwarder must trust the test upstream's self-signed certificate.
   const env = { NODE_EXTRA_CA_CERTS: localhostTlsFiles.cert }
   withCa = await serve(['--keys', 'keys.json', '--ca', 'ca.json'], { cwd: dir, env })
   withoutCa = await serve(['--keys', 'keys.json'], { cwd: dir, env })
-  const minted = await keyhole(
-    [
-      'mint',
-      '--keys',
-      'keys.json',
-      '--host',
-      `127.0.0.1:${httpsPort}`,
-      '--host',
-      `http://127.0.0.1:${httpPort}`,
-      '--header',
-      `Authorization: Bearer ${CREDENTIAL}`,
-      '--ttl',
-      '10m',
-    ],
-    { cwd: dir },
-  )
-  expect(minted.code).toBe(0)
-  token = minted.stdout.trim()
 }, 300_000)
 
 afterAll(async () => {

@@ -2,7 +2,7 @@
 // proxy) to a real `ws` echo server on 127.0.0.1 that sends back the Authorization header it
 // received; and serve's SIGTERM drain ending WebSockets still open.
 import { once } from 'node:events'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
 import net from 'node:net'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import { localhostTls, localhostTlsFiles, startUpstream, type Upstream } from '../../core/test/kit/index.js'
-import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
+import { buildCli, forwardProxyFiles, type Served, serve, tempDir } from './cli.js'
 
 const CREDENTIAL = 'serve-websocket-credential-0042'
 
@@ -41,30 +41,10 @@ beforeAll(async () => {
   }
   port = upstream.port
   securePort = secure.port
-  expect((await keyhole(['keygen', '--out', 'keys.json'], { cwd: dir })).code).toBe(0)
-  expect((await keyhole(['ca', 'init', '--out', 'ca.json'], { cwd: dir })).code).toBe(0)
-  await writeFile(
-    join(dir, 'ca.pem'),
-    (await keyhole(['ca', 'cert', '--ca', 'ca.json'], { cwd: dir })).stdout,
-  )
-  const minted = await keyhole(
-    [
-      'mint',
-      '--keys',
-      'keys.json',
-      '--host',
-      `http://127.0.0.1:${port}`,
-      '--host',
-      `127.0.0.1:${securePort}`,
-      '--header',
-      `Authorization: Bearer ${CREDENTIAL}`,
-      '--ttl',
-      '10m',
-    ],
-    { cwd: dir },
-  )
-  expect(minted.code).toBe(0)
-  token = minted.stdout.trim()
+  token = await forwardProxyFiles(dir, {
+    hosts: [`http://127.0.0.1:${port}`, `127.0.0.1:${securePort}`],
+    authorization: `Bearer ${CREDENTIAL}`,
+  })
   served = await serve(['--keys', 'keys.json'], { cwd: dir })
 }, 300_000)
 
