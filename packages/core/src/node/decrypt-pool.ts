@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
-import { performance } from 'node:perf_hooks'
-import { Worker } from 'node:worker_threads'
+import type { EventLoopUtilization, Performance } from 'node:perf_hooks'
+import type { Worker } from 'node:worker_threads'
 import { type Duration, toSeconds } from '../duration.js'
 import { KeyholeError } from '../errors.js'
 import type { IssuerKey } from '../open/issuers.js'
@@ -183,12 +183,19 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
   }
   // How busy the event loop was, re-read at most every ELU_WINDOW_MS: a loop that is nearly always
   // busy has requests waiting, and a job run here would delay them more than it saves.
-  let eluMark = performance.eventLoopUtilization()
-  let eluAt = performance.now()
+  // node:perf_hooks is loaded and the first mark taken with the first job, not at creation: a
+  // proxy that has not seen a new token yet need not hold it.
+  let performance: Performance | undefined
+  let eluMark: EventLoopUtilization | undefined
+  let eluAt = 0
   let loopBusy = false
   const busyLately = (): boolean => {
+    performance ??= process.getBuiltinModule('node:perf_hooks').performance
     const now = performance.now()
-    if (now - eluAt >= ELU_WINDOW_MS) {
+    if (eluMark === undefined) {
+      eluMark = performance.eventLoopUtilization()
+      eluAt = now
+    } else if (now - eluAt >= ELU_WINDOW_MS) {
       const current = performance.eventLoopUtilization()
       loopBusy = performance.eventLoopUtilization(current, eluMark).utilization > BUSY_LOOP
       eluMark = current
@@ -223,7 +230,7 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
   }
 
   const start = (): Slot => {
-    const worker = new Worker(workerUrl)
+    const worker = new (process.getBuiltinModule('node:worker_threads').Worker)(workerUrl)
     const slot: Slot = { worker, pending: new Map(), sentKeys: new WeakSet() }
     worker.unref()
     worker.on('message', (answer: DecryptAnswer) => {

@@ -1,9 +1,8 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
-import https from 'node:https'
+import type https from 'node:https'
 import type net from 'node:net'
 import { Duplex, pipeline, Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
-import { createBrotliDecompress } from 'node:zlib'
 import { KeyholeError } from '../errors.js'
 import { addressKey, isPrivateAddress, type PrivateAddressPermit } from '../proxy/address-guard.js'
 import type { AddressRanges } from '../proxy/address-ranges.js'
@@ -40,6 +39,14 @@ export interface NodeForwarder extends Forwarder {
   destroy(): void
 }
 
+// node:https (and with it node:tls) and node:zlib load on first use, not at import: a proxy that
+// only talks to plain-HTTP upstreams, or has not yet, does not hold them (about 1.6 MB of RSS).
+let httpsModule: typeof https | undefined
+const loadHttps = (): typeof https => {
+  httpsModule ??= process.getBuiltinModule('node:https')
+  return httpsModule
+}
+
 function targetFromUrl(url: string): ForwardTarget {
   const parsed = new URL(url)
   const scheme = parsed.protocol === 'https:' ? 'https' : parsed.protocol === 'http:' ? 'http' : undefined
@@ -64,7 +71,11 @@ const NODE_CAPABILITIES: ForwarderCapabilities = Object.freeze({
   cleanResponses: true,
   // Node 20's DecompressionStream has no 'br'; the scrubber decodes brotli with zlib instead.
   contentDecoders: Object.freeze({
-    br: () => Duplex.toWeb(createBrotliDecompress()) as ReadableWritablePair<Uint8Array, Uint8Array>,
+    br: () =>
+      Duplex.toWeb(process.getBuiltinModule('node:zlib').createBrotliDecompress()) as ReadableWritablePair<
+        Uint8Array,
+        Uint8Array
+      >,
   }),
   // Literal addresses before connecting, every DNS answer in the agent's lookup.
   checksDialedAddress: true,
@@ -114,7 +125,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
   const makeAgent = (scheme: 'http' | 'https', lookup: Lookup | undefined): http.Agent => {
     const agentOptions = lookup ? { ...base, lookup } : base
     if (scheme === 'http') return new http.Agent(agentOptions)
-    const agent = new https.Agent(agentOptions)
+    const agent = new (loadHttps().Agent)(agentOptions)
     // Node 20 sets TCP_NODELAY on plain HTTP client sockets but not on TLS ones, so a body or
     // frame written in two pieces waits for a delayed ACK (~40 ms) before its second part goes.
     const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => net.Socket
@@ -178,7 +189,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
           http.validateHeaderName(name)
           http.validateHeaderValue(name, init.headers[name] as string)
         }
-        request = (target.scheme === 'https' ? https : http).request({
+        request = (target.scheme === 'https' ? loadHttps() : http).request({
           agent: agentFor(target.scheme, permit),
           host,
           port: target.port,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { createSecureContext, type SecureContext } from 'node:tls'
+import type { SecureContext } from 'node:tls'
 import { type Duration, toSeconds } from '../../duration.js'
 import { KeyholeError } from '../../errors.js'
 import { generateLeafKey, type Issuer, issueLeaf, type LeafKey } from './issue-leaf.js'
@@ -212,7 +212,9 @@ function build(
     const notBefore = clock() - BACKDATE_MS
     const notAfter = notBefore + leafMs
     const pem = await issueLeaf(issuer, key, host, new Date(notBefore), new Date(notAfter))
-    const context = createSecureContext({ key: key.pem, cert: pem, minVersion: 'TLSv1.2' })
+    const context = process
+      .getBuiltinModule('node:tls')
+      .createSecureContext({ key: key.pem, cert: pem, minVersion: 'TLSv1.2' })
     return { pem, context, renewAt: notAfter - leafMs / 4 }
   }
 

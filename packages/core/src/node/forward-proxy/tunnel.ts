@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls'
+import type { SecureContext, TLSSocket } from 'node:tls'
 import { isIPv4, normalizeHost } from '../../policy/normalize-host.js'
 import type { Target } from '../../policy/target.js'
 import type { CertificateAuthority } from '../ca/certificate-authority.js'
@@ -47,6 +47,8 @@ export async function openTunnel(
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
   // Bytes the client sent after the CONNECT head (an eager ClientHello) belong to the TLS stream.
   if (head.length > 0) socket.unshift(head)
+  // node:tls is loaded with the first tunnel, not when the module is imported.
+  const { createSecureContext, TLSSocket } = process.getBuiltinModule('node:tls')
   noCertificate ??= createSecureContext({})
   const tls = new TLSSocket(socket as Socket, {
     isServer: true,

@@ -1,6 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns'
 import http, { type ClientRequest, type IncomingMessage } from 'node:http'
-import https from 'node:https'
 import type { Duplex } from 'node:stream'
 import { KeyholeError } from '../../errors.js'
 import type { Target } from '../../policy/target.js'
@@ -88,7 +87,7 @@ export function dialUpstream(dial: UpgradeDial, options: UpgradeDialOptions): Pr
         http.validateHeaderValue(name, dial.headers[name] as string)
       }
       const secure = target.scheme === 'https'
-      request = (secure ? https : http).request({
+      request = (secure ? process.getBuiltinModule('node:https') : http).request({
         agent: false,
         host,
         port: target.port,
