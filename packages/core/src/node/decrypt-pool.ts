@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os'
-import type { EventLoopUtilization, Performance } from 'node:perf_hooks'
+import type { EventLoopUtilization } from 'node:perf_hooks'
 import type { Worker } from 'node:worker_threads'
 import { type Duration, toSeconds } from '../duration.js'
 import { KeyholeError } from '../errors.js'
@@ -185,12 +185,11 @@ export function createDecryptPool(options: DecryptPoolOptions = {}): DecryptPool
   // busy has requests waiting, and a job run here would delay them more than it saves.
   // node:perf_hooks is loaded and the first mark taken with the first job, not at creation: a
   // proxy that has not seen a new token yet need not hold it.
-  let performance: Performance | undefined
   let eluMark: EventLoopUtilization | undefined
   let eluAt = 0
   let loopBusy = false
   const busyLately = (): boolean => {
-    performance ??= process.getBuiltinModule('node:perf_hooks').performance
+    const { performance } = process.getBuiltinModule('node:perf_hooks')
     const now = performance.now()
     if (eluMark === undefined) {
       eluMark = performance.eventLoopUtilization()

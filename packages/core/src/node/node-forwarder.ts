@@ -39,13 +39,9 @@ export interface NodeForwarder extends Forwarder {
   destroy(): void
 }
 
-// node:https (and with it node:tls) and node:zlib load on first use, not at import: a proxy that
-// only talks to plain-HTTP upstreams, or has not yet, does not hold them (about 1.6 MB of RSS).
-let httpsModule: typeof https | undefined
-const loadHttps = (): typeof https => {
-  httpsModule ??= process.getBuiltinModule('node:https')
-  return httpsModule
-}
+// node:https (and with it node:tls) and node:zlib are taken with process.getBuiltinModule on first
+// use, not imported: a proxy that only talks to plain-HTTP upstreams, or has not yet, does not hold
+// them (about 1.6 MB of RSS). Node keeps each loaded module, so later calls are a lookup.
 
 function targetFromUrl(url: string): ForwardTarget {
   const parsed = new URL(url)
@@ -125,7 +121,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
   const makeAgent = (scheme: 'http' | 'https', lookup: Lookup | undefined): http.Agent => {
     const agentOptions = lookup ? { ...base, lookup } : base
     if (scheme === 'http') return new http.Agent(agentOptions)
-    const agent = new (loadHttps().Agent)(agentOptions)
+    const agent = new (process.getBuiltinModule('node:https').Agent)(agentOptions)
     // Node 20 sets TCP_NODELAY on plain HTTP client sockets but not on TLS ones, so a body or
     // frame written in two pieces waits for a delayed ACK (~40 ms) before its second part goes.
     const connect = agent.createConnection.bind(agent) as (...args: unknown[]) => net.Socket
@@ -189,7 +185,7 @@ export function createNodeForwarder(options: NodeForwarderOptions = {}): NodeFor
           http.validateHeaderName(name)
           http.validateHeaderValue(name, init.headers[name] as string)
         }
-        request = (target.scheme === 'https' ? loadHttps() : http).request({
+        request = (target.scheme === 'https' ? process.getBuiltinModule('node:https') : http).request({
           agent: agentFor(target.scheme, permit),
           host,
           port: target.port,

@@ -6,7 +6,7 @@ import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
 import type { Target } from '../policy/target.js'
 import { createMemoryReplayCache, type ReplayCache } from '../proof/replay-cache.js'
 import type { PrivateAddressPermit } from '../proxy/address-guard.js'
-import { parseAddressRanges } from '../proxy/address-ranges.js'
+import { compilePrivateAddressPermit } from '../proxy/address-ranges.js'
 import type { ProxyEventListener } from '../proxy/events.js'
 import { TOKEN_HEADER } from '../proxy/read-token.js'
 import { compileGatewayTarget, resolveOpenTarget, type TargetResolver } from '../proxy/resolve-target.js'
@@ -97,18 +97,6 @@ function compileAllowHosts(patterns: readonly string[] | undefined): HostRule[] 
   })
 }
 
-function compilePrivateAddresses(option: AdmissionOptions['allowPrivateAddresses']): PrivateAddressPermit {
-  if (option === undefined || option === false) return false
-  if (option === true) return true
-  if (!Array.isArray(option)) {
-    throw new KeyholeError(
-      'bad_request',
-      'allowPrivateAddresses must be true, false or a list of CIDR ranges',
-    )
-  }
-  return parseAddressRanges(option)
-}
-
 /**
  * Compiles the options the engine and `keyholeAuth` share. Throws `bad_request` for a missing
  * opener, a bad token header name, host pattern or CIDR range, and for an opener that accepts
@@ -168,7 +156,7 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
     resolve: options.upstream !== undefined ? compileGatewayTarget(options.upstream) : resolveOpenTarget,
     gateway: options.upstream !== undefined,
     allowHosts,
-    privateAddresses: compilePrivateAddresses(options.allowPrivateAddresses),
+    privateAddresses: compilePrivateAddressPermit(options.allowPrivateAddresses),
     lastAuthorized: new WeakMap(),
     onEvent,
     replayCache: options.replayCache ?? createMemoryReplayCache(),

@@ -47,9 +47,5 @@ export function answer(
       state.response = response
     })
   }
-  if (small !== undefined) {
-    state.response = small
-    return
-  }
-  state.response = scrubResponse(state, admission, forwarding, passable, onDone)
+  state.response = small ?? scrubResponse(state, admission, forwarding, passable, onDone)
 }

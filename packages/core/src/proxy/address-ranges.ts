@@ -1,5 +1,5 @@
 import { KeyholeError } from '../errors.js'
-import { parseIpv4, parseIpv6 } from './address-guard.js'
+import { type PrivateAddressPermit, parseIpv4, parseIpv6 } from './address-guard.js'
 
 /**
  * A set of IP address ranges the operator lets requests reach although they are private
@@ -105,4 +105,29 @@ export function parseAddressRanges(list: readonly string[]): AddressRanges {
       return false
     },
   })
+}
+
+/**
+ * Compiles the operator's `allowPrivateAddresses` (`true`, `false` or CIDR ranges; absent is
+ * `false`) into a {@link PrivateAddressPermit}: the engine's and the forward proxy's CONNECT check
+ * read the option the same way.
+ *
+ * @throws KeyholeError `bad_request` for any other value, or a range that does not parse
+ * @example
+ * ```ts
+ * compilePrivateAddressPermit(['10.0.0.0/8']) // ranges; compilePrivateAddressPermit(undefined) === false
+ * ```
+ */
+export function compilePrivateAddressPermit(
+  option: boolean | readonly string[] | undefined,
+): PrivateAddressPermit {
+  if (option === undefined || option === false) return false
+  if (option === true) return true
+  if (!Array.isArray(option)) {
+    throw new KeyholeError(
+      'bad_request',
+      'allowPrivateAddresses must be true, false or a list of CIDR ranges',
+    )
+  }
+  return parseAddressRanges(option)
 }

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { isKeyholeError, KeyholeError } from '../../errors.js'
+import { isKeyholeError } from '../../errors.js'
 import { addressKey, checkTargetAddress, type PrivateAddressPermit } from '../../proxy/address-guard.js'
-import { parseAddressRanges } from '../../proxy/address-ranges.js'
+import { compilePrivateAddressPermit } from '../../proxy/address-ranges.js'
 import type { Grant } from '../../types.js'
 import { createGuardedLookup, type Lookup } from '../guarded-lookup.js'
 
@@ -27,17 +27,10 @@ export function compileConnectAddressRule(
   allowPrivateAddresses: boolean | readonly string[] | undefined,
   lookup: Lookup | undefined,
 ): ConnectAddressRule {
-  let permit: PrivateAddressPermit
-  if (allowPrivateAddresses === undefined || allowPrivateAddresses === false) permit = false
-  else if (allowPrivateAddresses === true) permit = true
-  else if (Array.isArray(allowPrivateAddresses)) permit = parseAddressRanges(allowPrivateAddresses)
-  else {
-    throw new KeyholeError(
-      'bad_request',
-      'allowPrivateAddresses must be true, false or a list of CIDR ranges',
-    )
+  return {
+    permit: compilePrivateAddressPermit(allowPrivateAddresses),
+    lookup: lookup ?? (dnsLookup as unknown as Lookup),
   }
-  return { permit, lookup: lookup ?? (dnsLookup as unknown as Lookup) }
 }
 
 function resolveAll(lookup: Lookup, host: string): Promise<void> {
