@@ -306,6 +306,7 @@ if (want('3')) {
   const pool = { threads: os.availableParallelism(), idleTimeout: '30s', verify: true }
   const inlineOn = await server({ kind: 'keyhole-hono', decrypt: 'pool', pool: { ...pool, inline: true } })
   const inlineOff = await server({ kind: 'keyhole-hono', decrypt: 'pool', pool: { ...pool, inline: false } })
+  const floor = await server({ kind: 'crypto-floor' })
   const fresh = { headers: baseHeaders, tokensFile: freshFile }
   const sides = [
     { label: `keyhole serve (decrypt pool, ${os.availableParallelism()} threads)`, server: serve, ...fresh },
@@ -314,6 +315,7 @@ if (want('3')) {
     { label: 'node:http + jose decrypt and verify per request', server: joseNode, ...fresh },
     { label: 'keyhole (Hono, decrypt pool, inline on)', server: inlineOn, ...fresh },
     { label: 'keyhole (Hono, decrypt pool, inline off)', server: inlineOff, ...fresh },
+    { label: 'crypto floor: node:http + the raw node:crypto open, no checks', server: floor, ...fresh },
   ]
   results.row3 = await alternate('row 3', sides)
   const used = results.row3[0].reduce((a, r) => a + r.used, 0)
@@ -321,7 +323,7 @@ if (want('3')) {
     title: 'Row 3: keyhole serve (main thread), a fresh token per request',
     ...(await profileOf(sides[0], used)),
   })
-  await Promise.all([serve, honoJose, khNode, joseNode, inlineOn, inlineOff].map((s) => s.stop()))
+  await Promise.all([serve, honoJose, khNode, joseNode, inlineOn, inlineOff, floor].map((s) => s.stop()))
 }
 
 // Row 3b: the per-open CPU cost against the raw primitives (bench/proxy/open-cost.mjs).
@@ -343,6 +345,10 @@ if (want('3b')) {
 if (want('3c')) {
   log('row 3c: fresh vs reused token at concurrency 1')
   const serve = await server({ kind: 'keyhole-serve', serveKeysFile })
+  // What the crypto alone adds at concurrency 1: the crypto floor (bench/proxy/server.mjs) against
+  // the bare node:http pass-through, both on P-256 fresh tokens.
+  const floor = await server({ kind: 'crypto-floor' })
+  const bare = await server({ kind: 'bare-node' })
   const run = { connections: 1, ...LATENCY_RUN }
   const sides = [
     {
@@ -366,6 +372,20 @@ if (want('3c')) {
       headers: { ...baseHeaders, 'x-keyhole-token': tokenX },
       ...run,
     },
+    {
+      label: 'crypto floor, P-256/ES256, fresh token per request',
+      server: floor,
+      headers: baseHeaders,
+      tokensFile: freshFile,
+      ...run,
+    },
+    {
+      label: 'bare node:http pass-through',
+      server: bare,
+      headers: baseHeaders,
+      tokensFile: freshFile,
+      ...run,
+    },
   ]
   results.row3c = await alternate('row 3c', sides)
   const used = results.row3c[0].reduce((a, r) => a + r.used, 0)
@@ -373,7 +393,7 @@ if (want('3c')) {
     title: 'Row 3c: keyhole serve (main thread), a fresh P-256/ES256 token per request at concurrency 1',
     ...(await profileOf(sides[0], used)),
   })
-  await serve.stop()
+  await Promise.all([serve, floor, bare].map((s) => s.stop()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,8 @@
 //                    the X-Keyhole-Token and `jwtVerify` of the issuer's signature on every
 //                    request, injects the credential and forwards with core's node forwarder (the
 //                    one keyhole uses, so the two differ only by keyhole)
+//   crypto-floor     bare-node plus the least a proxy must do with a fresh token (see cryptoFloor):
+//                    no keyhole, no checks beyond the signature; what no Node proxy can beat
 //   jose-node        bare-node plus jose `compactDecrypt` of the X-Keyhole-Token and `jwtVerify` of
 //                    the issuer's signature on every request, and the credential injected (a proxy
 //                    without a grant cache)
@@ -221,8 +223,78 @@ async function start() {
       })
       return app.listen(0, '127.0.0.1')
     }
+    case 'crypto-floor': {
+      const agent = new http.Agent({ keepAlive: true })
+      return http.createServer(bareNode(agent, cryptoFloor())).listen(0, '127.0.0.1')
+    }
     default:
       throw new Error(`unknown kind ${config.kind}`)
+  }
+}
+
+/**
+ * The crypto-floor reference: the least any Node proxy must do with a fresh token, on the event
+ * loop with node:crypto and keys prepared once — parse the header, ECDH with its epk, the Concat
+ * KDF, the AES key unwrap, the AES-GCM decryption, the issuer's signature check, the claims
+ * parsed and the credential set — and nothing a real proxy must also do (no shape, header,
+ * claims, time, revocation or policy check, no caching, no scrubbing). Returns bare-node's
+ * `prepare`: the request headers to forward, or undefined after answering 401 itself.
+ */
+function cryptoFloor() {
+  const crypto = process.getBuiltinModule('node:crypto')
+  const jwk = JSON.parse(readFileSync(config.keyFile, 'utf8'))
+  const issuerJwk = JSON.parse(readFileSync(config.issuerFile, 'utf8'))
+  const { kty, crv, x, y } = issuerJwk
+  const issuerKey = crypto.createPublicKey({ key: { kty, crv, x, ...(y && { y }) }, format: 'jwk' })
+  const es256 = issuerJwk.alg === 'ES256'
+  const verifyKey = es256 ? { key: issuerKey, dsaEncoding: 'ieee-p1363' } : issuerKey
+  const ecdh = crypto.createECDH('prime256v1')
+  ecdh.setPrivateKey(Buffer.from(jwk.d, 'base64url'))
+  const u32 = (n) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32BE(n)
+    return b
+  }
+  const alg = Buffer.from('ECDH-ES+A256KW')
+  const otherInfo = Buffer.concat([u32(alg.length), alg, u32(0), u32(0), u32(256)])
+  const counter = u32(1)
+  const wrapIv = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
+  const open = (token) => {
+    const [h, wrapped, iv, ciphertext, tag] = token.split('.')
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString())
+    const point = Buffer.concat([
+      Buffer.of(4),
+      Buffer.from(header.epk.x, 'base64url'),
+      Buffer.from(header.epk.y, 'base64url'),
+    ])
+    const z = ecdh.computeSecret(point)
+    const kek = crypto.createHash('sha256').update(counter).update(z).update(otherInfo).digest()
+    const unwrap = crypto.createDecipheriv('id-aes256-wrap', kek, wrapIv)
+    const cek = Buffer.concat([unwrap.update(Buffer.from(wrapped, 'base64url')), unwrap.final()])
+    const gcm = crypto.createDecipheriv('aes-256-gcm', cek, Buffer.from(iv, 'base64url'))
+    gcm.setAAD(Buffer.from(h, 'latin1'))
+    gcm.setAuthTag(Buffer.from(tag, 'base64url'))
+    const jws = Buffer.concat([gcm.update(Buffer.from(ciphertext, 'base64url')), gcm.final()]).toString()
+    const dot = jws.lastIndexOf('.')
+    const signature = Buffer.from(jws.slice(dot + 1), 'base64url')
+    if (!crypto.verify(es256 ? 'sha256' : null, Buffer.from(jws.slice(0, dot)), verifyKey, signature))
+      throw new Error('bad signature')
+    return JSON.parse(Buffer.from(jws.slice(jws.indexOf('.') + 1, dot), 'base64url').toString())
+  }
+  return (req, res) => {
+    const headers = { ...req.headers }
+    const token = headers['x-keyhole-token']
+    delete headers['x-keyhole-token']
+    try {
+      const { inject } = open(String(token))
+      headers[inject[0].name.toLowerCase()] = inject[0].value
+      headers.host = upstream.host
+      return headers
+    } catch {
+      res.writeHead(401)
+      res.end()
+      return undefined
+    }
   }
 }
 
@@ -304,7 +376,7 @@ async function profile(op, file) {
     session = new Session()
     session.connect()
     await post('Profiler.enable')
-    await post('Profiler.setSamplingInterval', { interval: 1000 })
+    await post('Profiler.setSamplingInterval', { interval: Number(process.env.PROF_US ?? 1000) })
     await post('Profiler.start')
   } else {
     const { profile } = await post('Profiler.stop')

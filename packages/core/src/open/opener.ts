@@ -17,7 +17,7 @@ import { createGrantCache } from './grant-cache.js'
 import { invalidToken } from './invalid-token.js'
 import { createIssuerSet, type IssuerKey, type IssuerOption, type IssuerSet } from './issuers.js'
 import { type CheckedHeader, checkHeader } from './parse-header.js'
-import { checkTime, validateClaims } from './validate-claims.js'
+import { checkTime, createPolicyTemplates, validateClaims } from './validate-claims.js'
 import { validateLayer } from './validate-layer.js'
 import { type GrantVerifier, verifyGrant } from './verify-grant.js'
 
@@ -222,6 +222,9 @@ export function createOpener(options: OpenerOptions): Opener {
 
   const curveOf = (kid: string) => keyring.curveOf(kid)
   const cache = createGrantCache(cacheSize)
+  // Policies validated with this opener's injectors, by content: fresh tokens carrying the same
+  // hosts and credentials share one validated, compiled policy.
+  const templates = createPolicyTemplates()
   const inflight = new Map<string, Promise<Grant>>()
   let seenRevision = keyring.revision
   let decryptions = 0
@@ -349,12 +352,14 @@ export function createOpener(options: OpenerOptions): Opener {
       kid: sharedKid,
       headerHosts: checked.hosts,
       injectors,
+      templates,
       ...(signer && { issuerKid: signer.kid }),
     })
     if (signer?.scope) {
       const scope = signer.scope
       // An issuer may only grant what its scope covers: every host pattern, not just one. The
-      // rules validateClaims compiled (cached by grant), rather than parsing each pattern again.
+      // rules validateClaims compiled (cached by the grant's hosts array), rather than parsing each
+      // pattern again.
       for (const rule of compilePolicy(grant).hosts) {
         if (!scope.some((allowed) => hostRuleCovers(allowed, rule))) throw invalidToken('issuer_scope')
       }

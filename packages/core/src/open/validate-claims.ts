@@ -24,6 +24,43 @@ export interface ClaimsContext {
   readonly issuerKid?: string
   /** The credential types the proxy has (default: the built-in injectors). */
   readonly injectors?: InjectorRegistry
+  /**
+   * Policies already validated with these `injectors`, by content (see {@link PolicyTemplates}).
+   * Default: none, so every grant's policy is validated and copied afresh.
+   */
+  readonly templates?: PolicyTemplates
+}
+
+/** A validated policy: the frozen members every grant with the same policy shares. */
+interface PolicyTemplate {
+  readonly hosts: readonly string[]
+  readonly paths: readonly string[] | undefined
+  readonly methods: readonly string[] | undefined
+  readonly inject: readonly Injection[]
+}
+
+/**
+ * Validated policies by content, for one opener (one injector registry). An issuer typically
+ * mints the same hosts, paths, methods and credentials into thousands of tokens that differ only
+ * in `jti` and times; the first of them pays for validating and copying the policy, the rest
+ * share its frozen arrays, and with them everything compiled from those arrays (host and path
+ * rules, the injection plan, the scrubber). Bounded, oldest first out.
+ */
+export interface PolicyTemplates {
+  get(key: string): PolicyTemplate | undefined
+  set(key: string, template: PolicyTemplate): void
+}
+
+/** A {@link PolicyTemplates} holding at most `max` policies. */
+export function createPolicyTemplates(max = 256): PolicyTemplates {
+  const entries = new Map<string, PolicyTemplate>()
+  return {
+    get: (key) => entries.get(key),
+    set(key, template) {
+      if (entries.size >= max) entries.delete(entries.keys().next().value as string)
+      entries.set(key, template)
+    },
+  }
 }
 
 const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
@@ -64,6 +101,53 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
   if (paths !== undefined && !Array.isArray(paths)) throw invalidToken()
   if (methods !== undefined && !Array.isArray(methods)) throw invalidToken()
   if (!Array.isArray(inject) || inject.length === 0) throw invalidToken()
+  // The claims come from JSON.parse, so their JSON text is their whole content: equal text, equal
+  // policy, and the template validated for it before stands for this one. The type checks above
+  // run first because JSON cannot tell a missing member from an undefined one.
+  const templates = context.templates
+  const key = templates && JSON.stringify([hosts, paths, methods, inject])
+  let policy = key === undefined ? undefined : templates!.get(key)
+  if (policy === undefined) {
+    policy = validatePolicy(
+      hosts,
+      paths as unknown[] | undefined,
+      methods as unknown[] | undefined,
+      inject,
+      context,
+    )
+    if (key !== undefined) templates!.set(key, policy)
+  }
+  if (context.audience) {
+    const audiences = typeof aud === 'string' ? [aud] : ((aud as string[] | undefined) ?? [])
+    if (!audiences.some((a) => context.audience!.includes(a))) throw invalidToken()
+  }
+  if (context.issuer && !(typeof iss === 'string' && context.issuer.includes(iss))) throw invalidToken()
+
+  // Built member by member rather than with conditional spreads, which allocate a throwaway object
+  // for every member present; the members come in the same order either way.
+  const g: Record<string, unknown> = { jti, iat, exp }
+  if (nbf !== undefined) g.nbf = nbf
+  if (iss !== undefined) g.iss = iss
+  if (aud !== undefined) g.aud = typeof aud === 'string' ? aud : Object.freeze([...(aud as string[])])
+  if (sub !== undefined) g.sub = sub
+  g.hosts = policy.hosts
+  if (policy.paths !== undefined) g.paths = policy.paths
+  if (policy.methods !== undefined) g.methods = policy.methods
+  g.inject = policy.inject
+  g.kid = context.kid
+  if (context.issuerKid !== undefined) g.issuerKid = context.issuerKid
+  if (cnf) g.cnf = cnf
+  return Object.freeze(g) as unknown as Grant
+}
+
+/** Validates and copies a policy's members; throws the opaque `invalid_token`. */
+function validatePolicy(
+  hosts: string[],
+  paths: unknown[] | undefined,
+  methods: unknown[] | undefined,
+  inject: unknown[],
+  context: ClaimsContext,
+): PolicyTemplate {
   // Built with map, not push: the array lives as long as the cached grant, so no spare capacity.
   const injections: Injection[] = inject.map((item: unknown) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidToken()
@@ -84,36 +168,21 @@ export function validateClaims(claims: unknown, context: ClaimsContext): Grant {
     // The policy validator's own message may quote an injected value; never pass it on.
     throw invalidToken()
   }
-  if (context.audience) {
-    const audiences = typeof aud === 'string' ? [aud] : ((aud as string[] | undefined) ?? [])
-    if (!audiences.some((a) => context.audience!.includes(a))) throw invalidToken()
+  const policy: PolicyTemplate = {
+    hosts: Object.freeze([...hosts]),
+    paths: paths === undefined ? undefined : Object.freeze([...(paths as string[])]),
+    methods: methods === undefined ? undefined : Object.freeze([...(methods as string[])]),
+    inject: Object.freeze(injections),
   }
-  if (context.issuer && !(typeof iss === 'string' && context.issuer.includes(iss))) throw invalidToken()
-
-  // Built member by member rather than with conditional spreads, which allocate a throwaway object
-  // for every member present; the members come in the same order either way.
-  const g: Record<string, unknown> = { jti, iat, exp }
-  if (nbf !== undefined) g.nbf = nbf
-  if (iss !== undefined) g.iss = iss
-  if (aud !== undefined) g.aud = typeof aud === 'string' ? aud : Object.freeze([...(aud as string[])])
-  if (sub !== undefined) g.sub = sub
-  g.hosts = Object.freeze([...hosts])
-  if (paths !== undefined) g.paths = Object.freeze([...(paths as string[])])
-  if (methods !== undefined) g.methods = Object.freeze([...(methods as string[])])
-  g.inject = Object.freeze(injections)
-  g.kid = context.kid
-  if (context.issuerKid !== undefined) g.issuerKid = context.issuerKid
-  if (cnf) g.cnf = cnf
-  const grant = Object.freeze(g) as unknown as Grant
   try {
-    // The rest of the policy check: parsing the host and path patterns. Done by compiling the
-    // grant's policy, which is cached by grant object, so `authorize` (the proxy's next step)
-    // finds it parsed instead of parsing every pattern a second time.
-    compilePolicy(grant)
+    // The rest of the policy check: parsing the host and path patterns. compilePolicy caches the
+    // result by these frozen arrays, so `authorize` (the proxy's next step) finds it parsed, for
+    // this grant and every later one that shares the template.
+    compilePolicy(policy)
   } catch {
     throw invalidToken()
   }
-  return grant
+  return policy
 }
 
 /**

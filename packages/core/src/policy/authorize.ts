@@ -19,12 +19,22 @@ const forbiddenMethods = new Set(FORBIDDEN_METHODS)
 // The methods fetch upper-cases whatever case they are written in; others are sent verbatim.
 const FETCH_NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
 
-const compiled = new WeakMap<object, CompiledPolicy>()
+interface CompiledEntry {
+  readonly paths: unknown
+  readonly methods: unknown
+  readonly result: CompiledPolicy
+}
+
+// Keyed by the policy's `hosts` array and checked against its `paths` and `methods` arrays, not
+// by the policy object: grants the opener builds from one validated policy share those frozen
+// arrays (see validate-claims.ts), so every fresh token with the same policy finds it parsed.
+const compiled = new WeakMap<object, CompiledEntry>()
 
 /**
- * Parses a policy's patterns, once per policy object: the result is cached in a `WeakMap` keyed
- * by the policy, so treat a policy as immutable once it has been used (grants from `open()` are
- * frozen). Does not check `inject`; use `assertValidPolicy` for a full check.
+ * Parses a policy's patterns, once per set of pattern arrays: the result is cached in a `WeakMap`
+ * keyed by the `hosts` array (and checked against the `paths` and `methods` arrays), so treat
+ * those arrays as immutable once the policy has been used (grants from `open()` are frozen).
+ * Does not check `inject`; use `assertValidPolicy` for a full check.
  *
  * @throws KeyholeError `invalid_grant` for a malformed pattern
  * @example
@@ -33,8 +43,12 @@ const compiled = new WeakMap<object, CompiledPolicy>()
  * ```
  */
 export function compilePolicy(policy: Policy): CompiledPolicy {
-  let result = compiled.get(policy)
-  if (result !== undefined) return result
+  const source = policy.hosts
+  if (typeof source === 'object' && source !== null) {
+    const entry = compiled.get(source)
+    if (entry !== undefined && entry.paths === policy.paths && entry.methods === policy.methods)
+      return entry.result
+  }
   if (!Array.isArray(policy.hosts) || policy.hosts.length === 0) {
     throw new KeyholeError('invalid_grant', 'hosts must be a non-empty list of host patterns')
   }
@@ -59,8 +73,8 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     }
     methods = new Set(policy.methods)
   }
-  result = { hosts, paths, methods }
-  compiled.set(policy, result)
+  const result: CompiledPolicy = { hosts, paths, methods }
+  compiled.set(source, { paths: policy.paths, methods: policy.methods, result })
   return result
 }
 

@@ -230,20 +230,21 @@ function hostPart(pattern: string): string {
 export function grantNamesAddress(policy: Policy, host: string): boolean {
   const key = addressKey(host)
   if (key === undefined) return false
-  let named = namedAddresses.get(policy)
+  let named = namedAddresses.get(policy.hosts)
   if (!named) {
     named = new Set()
     for (const pattern of policy.hosts) {
       const literal = addressKey(hostPart(pattern))
       if (literal !== undefined) named.add(literal)
     }
-    namedAddresses.set(policy, named)
+    namedAddresses.set(policy.hosts, named)
   }
   return named.has(key)
 }
 
-// The IP literals each grant names, computed once per (frozen, cached) grant object.
-const namedAddresses = new WeakMap<Policy, Set<string>>()
+// The IP literals each grant names, computed once per (frozen) hosts array: grants the opener
+// builds from one validated policy share that array.
+const namedAddresses = new WeakMap<readonly string[], Set<string>>()
 
 /**
  * What a request may dial besides public addresses, as the address rule decided it: nothing

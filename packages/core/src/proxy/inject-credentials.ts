@@ -36,15 +36,16 @@ export interface InjectionPlan {
   readonly steps: readonly PluginStep[]
 }
 
-// Grants are frozen and handed out by the opener's cache, so one compilation serves every
-// request that uses the same token.
-const plansByRegistry = new WeakMap<InjectorRegistry, WeakMap<Pick<Grant, 'inject'>, InjectionPlan>>()
+// Keyed by the grant's `inject` array, which is frozen and which the opener shares between grants
+// with the same policy: one compilation serves every request of the same token, and of every
+// other token carrying the same credentials.
+const plansByRegistry = new WeakMap<InjectorRegistry, WeakMap<Grant['inject'], InjectionPlan>>()
 const NO_NAMES: ReadonlySet<string> = new Set()
 const NO_STEPS: readonly PluginStep[] = Object.freeze([])
 const FAST_TYPES = new Set(['header', 'query', 'cookie'])
 
 /**
- * Compiles (and caches per grant object) where the grant's credentials go.
+ * Compiles (and caches per `inject` array, so treat it as immutable) where the grant's credentials go.
  *
  * @example
  * ```ts
@@ -61,7 +62,7 @@ export function compileInjection(
     plans = new WeakMap()
     plansByRegistry.set(registry, plans)
   }
-  let plan = plans.get(grant)
+  let plan = plans.get(grant.inject)
   if (plan) return plan
   const headers = new Map<string, [string, string]>()
   const query: string[] = []
@@ -112,7 +113,7 @@ export function compileInjection(
     secrets: [...secrets],
     steps,
   })
-  plans.set(grant, plan)
+  plans.set(grant.inject, plan)
   return plan
 }
 
