@@ -5,13 +5,7 @@
 import crypto from 'node:crypto'
 import { createNodeOpener } from '@keyhole/core/node'
 import { compactDecrypt, importJWK, jwtVerify } from 'jose'
-
-const u32 = (n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])
-const ALG = Buffer.from('ECDH-ES+A256KW')
-const OTHER_INFO = Buffer.concat([u32(ALG.length), ALG, u32(0), u32(0), u32(256)])
-const WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
-// Concat KDF as keyhole uses it: SHA-256(counter ‖ Z ‖ OtherInfo) with empty apu/apv.
-const kdf = (secret) => crypto.createHash('sha256').update(u32(1)).update(secret).update(OTHER_INFO).digest()
+import { kdf, WRAP_IV } from './tokens.mjs'
 
 /**
  * The primitives one open of `sample` (a token to `key`, signed by `issuer`) must run, on inputs

@@ -37,10 +37,11 @@
 //
 // IPC: { op: 'stats' } -> { opener stats, memory }, { op: 'gc' } -> memory after two gc() runs,
 // { op: 'clear' } empties the grant cache, { op: 'profile-start' | 'profile-stop', file } a CPU
-// profile of a window, { op: 'snapshot', file } a heap snapshot, { op: 'exit' } exits.
+// profile of a window (sampled every PROF_US µs, default 1000), { op: 'snapshot', file } a heap snapshot, { op: 'exit' } exits.
 import { readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { pipeline, Readable } from 'node:stream'
+import { kdf, WRAP_IV } from './tokens.mjs'
 
 const config = JSON.parse(process.argv[2])
 const upstream = new URL(config.upstream)
@@ -250,15 +251,6 @@ function cryptoFloor() {
   const verifyKey = es256 ? { key: issuerKey, dsaEncoding: 'ieee-p1363' } : issuerKey
   const ecdh = crypto.createECDH('prime256v1')
   ecdh.setPrivateKey(Buffer.from(jwk.d, 'base64url'))
-  const u32 = (n) => {
-    const b = Buffer.alloc(4)
-    b.writeUInt32BE(n)
-    return b
-  }
-  const alg = Buffer.from('ECDH-ES+A256KW')
-  const otherInfo = Buffer.concat([u32(alg.length), alg, u32(0), u32(0), u32(256)])
-  const counter = u32(1)
-  const wrapIv = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
   const open = (token) => {
     const [h, wrapped, iv, ciphertext, tag] = token.split('.')
     const header = JSON.parse(Buffer.from(h, 'base64url').toString())
@@ -268,8 +260,7 @@ function cryptoFloor() {
       Buffer.from(header.epk.y, 'base64url'),
     ])
     const z = ecdh.computeSecret(point)
-    const kek = crypto.createHash('sha256').update(counter).update(z).update(otherInfo).digest()
-    const unwrap = crypto.createDecipheriv('id-aes256-wrap', kek, wrapIv)
+    const unwrap = crypto.createDecipheriv('id-aes256-wrap', kdf(z), WRAP_IV)
     const cek = Buffer.concat([unwrap.update(Buffer.from(wrapped, 'base64url')), unwrap.final()])
     const gcm = crypto.createDecipheriv('aes-256-gcm', cek, Buffer.from(iv, 'base64url'))
     gcm.setAAD(Buffer.from(h, 'latin1'))

@@ -19,8 +19,10 @@ const u32 = (n) => {
 const ALG = Buffer.from('ECDH-ES+A256KW')
 // Concat KDF OtherInfo with empty apu/apv and a 256-bit key (RFC 7518 §4.6.2).
 const OTHER_INFO = Buffer.concat([u32(ALG.length), ALG, u32(0), u32(0), u32(256)])
-const WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
-const kdf = (z) => crypto.createHash('sha256').update(u32(1)).update(z).update(OTHER_INFO).digest()
+/** The AES key wrap's default IV (RFC 3394). */
+export const WRAP_IV = Buffer.from('a6a6a6a6a6a6a6a6', 'hex')
+/** The Concat KDF of ECDH-ES+A256KW with empty apu/apv: the 256-bit KEK from the shared secret z. */
+export const kdf = (z) => crypto.createHash('sha256').update(u32(1)).update(z).update(OTHER_INFO).digest()
 
 /** A new ephemeral key for `recipient` (a public JWK): its `epk` header member and the KEK. */
 function ephemeral(recipient) {
