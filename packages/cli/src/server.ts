@@ -162,8 +162,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
       })
     : undefined
+  // A line is formatted only for a `log` that prints it: startServer without one (an embedding
+  // that reads events through metrics, or none) skips the date and the formatting per request.
   const onEvent = (event: ProxyEvent) => {
-    log(formatEvent(event, new Date()))
+    if (options.log) log(formatEvent(event, new Date()))
     metrics?.record(event)
   }
   // Forward-proxy requests run through an engine made from the same options as the one the Hono
