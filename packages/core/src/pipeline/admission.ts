@@ -74,9 +74,14 @@ function compileTokenHeaders(names: readonly string[] | undefined): string[] {
       throw new KeyholeError('bad_request', 'tokenHeaders must be header names')
     }
     const lower = name.toLowerCase()
-    // X-Keyhole-Token and Authorization are read already (the latter as a Bearer credential);
-    // reading Authorization again as a raw value would see "Bearer <token>" and refuse it.
-    if (lower !== TOKEN_HEADER && lower !== 'authorization' && !tokenHeaders.includes(lower))
+    // X-Keyhole-Token, Authorization and Proxy-Authorization are read already (the latter two as
+    // credentials); reading them again as raw values would see "Bearer <token>" and refuse it.
+    if (
+      lower !== TOKEN_HEADER &&
+      lower !== 'authorization' &&
+      lower !== 'proxy-authorization' &&
+      !tokenHeaders.includes(lower)
+    )
       tokenHeaders.push(lower)
   }
   return tokenHeaders

@@ -4,8 +4,8 @@ import type { Admission } from './admission.js'
 import type { RequestState } from './request-state.js'
 
 /**
- * Stage 1: reads the token (`X-Keyhole-Token`, `Authorization: Bearer`, then the operator's
- * `tokenHeaders`) and the raw target (open-mode path or gateway upstream plus path). Nothing is
+ * Stage 1: reads the token (`X-Keyhole-Token`, `Authorization: Bearer`, `Proxy-Authorization`,
+ * then the operator's `tokenHeaders`) and the raw target (open-mode path or gateway upstream plus path). Nothing is
  * opened or parsed beyond that.
  *
  * @throws KeyholeError `missing_token`, `invalid_token`, `bad_target`

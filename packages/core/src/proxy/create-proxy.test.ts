@@ -71,6 +71,21 @@ describe('createProxy', () => {
     expect(sent[0]?.init.headers.Authorization).toBe('Bearer real')
   })
 
+  it('opens a token sent as a Proxy-Authorization password and forwards neither it nor the header', async () => {
+    const { sent, forward } = recorder()
+    const handle = createProxy({ opener, forward, allowHosts: ALLOW })
+    const res = await handle(
+      new Request('http://p/https/api.example.com/v1', {
+        headers: { 'proxy-authorization': `Basic ${btoa(`keyhole:${TOKEN}`)}` },
+      }),
+    )
+    expect(res.status).toBe(200)
+    const forwarded = JSON.stringify(sent[0]?.init.headers)
+    expect(forwarded).not.toContain(TOKEN)
+    expect(forwarded.toLowerCase()).not.toContain('proxy-authorization')
+    expect(sent[0]?.init.headers.Authorization).toBe('Bearer real')
+  })
+
   it('reads the target from request.url when no path is given, and times the request itself for plain forwarders', async () => {
     const { sent, forward } = recorder()
     const handle = createProxy({ opener, forward, timeout: '5s', allowHosts: ALLOW })

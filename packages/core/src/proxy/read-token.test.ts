@@ -24,6 +24,40 @@ describe('readToken', () => {
     expect(readToken(new Headers({ 'x-api-key': T1 }), ['x-api-key'])).toBe(T1)
   })
 
+  it('reads Proxy-Authorization: Bearer, or Basic with any user name and the token as password', () => {
+    expect(readToken(new Headers({ 'proxy-authorization': `Bearer ${T1}` }))).toBe(T1)
+    expect(readToken(new Headers({ 'proxy-authorization': `Basic ${btoa(`keyhole:${T1}`)}` }))).toBe(T1)
+    expect(readToken(new Headers({ 'proxy-authorization': `basic ${btoa(`:${T1}`)}` }))).toBe(T1)
+    // After Authorization in order, and one token wherever it appears.
+    expect(
+      readToken(
+        new Headers({ authorization: `Bearer ${T1}`, 'proxy-authorization': `Basic ${btoa(`u:${T1}`)}` }),
+      ),
+    ).toBe(T1)
+    expect(
+      code(() =>
+        readToken(new Headers({ 'x-keyhole-token': T1, 'proxy-authorization': `Basic ${btoa(`u:${T2}`)}` })),
+      ),
+    ).toBe('invalid_token')
+    // Several tokens in one proxy password are chosen among only by the forward proxy.
+    expect(
+      code(() => readToken(new Headers({ 'proxy-authorization': `Basic ${btoa(`keyhole:${T1},${T2}`)}` }))),
+    ).toBe('invalid_token')
+    expect(code(() => readToken(new Headers({ 'proxy-authorization': 'Bearer a b' })))).toBe('invalid_token')
+  })
+
+  it('ignores a Proxy-Authorization that is not Bearer or well-formed Basic', () => {
+    for (const value of [
+      'Digest username="x"',
+      'Basic !!!',
+      `Basic ${btoa('no-colon')}`,
+      `Basic ${btoa('user:')}`,
+    ]) {
+      expect(code(() => readToken(new Headers({ 'proxy-authorization': value })))).toBe('missing_token')
+      expect(readToken(new Headers({ 'x-keyhole-token': T1, 'proxy-authorization': value }))).toBe(T1)
+    }
+  })
+
   it('ignores headers that are not token sources', () => {
     expect(code(() => readToken(new Headers({ 'x-api-key': T1 })))).toBe('missing_token')
     expect(code(() => readToken(new Headers({ authorization: 'Basic dXNlcjpwYXNz' })))).toBe('missing_token')

@@ -6,10 +6,32 @@ export const TOKEN_HEADER = 'x-keyhole-token'
 // The shape of a compact JWE: five base64url parts (the encrypted key may be empty).
 const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const BEARER = /^bearer[ \t]+/i
+const BASIC = /^basic[ \t]+/i
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
+
+/**
+ * The password of a `Basic` credential (what a proxy URL `http://keyhole:TOKEN@proxy` makes a
+ * client send), or `undefined` when the value is not well-formed Basic: such a header may be
+ * meant for another proxy and is ignored here (it is stripped before forwarding all the same).
+ */
+function basicPassword(value: string): string | undefined {
+  const encoded = value.replace(BASIC, '').trim()
+  if (!BASE64.test(encoded)) return undefined
+  let decoded: string
+  try {
+    decoded = atob(encoded)
+  } catch {
+    return undefined
+  }
+  const colon = decoded.indexOf(':')
+  return colon === -1 ? undefined : decoded.slice(colon + 1)
+}
 
 /**
  * Reads the keyhole token from a request's headers: `X-Keyhole-Token`, then
- * `Authorization: Bearer`, then each of `tokenHeaders` in order.
+ * `Authorization: Bearer`, then `Proxy-Authorization` (`Bearer <token>`, or `Basic` with any user
+ * name and the token as password), then each of `tokenHeaders` in order. Other `Authorization`
+ * and `Proxy-Authorization` schemes are not read (and are stripped before forwarding).
  *
  * When several of those headers hold a value: equal values are one token; otherwise, if exactly
  * one of the distinct values has the shape of a keyhole token (a compact JWE), it is the token and
@@ -48,6 +70,16 @@ export function readToken(headers: Headers, tokenHeaders: readonly string[] = []
     // "Bearer" with nothing after it is as bad as a merged header: it claims to carry a token.
     if (credentials === '') throw new KeyholeError('invalid_token', 'the bearer credentials are empty')
     consider(credentials)
+  }
+  const proxyAuthorization = headers.get('proxy-authorization')
+  if (proxyAuthorization !== null) {
+    if (BEARER.test(proxyAuthorization)) {
+      const credentials = proxyAuthorization.replace(BEARER, '')
+      if (credentials === '') throw new KeyholeError('invalid_token', 'the bearer credentials are empty')
+      consider(credentials)
+    } else if (BASIC.test(proxyAuthorization)) {
+      consider(basicPassword(proxyAuthorization) ?? null)
+    }
   }
   for (const name of tokenHeaders) consider(headers.get(name))
 
