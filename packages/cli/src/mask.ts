@@ -38,8 +38,8 @@ function maskEntry(entry: unknown): unknown {
  *
  * @example
  * ```ts
- * maskClaims({ hosts: ['api.github.com'], inject: [{ in: 'header', name: 'Authorization', value: 'Bearer ghp_x' }] })
- * // { hosts: ['api.github.com'], inject: [{ in: 'header', name: 'Authorization', value: '***' }] }
+ * maskClaims({ hosts: ['api.github.com'], inject: [{ type: 'header', name: 'Authorization', value: 'Bearer ghp_x' }] })
+ * // { hosts: ['api.github.com'], inject: [{ type: 'header', name: 'Authorization', value: '***' }] }
  * ```
  */
 export function maskClaims(claims: object): Record<string, unknown> {

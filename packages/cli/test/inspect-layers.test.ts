@@ -81,8 +81,8 @@ describe('keyhole inspect --keys, attenuated tokens', () => {
     expect(mid.inner).toBeUndefined()
     expect(grant).toMatchObject({ sub: 'parent', hosts: ['api.example.com', '*.example.org'] })
     expect(grant.inject).toEqual([
-      { in: 'header', name: 'Authorization', value: '***' },
-      { in: 'cookie', name: 'session', value: '***' },
+      { type: 'header', name: 'Authorization', value: '***' },
+      { type: 'cookie', name: 'session', value: '***' },
     ])
     // each layer has its own id: the chain the proxy revokes by
     expect(new Set([outer.jti, mid.jti, grant.jti]).size).toBe(3)

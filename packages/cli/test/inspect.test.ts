@@ -64,8 +64,8 @@ describe('keyhole inspect', () => {
     expect(claims.jti).toMatch(/^[A-Za-z0-9_-]+$/)
     expect(claims.exp - claims.iat).toBe(600)
     expect(claims.inject).toEqual([
-      { in: 'header', name: 'Authorization', value: '***' },
-      { in: 'query', name: 'k', value: '***' },
+      { type: 'header', name: 'Authorization', value: '***' },
+      { type: 'query', name: 'k', value: '***' },
     ])
     expect(result.stdout + result.stderr).not.toContain(SECRET)
     expect(result.stdout + result.stderr).not.toContain(SECRET.slice(3, 12))

@@ -80,7 +80,7 @@ describe('keyhole mint', () => {
     expect(grant.sub).toBe('ci-job-42')
     expect(grant.aud).toBe('proxy-a')
     expect(grant.exp - grant.iat).toBe(3600)
-    expect(grant.inject).toEqual([{ in: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }])
+    expect(grant.inject).toEqual([{ type: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }])
   })
 
   it('injects query parameters and cookies, several hosts, and $${ as a literal', async () => {
@@ -108,8 +108,8 @@ describe('keyhole mint', () => {
     expect(grant.paths).toBeUndefined()
     expect(grant.methods).toBeUndefined()
     expect(grant.inject).toEqual([
-      { in: 'query', name: 'api_key', value: 'k-123' },
-      { in: 'cookie', name: 'session', value: '${literal}' },
+      { type: 'query', name: 'api_key', value: 'k-123' },
+      { type: 'cookie', name: 'session', value: '${literal}' },
     ])
     expect(grant.exp - grant.iat).toBe(90)
   })

@@ -233,7 +233,7 @@ function headerInjection(
       `--header #${index + 1} must look like 'Name: value', e.g. 'Authorization: Bearer \${API_KEY}'`,
     )
   const value = expandEnv(spec.slice(colon + 1).trim(), env, `--header ${safeName(name)}`)
-  return { in: 'header', name, value }
+  return { type: 'header', name, value }
 }
 
 function pairInjection(
@@ -247,7 +247,7 @@ function pairInjection(
   if (equals === -1 || name === '')
     throw usageError(`--${where} #${index + 1} must look like name=value, e.g. api_key='\${API_KEY}'`)
   const value = expandEnv(spec.slice(equals + 1), env, `--${where} ${safeName(name)}`)
-  return { in: where, name, value }
+  return { type: where, name, value }
 }
 
 // A name typed in the value's place could itself be a secret; only show names that look like names.
