@@ -14,7 +14,7 @@ function withinAllowHosts(admission: Admission, target: Target): void {
   for (const rule of rules) if (matchHost(rule, target)) return
   throw new KeyholeError(
     'host_not_allowed',
-    `${target.scheme}://${target.host}:${target.port} is not among the hosts this proxy allows`,
+    'the target scheme, host or port is not among the hosts this proxy allows',
   )
 }
 

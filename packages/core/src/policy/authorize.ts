@@ -109,7 +109,7 @@ function authorizeLayers(layers: readonly LayerPolicy[], target: Target, method:
     if (rules.hosts !== undefined && !rules.hosts.some((rule) => matchHost(rule, target))) {
       throw new KeyholeError(
         'host_not_allowed',
-        `${target.scheme}://${target.host}:${target.port} is not allowed by this token`,
+        'the target scheme, host or port is not allowed by this token',
       )
     }
     if (rules.paths !== undefined) {
@@ -189,10 +189,7 @@ export function authorize(
     }
   }
   if (!hostAllowed) {
-    throw new KeyholeError(
-      'host_not_allowed',
-      `${target.scheme}://${target.host}:${target.port} is not allowed by this token`,
-    )
+    throw new KeyholeError('host_not_allowed', 'the target scheme, host or port is not allowed by this token')
   }
   if (rules.paths !== undefined) {
     const path = normalizeTargetPath(target.path)

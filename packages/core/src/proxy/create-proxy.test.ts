@@ -86,6 +86,23 @@ describe('createProxy', () => {
     expect(sent[0]?.init.headers.Authorization).toBe('Bearer real')
   })
 
+  it('answers a refused target without echoing any of it', async () => {
+    const { sent, forward } = recorder()
+    const marker = 'zq7echo'
+    const handle = createProxy({ opener, forward, allowHosts: [...ALLOW, `${marker}.example.com`] })
+    for (const path of [
+      `/https/${marker}.example.com/x`, // allowed by the proxy, not by the grant
+      `/https/${marker}.example.net:8443/x`, // allowed by neither
+      `/http/api.example.com:81/${marker}`,
+    ]) {
+      const res = await handle(new Request(`http://p${path}`, { headers: { 'x-keyhole-token': TOKEN } }))
+      expect(res.status).toBe(403)
+      expect(res.headers.get('x-keyhole-error')).toBe('host_not_allowed')
+      expect(await res.text()).not.toContain(marker)
+    }
+    expect(sent).toHaveLength(0)
+  })
+
   it('reads the target from request.url when no path is given, and times the request itself for plain forwarders', async () => {
     const { sent, forward } = recorder()
     const handle = createProxy({ opener, forward, timeout: '5s', allowHosts: ALLOW })
