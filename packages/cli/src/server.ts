@@ -8,6 +8,7 @@ import {
   createOpener,
   createProxy,
   type Duration,
+  errorResponse,
   type Injector,
   type IssuerOption,
   type ProxyEvent,
@@ -240,7 +241,13 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       ? createOpener({ keyring, revocations, decrypt: pool.decrypt, verify: pool.verify, ...trust })
       : createNodeOpener({ keyring, revocations, ...trust })
     const app = new Hono()
-    if (metrics) app.get('/metrics', (c) => metrics.handle(c.req.raw))
+    // Without --metrics the route is not enabled: 404, as for any management route that is off
+    // (not a token error from the proxy, which would take /metrics for a target).
+    app.get('/metrics', (c) =>
+      metrics
+        ? metrics.handle(c.req.raw)
+        : errorResponse('not_found', 'metrics are off (start with --metrics)'),
+    )
     app.use('*', adminRoutes(own.at(-1)))
     app.all(
       '/*',

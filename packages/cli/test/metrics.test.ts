@@ -177,7 +177,8 @@ describe('keyhole serve --metrics', () => {
   it('has no /metrics route without --metrics', async () => {
     const served = await start([])
     const response = await scrape(served.url)
-    expect(response.status).not.toBe(200)
+    expect(response.status).toBe(404)
+    expect(response.headers.get('x-keyhole-error')).toBe('not_found')
     expect(await response.text()).not.toContain('keyhole_requests_total')
   })
 })
