@@ -125,6 +125,24 @@ describe('keyhole serve', () => {
     expectNoSecrets(served, token)
   })
 
+  it('answers 502 response_not_scrubbable for a body it cannot decode, and survives one that breaks mid-stream', async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const token = await mintFor(served.url)
+    const garbage = await call(served.url, token, '/gzip-garbage')
+    expect(garbage.status).toBe(502)
+    expect(garbage.headers.get('x-keyhole-error')).toBe('response_not_scrubbable')
+    await garbage.text()
+    const later = await call(served.url, token, '/gzip-broken-later')
+    expect(later.status).toBe(200)
+    await expect(later.text()).rejects.toThrow()
+    // Still serving, and nothing but log lines on its output (no stack trace).
+    expect((await call(served.url, token, '/hello')).status).toBe(200)
+    await served.waitFor(/ 502 response_not_scrubbable GET /)
+    const { stdout, stderr } = served.output()
+    expect(`${stdout}${stderr}`).not.toMatch(/^\s+at /m)
+    expectNoSecrets(served, token)
+  })
+
   it('revokes through its admin route with keyhole revoke --url', async () => {
     const served = await start(['--keys', 'keys.json', '--admin-token-env', 'ADMIN_TOKEN'], {
       ADMIN_TOKEN: ADMIN,

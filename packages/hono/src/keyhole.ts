@@ -44,7 +44,7 @@ export function keyhole(options: KeyholeOptions): Handler {
 /** What `@hono/node-server` puts in `c.env`, read by shape: no Node API is imported here. */
 export interface NodeBindings {
   incoming?: { url?: unknown; rawHeaders?: unknown; readableDidRead?: boolean; method?: string }
-  outgoing?: { once?: unknown; writableFinished?: boolean }
+  outgoing?: { once?: unknown; writableFinished?: boolean; destroy?: unknown }
 }
 
 /**

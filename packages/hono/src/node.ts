@@ -52,7 +52,11 @@ export function keyhole(options: KeyholeOptions): Handler {
       incoming && url === incoming.url && bodyUnread(incoming)
         ? requestFromIncoming(incoming, signal, nodeStreams)
         : c.req.raw
-    return handle(request, { path, signal })
+    // A body that fails once it is flowing is cut here, so the server neither logs a stack nor
+    // appends an error text to a body the client might take for complete.
+    const abort =
+      typeof outgoing.destroy === 'function' ? () => (outgoing as { destroy(): void }).destroy() : undefined
+    return handle(request, abort ? { path, signal, abort } : { path, signal })
   }
 }
 

@@ -2,7 +2,7 @@ import { toPassableResponse } from '../proxy/sanitize-headers.js'
 import type { Admission } from './admission.js'
 import type { Forwarding } from './forwarding.js'
 import type { RequestState } from './request-state.js'
-import { scrubResponse, scrubSmallBody } from './scrub-response.js'
+import { scrubCheckedResponse, scrubSmallBody } from './scrub-response.js'
 
 /**
  * Stage 6: turns the upstream's response into the client's: hop-by-hop and `X-Keyhole-*`
@@ -47,5 +47,14 @@ export function answer(
       state.response = response
     })
   }
-  state.response = small ?? scrubResponse(state, admission, forwarding, passable, onDone)
+  if (small !== undefined) {
+    state.response = small
+    return
+  }
+  const scrubbed = scrubCheckedResponse(state, admission, forwarding, passable, onDone)
+  if (scrubbed instanceof Response) state.response = scrubbed
+  else
+    return scrubbed.then((response) => {
+      state.response = response
+    })
 }

@@ -128,4 +128,13 @@ export interface ProxyContext {
    * aborts. Used instead of `request.signal`, which Deno warns about. Read only without `signal`.
    */
   completed?: Promise<unknown>
+  /**
+   * Ends the client's connection at once. When a response body the engine is scrubbing fails
+   * after the head went out (an upstream reset, a compressed body that turns invalid), the engine
+   * calls this and then ends the body stream quietly, instead of erroring it: a server that logs
+   * stream errors and appends their message to the body (`@hono/node-server`) stays quiet, and the
+   * client still sees a cut connection, never a body that looks complete. Default: the body
+   * stream errors, and the server ends the connection as it does for any failed stream.
+   */
+  abort?: () => void
 }

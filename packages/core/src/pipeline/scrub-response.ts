@@ -15,12 +15,21 @@ function scrubberFor(state: RequestState): Scrubber {
   return compileScrubber([...secrets, ...state.producedSecrets])
 }
 
-/** The body through the scrubber, pulled chunk by chunk; `finish` runs however the body ends. */
+/**
+ * The body through the scrubber, pulled chunk by chunk; `done` runs however the body ends. A read
+ * that fails once the body is flowing calls `abort` (the adapter's way to cut the connection) and
+ * ends the stream quietly, or errors the stream without one. With
+ * `check`, the first scrubbed chunk is read before the body is handed back, so a body that is not
+ * valid for its content encoding from its first bytes (a corrupt gzip header) is refused while the
+ * answer can still be a 502 `response_not_scrubbable`, not a 200 cut short.
+ */
 function scrubbedBody(
   source: ReadableStream<Uint8Array>,
   scrubber: Scrubber,
   done: (count: number) => void,
-): ReadableStream<Uint8Array> {
+  check: boolean,
+  abort: (() => void) | undefined,
+): ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>> {
   const scrub = scrubber.stream()
   const reader = source.pipeThrough(scrub).getReader()
   let finished = false
@@ -29,31 +38,60 @@ function scrubbedBody(
     finished = true
     done(scrub.count())
   }
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let result: ReadableStreamReadResult<Uint8Array>
-        try {
-          result = await reader.read()
-        } catch (error) {
+  const read = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    try {
+      return await reader.read()
+    } catch (error) {
+      finish()
+      throw error
+    }
+  }
+  let first: ReadableStreamReadResult<Uint8Array> | undefined
+  const stream = () =>
+    new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          let result: ReadableStreamReadResult<Uint8Array>
+          try {
+            result = first ?? (await read())
+          } catch (error) {
+            if (abort === undefined) throw error
+            // The head is gone: the adapter cuts the connection, so the quiet close below never
+            // reads as a complete body.
+            abort()
+            controller.close()
+            return
+          }
+          first = undefined
+          if (result.done) {
+            controller.close()
+            finish()
+          } else {
+            controller.enqueue(result.value)
+          }
+        },
+        cancel(reason) {
+          // A client that went away: the count so far is all there will be.
           finish()
-          throw error
-        }
-        if (result.done) {
-          controller.close()
-          finish()
-        } else {
-          controller.enqueue(result.value)
-        }
+          return reader.cancel(reason)
+        },
       },
-      cancel(reason) {
-        // A client that went away: the count so far is all there will be.
-        finish()
-        return reader.cancel(reason)
-      },
+      // No read-ahead: a chunk is scrubbed when the client asks for it, so SSE events flush at once.
+      { highWaterMark: 0 },
+    )
+  if (!check) return stream()
+  return read().then(
+    (result) => {
+      first = result
+      return stream()
     },
-    // No read-ahead: a chunk is scrubbed when the client asks for it, so SSE events flush at once.
-    { highWaterMark: 0 },
+    (error: unknown) => {
+      throw new KeyholeError(
+        'response_not_scrubbable',
+        'the upstream body is not valid for its content encoding, so the proxy cannot scrub it',
+        { cause: error },
+      )
+    },
   )
 }
 
@@ -142,6 +180,38 @@ export function scrubResponse(
   upstream: Response,
   onDone: (count: number) => void = () => {},
 ): Response {
+  return scrub(state, admission, forwarding, upstream, onDone, false) as Response
+}
+
+/**
+ * {@link scrubResponse} for the engine's own answer: a body it decodes (gzip, deflate, br) is read
+ * up to its first scrubbed chunk before the answer is handed back, so a body that is not valid for
+ * its coding is 502 `response_not_scrubbable` (a body that breaks later still ends the stream in
+ * error: its head is gone by then).
+ *
+ * @example
+ * ```ts
+ * state.response = await scrubCheckedResponse(state, admission, forwarding, upstream, onDone)
+ * ```
+ */
+export function scrubCheckedResponse(
+  state: RequestState,
+  admission: Admission,
+  forwarding: Forwarding,
+  upstream: Response,
+  onDone: (count: number) => void,
+): Response | Promise<Response> {
+  return scrub(state, admission, forwarding, upstream, onDone, true)
+}
+
+function scrub(
+  state: RequestState,
+  admission: Admission,
+  forwarding: Forwarding,
+  upstream: Response,
+  onDone: (count: number) => void,
+  check: boolean,
+): Response | Promise<Response> {
   const scrubber = admission.scrub === false ? undefined : scrubberFor(state)
   if (scrubber === undefined || scrubber.empty) {
     onDone(0)
@@ -171,6 +241,14 @@ export function scrubResponse(
     headers.delete('content-encoding')
     headers.delete('content-length')
   }
-  const body = scrubbedBody(decoded.body as ReadableStream<Uint8Array>, scrubber, (n) => onDone(count + n))
-  return new Response(body, init)
+  const body = scrubbedBody(
+    decoded.body as ReadableStream<Uint8Array>,
+    scrubber,
+    (n) => onDone(count + n),
+    check && decoded !== upstream,
+    state.context?.abort,
+  )
+  return body instanceof ReadableStream
+    ? new Response(body, init)
+    : body.then((ready) => new Response(ready, init))
 }

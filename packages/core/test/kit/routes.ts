@@ -8,7 +8,8 @@ const BIG_CHUNK = Buffer.alloc(64 * 1024, 0x61)
 
 /**
  * `/redirect?to=<url>` 302; `/status/<n>` that status with JSON; `/gzip`; `/hop` (hop-by-hop and
- * forged keyhole headers); `/cookies` (two Set-Cookie); `/no-content` 204; `/gated...` (first
+ * forged keyhole headers); `/gzip-garbage` (gzip-labelled bytes that are not gzip);
+ * `/gzip-broken-later` (a gzip stream that turns invalid after its first bytes); `/cookies` (two Set-Cookie); `/no-content` 204; `/gated...` (first
  * chunk, then waits for `upstream.gate(url)`); `/held...` (nothing at all until
  * `upstream.gate(url)` opens, then `held answer`); `/hang...` (never answers); `/slow` (an
  * SSE-like stream, the second event 250 ms later); `/upload` (byte count and SHA-256 of the
@@ -33,6 +34,17 @@ export const cannedRoutes: Record<string, Route> = {
       'content-type': 'text/plain',
     })
     res.end(body)
+  },
+  '/gzip-garbage': (_req, res) => {
+    res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' })
+    res.end('this is not gzip')
+  },
+  '/gzip-broken-later': (_req, res) => {
+    // A valid gzip start, then bytes that break the stream after the answer's head has gone out.
+    const whole = gzipSync(Buffer.alloc(256 * 1024, 0x61))
+    res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' })
+    res.write(whole.subarray(0, 64))
+    setTimeout(() => res.end(Buffer.alloc(4096, 0xff)), 50)
   },
   '/hop': (_req, res) => {
     res.writeHead(200, {

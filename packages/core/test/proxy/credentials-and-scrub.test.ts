@@ -74,6 +74,15 @@ beforeAll(async () => {
         }[path]
         res.writeHead(200, { 'content-encoding': path.slice(1), 'content-type': 'application/json' })
         res.end(encode(Buffer.from(echo)))
+      } else if (path === '/gzip-garbage') {
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' })
+        res.end(Buffer.from(`not gzip at all ${credential}`))
+      } else if (path === '/gzip-broken-later') {
+        // A valid start, then bytes that break the stream once the head has gone out.
+        const whole = gzipSync(Buffer.from(`${'x'.repeat(200_000)}${credential}`))
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' })
+        res.write(whole.subarray(0, 2048))
+        setTimeout(() => res.end(Buffer.alloc(4096, 0xff)), 50)
       } else if (path === '/sse') {
         res.writeHead(200, { 'content-type': 'text/event-stream' })
         res.write('data: first, nothing secret\n\n')
@@ -171,6 +180,38 @@ describe('response scrubbing (default on)', () => {
     const zstd = await send('/zstd')
     expect(zstd.status).toBe(502)
     expect(zstd.headers.get('x-keyhole-error')).toBe('response_not_scrubbable')
+  })
+
+  it('answers 502 response_not_scrubbable for a body that is not valid for its coding, and errors a body that breaks later', async () => {
+    const events: ProxyEvent[] = []
+    const { send } = await proxyFor(bearer, {}, events)
+    const garbage = await send('/gzip-garbage')
+    expect(garbage.status).toBe(502)
+    expect(garbage.headers.get('x-keyhole-error')).toBe('response_not_scrubbable')
+    const text = await garbage.text()
+    expect(text).not.toContain(SECRET)
+    expect(events.at(-1)?.outcome).toBe('response_not_scrubbable')
+    const later = await send('/gzip-broken-later')
+    expect(later.status).toBe(200)
+    await expect(later.text()).rejects.toThrow()
+  })
+
+  it("cuts the connection through the adapter's abort when a scrubbed body breaks mid-way", async () => {
+    const { token } = await proxyFor(bearer)
+    const proxy = createProxy({
+      opener: createOpener({ keyring, issuers: testIssuers }),
+      forward: createNodeForwarder(),
+    })
+    let aborted = 0
+    const response = await proxy(
+      new Request(`http://proxy.test/http/127.0.0.1:${port}/gzip-broken-later`, {
+        headers: { 'x-keyhole-token': token },
+      }),
+      { abort: () => aborted++ },
+    )
+    expect(response.status).toBe(200)
+    await response.text() // ends quietly: the adapter, not the stream, tells the client
+    expect(aborted).toBe(1)
   })
 
   it('streams SSE: a clean event flushes at once, a secret split across writes is masked', async () => {
