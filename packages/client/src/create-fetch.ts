@@ -1,5 +1,6 @@
 import { createProof, PROOF_HEADER } from './create-proof.js'
 import { KeyholeClientError } from './errors.js'
+import { compileGateway, type GatewayRoute } from './gateway-url.js'
 import { urlTarget } from './match-host.js'
 import type { ProofKey } from './proof-key.js'
 import { exactSearch, parseCallUrl, proxiedPrefix, proxyBase } from './proxied-url.js'
@@ -33,6 +34,14 @@ export interface CreateFetchOptions {
    * fresh `Keyhole-Proof` for its method and target URL. Default: none (unbound tokens).
    */
   readonly proofKey?: ProofKey
+  /**
+   * Gateway mode: the upstream the gateway at `proxy` forwards to (its `upstream` option), e.g.
+   * `proxy: 'https://gw.example.com/github'` with `upstream: 'https://api.github.com'`. A call to
+   * a URL under `upstream` is sent to the same path under `proxy`, a call to a URL under `proxy`
+   * as it is; the token is picked, and a proof's `htu` computed, for `upstream` plus the path
+   * below the mount. Default: open mode (`{proxy}/{scheme}/{host}/...`).
+   */
+  readonly upstream?: string | URL
 }
 
 // The methods fetch upper-cases whatever case they are written in (as the proxy sees them).
@@ -97,13 +106,18 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
   const passthrough = options.passthrough === true
   const send = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const proofKey = options.proofKey
+  const gateway: GatewayRoute | undefined =
+    options.upstream === undefined ? undefined : compileGateway(options.proxy, options.upstream)
 
   return async function keyholeFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = input instanceof Request ? input : undefined
     const url = parseCallUrl(
       request !== undefined ? request.url : input instanceof URL ? input.href : String(input),
     )
-    const target = urlTarget(url)
+    const call = gateway?.(url)
+    // The URL the request is for: in gateway mode the upstream's, whatever URL was called.
+    const targetUrl = gateway === undefined ? url : call?.target
+    const target = targetUrl === undefined ? undefined : urlTarget(targetUrl)
     const token = target === undefined ? undefined : table.pick(target)
 
     if (token === undefined) {
@@ -117,12 +131,16 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
       return send(...withoutToken(input, init))
     }
 
-    const proxied = `${proxiedPrefix(base, url)}${url.pathname}${exactSearch(url)}`
+    const proxied = call?.sendTo ?? `${proxiedPrefix(base, url)}${url.pathname}${exactSearch(url)}`
     // A fresh proof for every call, for the target URL (not the proxy's) and the method as sent.
     const proof =
       proofKey === undefined
         ? undefined
-        : await createProof(proofKey, { method: wireMethod(init?.method ?? request?.method), url, token })
+        : await createProof(proofKey, {
+            method: wireMethod(init?.method ?? request?.method),
+            url: targetUrl as URL,
+            token,
+          })
     if (request === undefined) {
       const headers = copyHeaders(init?.headers)
       headers.delete(TOKEN_HEADER)

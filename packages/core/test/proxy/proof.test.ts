@@ -140,6 +140,50 @@ describe('a key-bound token through the engine', () => {
     ).toBe('method_not_allowed')
   })
 
+  it('createFetch in gateway mode signs proofs for the upstream, whether it calls the upstream or the gateway URL', async () => {
+    const gateway = createProxy({
+      opener: createOpener({ keyring, issuers: testIssuers }),
+      forward: createNodeForwarder(),
+      upstream: target('/echo'),
+    })
+    // Mounted at /github: the engine sees the path below the mount, as an adapter hands it over.
+    const mounted = (input: string | URL | Request, init?: RequestInit) => {
+      const request = new Request(input, init)
+      const url = new URL(request.url)
+      expect(url.origin).toBe('http://gw.test')
+      return gateway(request, { path: `${url.pathname.slice('/github'.length)}${url.search}` })
+    }
+    const fetch = createFetch({
+      proxy: 'http://gw.test/github',
+      upstream: target('/echo'),
+      tokens: [bound],
+      proofKey: holder,
+      fetch: mounted,
+    })
+    const before = upstream.received.length
+    const viaUpstreamUrl = await fetch(target('/echo/g1?q=1'))
+    expect(viaUpstreamUrl.status).toBe(200)
+    await viaUpstreamUrl.text()
+    expect(upstream.received[before]?.url).toBe('/echo/g1?q=1')
+    const viaGatewayUrl = await fetch('http://gw.test/github/g2', { method: 'POST', body: 'x' })
+    expect(viaGatewayUrl.status).toBe(200)
+    await viaGatewayUrl.text()
+    expect(upstream.received[before + 1]?.url).toBe('/echo/g2')
+    // A proof for the gateway's own URL (what a wrapper without `upstream` would sign) is refused.
+    const wrongHtu = await createProof(holder, {
+      method: 'GET',
+      url: 'http://gw.test/github/g3',
+      token: bound,
+    })
+    const refused = await mounted('http://gw.test/github/g3', {
+      headers: { 'x-keyhole-token': bound, 'keyhole-proof': wrongHtu },
+    })
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('x-keyhole-error')).toBe('invalid_proof')
+    // A URL under neither base is not sent anywhere.
+    await expect(fetch('http://elsewhere.test/x')).rejects.toMatchObject({ code: 'no_token_for_host' })
+  })
+
   it('an unbound token ignores a proof header and never forwards it', async () => {
     const unbound = await mint(
       {
