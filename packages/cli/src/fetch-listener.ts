@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import { errorResponse } from '@keyhole/core'
 
 /** A web-standard handler, as `@hono/node-server` takes it (`app.fetch`). */
 export type FetchHandler = (request: Request, env: unknown) => Response | Promise<Response>
@@ -28,7 +29,8 @@ export function createFetchListener(fetch: FetchHandler): RequestListener {
   let loading: Promise<RequestListener> | undefined
   const load = () => {
     loading ??= import('@hono/node-server').then(
-      ({ getRequestListener }) => getRequestListener(fetch) as RequestListener,
+      ({ getRequestListener }) =>
+        getRequestListener(fetch, { errorHandler: requestError }) as RequestListener,
       (error: unknown) => {
         loading = undefined
         throw error
@@ -50,6 +52,18 @@ export function createFetchListener(fetch: FetchHandler): RequestListener {
       },
     )
   }
+}
+
+/**
+ * What @hono/node-server answers when it cannot build a request (a backslash in the path, a bad
+ * Host) or the app throws: keyhole's JSON error instead of a bare 400 or 500, so a client sees
+ * `X-Keyhole-Error` as for any other refusal. Nothing of the request is echoed.
+ */
+function requestError(error: unknown): Response {
+  if (error instanceof Error && error.name === 'RequestError') {
+    return errorResponse('bad_target', 'the target URL is not valid')
+  }
+  return new Response(null, { status: 500 })
 }
 
 function isHealthz(url: string | undefined): boolean {

@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
 import { readFile, writeFile } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -141,6 +142,39 @@ describe('keyhole serve', () => {
     const { stdout, stderr } = served.output()
     expect(`${stdout}${stderr}`).not.toMatch(/^\s+at /m)
     expectNoSecrets(served, token)
+  })
+
+  it('answers a request target the server cannot parse (a backslash) with 400 bad_target JSON', async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const token = await mintFor(served.url)
+    const { port } = new URL(served.url)
+    // fetch would turn the backslash into a slash; a raw request sends it as written.
+    const answer = await new Promise<{ status: number; code: unknown; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/http/${upstream.authority}/a\\b`,
+          headers: { 'x-keyhole-token': token },
+        },
+        (res) => {
+          let body = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => {
+            body += chunk
+          })
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, code: res.headers['x-keyhole-error'], body }),
+          )
+        },
+      )
+      req.on('error', reject)
+      req.end()
+    })
+    expect(answer.status).toBe(400)
+    expect(answer.code).toBe('bad_target')
+    expect(JSON.parse(answer.body).error.code).toBe('bad_target')
+    expect(answer.body).not.toContain('a\\b')
   })
 
   it('revokes through its admin route with keyhole revoke --url', async () => {
