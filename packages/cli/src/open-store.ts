@@ -50,16 +50,18 @@ export function displayUrl(url: URL): string {
  */
 export async function openStore(
   url: string,
-  options: { onError?: (message: string) => void } = {},
+  options: { onError?: (message: string) => void; source?: string } = {},
 ): Promise<OpenedStore> {
+  // Where the URL came from, as the person typed it: `--store`, or `$VAR` of --store-env.
+  const source = options.source ?? '--store'
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    throw usageError('--store must be a URL: redis://host:6379 or postgres://user@host:5432/db')
+    throw usageError(`${source} must be a URL: redis://host:6379 or postgres://user@host:5432/db`)
   }
   const display = displayUrl(parsed)
-  const report = options.onError
+  const report = options.onError && onceInAWhile(options.onError)
   const onError = report
     ? (error: Error) => report(`revocation store ${display}: ${error.message}`)
     : undefined
@@ -154,11 +156,29 @@ export async function openStore(
       close: closeAll,
     }
   }
-  throw usageError('--store must start with redis://, rediss://, postgres:// or postgresql://')
+  throw usageError(`${source} must start with redis://, rediss://, postgres:// or postgresql://`)
 }
 
 // A system error code (ECONNREFUSED) says what went wrong without quoting anything.
 function errorCode(error: NodeJS.ErrnoException | undefined): string {
   const code = error?.code
   return typeof code === 'string' && /^[A-Z0-9_]{1,32}$/.test(code) ? ` (${code})` : ''
+}
+
+/** How long the same store error line stays quiet after it was printed. */
+const REPEAT_QUIET_MS = 30_000
+
+/**
+ * `report`, printing a given line at most once per {@link REPEAT_QUIET_MS}: a store that is down
+ * makes its client fail every reconnect attempt, and one line says as much as twenty.
+ */
+function onceInAWhile(report: (message: string) => void): (message: string) => void {
+  const last = new Map<string, number>()
+  return (message) => {
+    const now = Date.now()
+    const at = last.get(message)
+    if (at !== undefined && now - at < REPEAT_QUIET_MS) return
+    last.set(message, now)
+    report(message)
+  }
 }

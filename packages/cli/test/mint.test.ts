@@ -212,6 +212,15 @@ describe('keyhole mint', () => {
       },
     )
     expect(ttl.code).toBe(2)
+    expect(ttl.stderr).toContain('--ttl is a duration')
+    const long = await keyhole(
+      [...base.slice(0, 3), '--ttl', '2d', '--host', 'a.example', '--header', 'X-Key: v'],
+      {
+        cwd: dir,
+      },
+    )
+    expect(long.code).toBe(2)
+    expect(long.stderr).toContain('--ttl must be at most 86400 seconds (24h)')
   })
 
   it('requires --jwks, --host, --ttl and a credential', async () => {

@@ -525,6 +525,12 @@ describe('keyhole serve', () => {
     })
     expect(store.code).toBe(2)
     expect(store.stderr).toContain('--store must start with redis://')
+    const storeEnv = await keyhole(['serve', '--keys', 'keys.json', '--port', '0', '--store-env', 'STORE'], {
+      cwd: dir,
+      env: { STORE: 'mysql://db' },
+    })
+    expect(storeEnv.code).toBe(2)
+    expect(storeEnv.stderr).toContain('$STORE (--store-env) must start with redis://')
 
     const help = await keyhole(['serve', '--help'])
     expect(help.code).toBe(0)

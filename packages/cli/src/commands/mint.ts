@@ -70,7 +70,8 @@ Options:
                          "auth":"client_secret_basic|client_secret_post"}
                         {"type":"aws-sigv4","accessKeyId":"...","secretAccessKey":"...",
                          "sessionToken":"...","region":"us-east-1","service":"s3"}
-  --ttl <duration>    lifetime: 90 (seconds), 30s, 15m, 1h, 7d
+  --ttl <duration>    lifetime: 90 (seconds), 30s, 15m, 1h; at most 24h (the proxy's default
+                      maximum lifetime)
   --sub <subject>     who or what the token is for (shown in the proxy's log)
   --aud <audience>    the audience, for proxies that require one
   --bind-key <file>   bind the token to a key: a file holding ONE PUBLIC JWK (P-256 or Ed25519),
@@ -213,12 +214,20 @@ export const mintCommand: Command = {
         throw new CliError(`${error.message}${reason ? ` (${reason})` : ''}`, undefined, { cause: error })
       }
       if (isKeyholeError(error, 'invalid_grant') || isKeyholeError(error, 'bad_request'))
-        throw new CliError(nameFlags(error.message, labels), EXIT_USAGE, { cause: error })
+        throw new CliError(ttlFlag(nameFlags(error.message, labels)), EXIT_USAGE, { cause: error })
       throw error
     }
     io.stdout(`${token}\n`)
     return EXIT_OK
   },
+}
+
+// Core speaks of the `ttl` and `maxTtl` options; the person at the terminal typed --ttl.
+function ttlFlag(message: string): string {
+  return message
+    .replace(/^ttl and maxTtl are durations/, '--ttl is a duration')
+    .replace(/^ttl must be at most (\d+) seconds \(maxTtl\)/, '--ttl must be at most $1 seconds (24h)')
+    .replace(/^ttl must/, '--ttl must')
 }
 
 function headerInjection(
@@ -272,7 +281,7 @@ async function readIssuerKey(file: string, cwd: string): Promise<KeyholeIssuerPr
   const key = sig.at(-1)
   if (key === undefined)
     throw new CliError(
-      `${file} holds no issuer key (use "sig"); make one with \`keyhole keygen --out ${file}\``,
+      `${file} holds no issuer key (use "sig"); add one with \`keyhole keygen --add --out ${file}\``,
     )
   if (typeof (key as { d?: unknown }).d !== 'string')
     throw new CliError(`${file} holds only the public half of the issuer key; signing needs the private key`)

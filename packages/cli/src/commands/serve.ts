@@ -182,7 +182,10 @@ export const serveCommand: Command = {
     let replayCache: ReplayCache | undefined
     let closeCache = () => {}
     if (storeUrl !== undefined) {
-      opened = await openStore(storeUrl, { onError: (message) => io.stderr(`${message}\n`) })
+      opened = await openStore(storeUrl, {
+        onError: (message) => io.stderr(`${message}\n`),
+        ...(storeEnv !== undefined ? { source: `$${storeEnv} (--store-env)` } : {}),
+      })
       // The caching wrapper subscribes to the store's push feed, so a revoke made on any replica
       // lands here at once; ready() waits until that subscription is live.
       const cache = createCachingStore(opened.store)
