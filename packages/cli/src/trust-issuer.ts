@@ -16,6 +16,16 @@ import { readJsonFile } from './read-json-file.js'
  * // { keys: { keys: [...] }, hosts: ['api.github.com', '*.githubusercontent.com'] }
  * ```
  */
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost'])
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname
+  } catch {
+    return ''
+  }
+}
+
 export async function trustIssuer(spec: string, cwd: string): Promise<IssuerOption> {
   let source = spec
   let hosts: string[] | undefined
@@ -46,7 +56,15 @@ export async function trustIssuer(spec: string, cwd: string): Promise<IssuerOpti
   }
   if (source === '') throw usageError('--trust-issuer needs a JWKS file or URL')
   const scope = hosts ? { hosts } : {}
-  if (/^https?:\/\//i.test(source)) return { keys: source, ...scope }
+  if (/^https?:\/\//i.test(source)) {
+    // Keys fetched over plain http from another machine could be swapped on the way: refused
+    // here, at start, rather than at the first token.
+    if (/^http:/i.test(source) && !LOOPBACK.has(hostOf(source)))
+      throw usageError(
+        '--trust-issuer URLs must use https: (plain http: only to 127.0.0.1, [::1] or localhost)',
+      )
+    return { keys: source, ...scope }
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source))
     throw usageError('--trust-issuer takes a file or an http(s) URL')
   const json = await readJsonFile(
