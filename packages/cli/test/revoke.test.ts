@@ -227,6 +227,17 @@ describe('keyhole revoke', () => {
     expect(proxy.code).toBe(1)
     expect(proxy.stderr).toContain(`cannot reach the proxy at http://127.0.0.1:${closed} (ECONNREFUSED)`)
     expect(proxy.stderr).not.toContain(ADMIN)
+    // Something that answers 200 to anything is not a proxy that revoked the token.
+    const notKeyhole = await keyhole(
+      ['revoke', 'some-jti', '--url', upstream.origin, '--admin-token-env', 'A'],
+      {
+        env: { A: ADMIN },
+      },
+    )
+    expect(notKeyhole.code).toBe(1)
+    expect(notKeyhole.stderr).toContain('without {"revoked":true}')
+    expect(notKeyhole.stderr).not.toContain('revoked some-jti')
+    expect(notKeyhole.stderr).not.toContain(ADMIN)
   })
 
   it('fails serve at startup when its store is unreachable', async () => {

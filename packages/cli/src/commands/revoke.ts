@@ -168,8 +168,13 @@ async function revokeThroughProxy(
     )
   }
   if (response.ok) {
-    await response.body?.cancel()
-    return
+    // Only keyhole's own answer counts: a 200 from something else at that URL (a catch-all page,
+    // a different service) revoked nothing, and saying otherwise would leave the token live.
+    const answer = (await response.json().catch(() => undefined)) as { revoked?: unknown } | undefined
+    if (answer?.revoked === true) return
+    throw new CliError(
+      `${target.origin}${target.pathname} answered ${response.status} without {"revoked":true}; is it a keyhole proxy? Nothing is known to be revoked`,
+    )
   }
   const detail = await errorDetail(response)
   if (response.status === 401 || response.status === 403)
