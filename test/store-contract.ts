@@ -150,7 +150,7 @@ export function describeStoreContract(
         return out
       }
       await inBatches(revoked, (jti) => store.revoke(jti, inMs(HOUR)))
-      const answers = await inBatches([...revoked, ...clean], (jti) => store.isRevoked(jti))
+      const answers = await inBatches([...revoked, ...clean], async (jti) => store.isRevoked(jti))
       expect(answers.slice(0, 300).every((a) => a === true)).toBe(true)
       expect(answers.slice(300).every((a) => a === false)).toBe(true)
     })

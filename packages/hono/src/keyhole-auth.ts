@@ -24,7 +24,7 @@ export interface KeyholeEnv {
 
 /**
  * Middleware for gateways that forward requests themselves. Runs the engine's own pipeline
- * stages — reads the token (`X-Keyhole-Token`, `Authorization: Bearer`, then `tokenHeaders`),
+ * stages — reads the token (`X-Keyhole-Token`, `Authorization: Bearer`, `Proxy-Authorization`, then `tokenHeaders`),
  * opens it (signature, expiry and revocation are the opener's), authorizes `upstream` + the path
  * below the mount point against the grant and `allowHosts` — so it refuses exactly what
  * `keyhole()` would, with the same status and `X-Keyhole-Error` JSON response; the next handler

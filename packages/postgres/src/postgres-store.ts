@@ -46,6 +46,8 @@ export interface PostgresStoreOptions {
 
 /** A {@link RevocationStore} on Postgres that is also a {@link RevocationFeed} (LISTEN/NOTIFY). */
 export interface PostgresStore extends RevocationStore, RevocationFeed {
+  /** Always a promise here (a `RevocationStore` may also answer synchronously). */
+  isRevoked(jti: string): Promise<boolean>
   /** Creates the table and its index if they do not exist (safe to run from many replicas at once). */
   migrate(): Promise<void>
   /** Deletes revocations past their expiry plus grace; returns how many rows went. */

@@ -42,6 +42,8 @@ export interface RedisStoreOptions {
 
 /** A {@link RevocationStore} on Redis that is also a {@link RevocationFeed} of revocations made anywhere. */
 export interface RedisStore extends RevocationStore, RevocationFeed {
+  /** Always a promise here (a `RevocationStore` may also answer synchronously). */
+  isRevoked(jti: string): Promise<boolean>
   /**
    * Resolves once the connection is up and, if anyone listens to the feed, the subscription is
    * active. Rejects with `revocation_unavailable` after `timeout` (default `'5s'`).

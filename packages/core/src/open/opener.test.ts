@@ -274,6 +274,25 @@ describe('revocation', () => {
     }
   })
 
+  it('takes a store that answers synchronously, with and without a timeout', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    const revoked = new Set<string>()
+    const sync: RevocationStore = {
+      isRevoked: (jti) => revoked.has(jti),
+      revoke: async (jti) => {
+        revoked.add(jti)
+      },
+    }
+    for (const revocationTimeout of ['1s', 0] as const) {
+      revoked.clear()
+      const opener = createOpener({ keyring, issuers: testIssuers, revocations: sync, revocationTimeout })
+      const { jti } = await opener.open(token)
+      await sync.revoke(jti, new Date(Date.now() + 60_000))
+      expect((await failure(opener.open(token))).code).toBe('token_revoked')
+    }
+  })
+
   it('consults the store on every open, cache hits included', async () => {
     const keyring = createKeyring([await generateKey()])
     const asked: string[] = []

@@ -55,8 +55,10 @@ export interface AuthorizedRequest {
    */
   prepare(request?: Request): Promise<Request>
   /**
-   * The upstream's response as it may go back to the sandbox: where response scrubbing (masking
-   * the grant's secrets) plugs in. Returns the response unchanged for now.
+   * The upstream's response as it may go back to the sandbox: the grant's secrets, and those an
+   * injector produced for this request, masked in its headers and (with `scrub: true`, the
+   * default) its body as it streams; a body in an encoding that cannot be decoded throws
+   * `response_not_scrubbable`.
    */
   scrub(response: Response): Response
   /**

@@ -31,6 +31,8 @@ export interface CachingStoreOptions {
 
 /** A {@link RevocationStore} that remembers its wrapped store's answers for a short while. */
 export interface CachingStore extends RevocationStore {
+  /** Always a promise here (a `RevocationStore` may also answer synchronously). */
+  isRevoked(jti: string): Promise<boolean>
   /** Forgets what is cached for `jti`; the next `isRevoked` asks the wrapped store again. */
   invalidate(jti: string): void
   /** Forgets every cached answer. */

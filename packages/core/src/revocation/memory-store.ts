@@ -31,6 +31,8 @@ export interface MemoryStoreOptions {
 
 /** An in-memory {@link RevocationStore}, for a single process (several replicas need Redis or Postgres). */
 export interface MemoryStore extends RevocationStore {
+  /** Always a promise here (a `RevocationStore` may also answer synchronously). */
+  isRevoked(jti: string): Promise<boolean>
   /** Revocations held, including expired ones the sweeper has not removed yet. */
   readonly size: number
   /** Removes revocations past their expiry (plus grace) now; returns how many went. */

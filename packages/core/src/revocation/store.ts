@@ -14,7 +14,8 @@
  * ```
  */
 export interface RevocationStore {
-  isRevoked(jti: string): Promise<boolean>
+  /** Whether `jti` is revoked: a boolean when the answer is at hand (a cache), else a promise. */
+  isRevoked(jti: string): boolean | Promise<boolean>
   /** Records `jti` as revoked, kept at least until `expiresAt` (the token's own expiry). */
   revoke(jti: string, expiresAt: Date): Promise<void>
 }
