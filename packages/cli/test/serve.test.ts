@@ -439,7 +439,9 @@ describe('keyhole serve', () => {
       '--accept-unsigned',
       '--allow-host',
       upstream.origin,
+      // Several ranges after one flag, as DESIGN writes it; the loopback one is the second.
       '--allow-private',
+      '10.0.0.0/8',
       '127.0.0.0/8',
     ])
     await waitForStderr(served, /warning: --accept-unsigned/)

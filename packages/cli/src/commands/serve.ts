@@ -268,12 +268,25 @@ const ALL_PRIVATE = 'all'
  * `--allow-private` may stand alone (all private addresses) or take a CIDR range. The argument
  * parser needs a value, so a bare flag (last, or followed by another option) gets `fallback`.
  */
+// `--allow-private` alone means all private ranges; followed by words, each is a range
+// (`--allow-private 10.0.0.0/8 fd00::/8`, as DESIGN writes it). serve takes no positionals, so
+// every word up to the next flag belongs to it.
 function withOptionalValue(argv: readonly string[], flag: string, fallback: string): string[] {
-  return argv.map((arg, i) => {
-    if (arg !== flag) return arg
-    const next = argv[i + 1]
-    return next === undefined || next.startsWith('-') ? `${flag}=${fallback}` : arg
-  })
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (arg !== flag) {
+      out.push(arg)
+      continue
+    }
+    let taken = 0
+    while (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('-')) {
+      out.push(`${flag}=${argv[++i]}`)
+      taken++
+    }
+    if (taken === 0) out.push(`${flag}=${fallback}`)
+  }
+  return out
 }
 
 function parseThreads(value: string | undefined): number {
