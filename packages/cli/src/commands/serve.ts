@@ -69,8 +69,8 @@ Options:
                            trusted
   --allow-host <pattern>   bound all egress: every target must also match one of these host
                            patterns (repeatable; default: any public host)
-  --allow-private [CIDR]   let tokens reach private, loopback and link-local addresses: all of
-                           them, or only the ranges given (repeatable). Default: only a signed
+  --allow-private [CIDR...] let tokens reach private, loopback and link-local addresses: all of
+                           them, or only the ranges given (several, or repeated). Default: only a signed
                            token that names the address itself
   --accept-unsigned        also honour unsigned tokens (old form); needs --allow-host, and warns
   --token-header <name>    another header that may carry the token, e.g. x-api-key so an SDK
