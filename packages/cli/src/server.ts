@@ -271,7 +271,13 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   // Each request is handed to the app current when it arrives; a reload swaps `app` in one
   // assignment, so a request never sees half of an old and half of a new configuration.
   // @hono/node-server's listener, loaded with the first request other than GET /healthz.
-  const server = createServer(createFetchListener((request, env) => app.fetch(request, env)))
+  // requireHostHeader off: an HTTP/1.1 absolute-form request (`GET http://host/ HTTP/1.1`) takes
+  // its target from the request line and may come without Host, which Node would refuse with a
+  // bare 400 before keyhole sees it; an origin-form request without Host is 400 bad_target below.
+  const server = createServer(
+    { requireHostHeader: false },
+    createFetchListener((request, env) => app.fetch(request, env)),
+  )
   // Every WebSocket's client socket, whichever way it came (open mode, absolute form, tunnel):
   // the HTTP server no longer tracks upgraded sockets, so shutdown ends them itself.
   const websockets = new Set<Duplex>()
@@ -295,6 +301,9 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     nodeBody: true,
     // The engine's private-address rule, so a CONNECT to a host it would never dial is 403 before any TLS.
     ...(options.allowPrivateAddresses ? { allowPrivateAddresses: options.allowPrivateAddresses } : {}),
+    ...(options.allowHosts ? { allowHosts: options.allowHosts } : {}),
+    // What the forward proxy refuses itself is logged and counted like any other request.
+    onEvent,
     ...(options.ca ? { ca: options.ca } : {}),
     ...(options.tokenHeaders ? { tokenHeaders: options.tokenHeaders } : {}),
   })

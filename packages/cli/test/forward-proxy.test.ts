@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rawExchange } from '../../core/src/node/forward-proxy/harness.fixture.js'
 import {
   type Answer,
   localhostTls,
@@ -153,6 +154,82 @@ describe('keyhole serve with and without --ca', () => {
     expect(result.stderr).toMatch(/< x-keyhole-error: invalid_token/i)
     expect(result.stderr).not.toMatch(/TLS handshake/)
     expect(seen.length).toBe(before)
+    // Refused before the engine, yet logged with the status the client got.
+    await withCa.waitFor(new RegExp(` 407 invalid_token CONNECT https://127\\.0\\.0\\.1:${httpsPort} `))
+    expect(withCa.output().stdout).not.toContain(foreign.slice(0, 40))
+  })
+
+  it('logs and counts what it refuses itself, with the status the client got (407, 403)', async () => {
+    const env = { NODE_EXTRA_CA_CERTS: localhostTlsFiles.cert }
+    const served = await serve(
+      [
+        '--keys',
+        'keys.json',
+        '--ca',
+        'ca.json',
+        '--metrics-public',
+        '--allow-host',
+        `http://127.0.0.1:${httpPort}`,
+      ],
+      { cwd: dir, env },
+    )
+    try {
+      const proxy = new URL(served.url)
+      const noToken = await rawExchange(
+        Number(proxy.port),
+        `GET http://127.0.0.1:${httpPort}/no-token HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(noToken).toMatch(/^HTTP\/1\.1 407 /)
+      // HTTP/1.1 absolute form without Host: the target is the request line's.
+      const noHost = await rawExchange(
+        Number(proxy.port),
+        `GET http://127.0.0.1:${httpPort}/no-host HTTP/1.1\r\nProxy-Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(noHost).toMatch(/^HTTP\/1\.1 200 /)
+      expect(noHost).toContain('hello /no-host')
+      // The token names the HTTPS host, but --allow-host does not: refused at the CONNECT, no TLS.
+      const before = seen.length
+      const outside = await rawExchange(
+        Number(proxy.port),
+        `CONNECT 127.0.0.1:${httpsPort} HTTP/1.1\r\nHost: 127.0.0.1:${httpsPort}\r\nProxy-Authorization: Bearer ${token}\r\n\r\n`,
+      )
+      expect(outside).toMatch(/^HTTP\/1\.1 403 /)
+      expect(outside).toMatch(/x-keyhole-error: host_not_allowed/i)
+      expect(seen.length).toBe(before)
+      // A token the engine itself refuses (another proxy's keys): 407 on the wire and in the log.
+      expect((await keyhole(['keygen', '--out', 'elsewhere-keys.json'], { cwd: dir })).code).toBe(0)
+      const elsewhere = (
+        await keyhole(
+          [
+            'mint',
+            '--keys',
+            'elsewhere-keys.json',
+            '--host',
+            `http://127.0.0.1:${httpPort}`,
+            '--header',
+            'X: v',
+            '--ttl',
+            '5m',
+          ],
+          { cwd: dir },
+        )
+      ).stdout.trim()
+      const foreign = await rawExchange(
+        Number(proxy.port),
+        `GET http://127.0.0.1:${httpPort}/foreign HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\nProxy-Authorization: Bearer ${elsewhere}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(foreign).toMatch(/^HTTP\/1\.1 407 /)
+      await served.waitFor(/ 407 invalid_token GET http:\/\/127\.0\.0\.1:\d+\/foreign /)
+      await served.waitFor(/ 407 missing_token GET http:\/\/127\.0\.0\.1:\d+\/no-token /)
+      await served.waitFor(/ 200 ok GET http:\/\/127\.0\.0\.1:\d+\/no-host /)
+      await served.waitFor(/ 403 host_not_allowed CONNECT https:\/\/127\.0\.0\.1:\d+ /)
+      const metrics = await (await fetch(`${served.url}/metrics`)).text()
+      expect(metrics).toMatch(/keyhole_requests_total\{[^}]*outcome="missing_token"[^}]*\} 1/)
+      expect(metrics).toMatch(/keyhole_requests_total\{[^}]*outcome="host_not_allowed"[^}]*\} 1/)
+      expect(served.output().stdout).not.toContain(token.slice(0, 40))
+    } finally {
+      await served.stop()
+    }
   })
 
   it('refuses CONNECT with 403 connect_disabled without --ca, and takes absolute-form requests', async () => {

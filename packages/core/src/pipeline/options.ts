@@ -137,4 +137,10 @@ export interface ProxyContext {
    * stream errors, and the server ends the connection as it does for any failed stream.
    */
   abort?: () => void
+  /**
+   * Rewrites the engine's own refusals (any outcome but `ok`) before they are returned and
+   * before the request's event, so the event's status is what the client got: the forward proxy
+   * turns token failures into 407s this way. Default: as they are.
+   */
+  respond?: (response: Response) => Response
 }

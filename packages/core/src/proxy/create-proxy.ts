@@ -73,6 +73,7 @@ export function createProxy(options: ProxyOptions): ProxyHandler {
       if (answered !== undefined) await answered
     } catch (thrown) {
       fail(state, admission, thrown)
+      if (context?.respond) state.response = context.respond(state.response as Response)
     }
     if (onEvent) {
       state.handedBack = admission.tick()

@@ -2,7 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { KeyholeError } from '../../errors.js'
+import { type HostRule, type HostTarget, matchHost, parseHostPattern } from '../../policy/host-pattern.js'
+import type { Target } from '../../policy/target.js'
 import type { ProxyHandler, ProxyOpener } from '../../proxy/create-proxy.js'
+import type { ProxyEventListener } from '../../proxy/events.js'
 import type { Grant } from '../../types.js'
 import type { CertificateAuthority } from '../ca/certificate-authority.js'
 import type { Lookup } from '../guarded-lookup.js'
@@ -11,6 +14,7 @@ import { checkConnectAddress, compileConnectAddressRule } from './connect-addres
 import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
 import { refuseConnect } from './proxy-response.js'
 import { chooseToken, readProxyTokens } from './proxy-tokens.js'
+import { reportRefusal } from './refusal-event.js'
 import {
   absoluteFormTarget,
   connectTarget,
@@ -51,6 +55,19 @@ export interface ForwardProxyOptions {
    * CONNECTs the engine would serve are refused. Default `false`.
    */
   allowPrivateAddresses?: boolean | readonly string[]
+  /**
+   * The engine's `allowHosts`, if it has any: a CONNECT to an authority none of them covers is
+   * refused with 403 `host_not_allowed` before any TLS (the engine would refuse every request
+   * inside anyway). Default: none.
+   */
+  allowHosts?: readonly string[]
+  /**
+   * Receives one event for each request or CONNECT the forward proxy answers itself, before the
+   * engine (no usable token, no token for the host, a refused CONNECT, a request for another host
+   * inside a tunnel), with the status the client got. Requests that reach the engine are
+   * reported by the engine's own `onEvent`; give both the same listener. Default: none.
+   */
+  onEvent?: ProxyEventListener
   /**
    * The resolver the engine's forwarder dials with (`createNodeForwarder({ lookup })`), in the
    * shape of `dns.lookup`: a CONNECT authority that is a host name is resolved with it for the
@@ -156,6 +173,8 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
   }
   const ca = options.ca
   const addressRule = compileConnectAddressRule(options.allowPrivateAddresses, options.lookup)
+  const allowHosts = compileAllowHosts(options.allowHosts)
+  const onEvent = options.onEvent
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000
   const tunnels = new WeakMap<object, Tunnel>()
   const open = new Set<Duplex>()
@@ -172,7 +191,8 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       }
       let path: string
       try {
-        if (!hostMatches(tunnel.origin, req.headers.host)) {
+        // Node keeps the first of two Host headers: a second one is refused, never ignored.
+        if (hostCount(req.rawHeaders) !== 1 || !hostMatches(tunnel.origin, req.headers.host)) {
           throw new KeyholeError(
             'misdirected_request',
             'this tunnel only carries requests for its CONNECT host',
@@ -180,7 +200,9 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
         }
         path = tunnelPath(tunnel.origin, req.url)
       } catch (error) {
-        void refuse(res, error)
+        void refuse(res, error, (response) =>
+          reportRefusal(onEvent, req.method ?? 'GET', response, tunnel.origin),
+        )
         return
       }
       void callEngine(call, req, res, path, tunnel.token)
@@ -202,13 +224,17 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       }
       let path: string
       let token: string
+      let target: Target | undefined
       try {
         const tokens = readProxyTokens(proxyAuthorization(req))
-        const { target, enginePath } = absoluteFormTarget(req.url)
+        const form = absoluteFormTarget(req.url)
+        target = form.target
         token = chooseToken(tokens, target)
-        path = enginePath
+        path = form.enginePath
       } catch (error) {
-        void refuse(res, error)
+        // The token is read first (407 before anything else); the event still names the target.
+        target ??= readableTarget(() => absoluteFormTarget(req.url as string).target)
+        void refuse(res, error, (response) => reportRefusal(onEvent, req.method ?? 'GET', response, target))
         return
       }
       void callEngine(call, req, res, path, token)
@@ -227,17 +253,35 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       socket.on('error', () => socket.destroy())
       void (async () => {
         let tunnel: Tunnel
+        let origin: Target | undefined
+        // A CONNECT names an authority, not a path.
+        const report = (response: Response) =>
+          reportRefusal(
+            onEvent,
+            'CONNECT',
+            response,
+            origin && { scheme: origin.scheme, host: origin.host, port: origin.port },
+          )
         try {
           if (!ca) throw new KeyholeError('connect_disabled', CONNECT_DISABLED)
           const tokens = readProxyTokens(proxyAuthorization(req))
-          const origin = connectTarget(req.url)
-          tunnel = { origin, token: chooseToken(tokens, origin) }
+          const authority = connectTarget(req.url)
+          origin = authority
+          tunnel = { origin: authority, token: chooseToken(tokens, authority) }
+          // Outside the operator's allow-list, every request inside would be refused: no tunnel.
+          if (allowHosts && !allowHosts.some((rule) => matchHost(rule, authority))) {
+            throw new KeyholeError(
+              'host_not_allowed',
+              'the CONNECT host is not among the hosts this proxy allows',
+            )
+          }
           let grant: Grant | undefined
           if (options.opener) grant = await options.opener.open(tunnel.token)
           // A host the engine would never dial is refused here, before any TLS.
-          await checkConnectAddress(origin.host, grant, addressRule)
+          await checkConnectAddress(authority.host, grant, addressRule)
         } catch (error) {
-          await refuseConnect(socket, error)
+          origin ??= readableTarget(() => connectTarget(req.url))
+          await refuseConnect(socket, error, report)
           return
         }
         open.add(socket)
@@ -246,7 +290,7 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
         try {
           tls = await openTunnel(socket, head, tunnel.origin.host, ca, handshakeTimeoutMs)
         } catch (error) {
-          await refuseConnect(socket, error)
+          await refuseConnect(socket, error, report)
           return
         }
         if (!tls) return
@@ -260,6 +304,32 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       open.clear()
     },
   }
+}
+
+/** The engine's `allowHosts` patterns, compiled once; invalid ones throw `bad_request`. */
+function compileAllowHosts(patterns: readonly string[] | undefined): HostRule[] | undefined {
+  if (patterns === undefined) return undefined
+  try {
+    return patterns.map((pattern) => parseHostPattern(pattern))
+  } catch {
+    throw new KeyholeError('bad_request', 'allowHosts holds an invalid host pattern')
+  }
+}
+
+/** The target for an event, when it can be read at all. */
+function readableTarget<T extends HostTarget>(read: () => T): T | undefined {
+  try {
+    return read()
+  } catch {
+    return undefined
+  }
+}
+
+/** How many `Host` headers a request carried (Node's `headers.host` keeps only the first). */
+function hostCount(raw: readonly string[]): number {
+  let count = 0
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === 'host') count++
+  return count
 }
 
 /**

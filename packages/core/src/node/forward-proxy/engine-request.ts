@@ -64,6 +64,8 @@ export async function callEngine(
     response = await call.handler(requestFromIncoming(req, signal, call.nodeBody), {
       path: enginePath,
       signal,
+      // Token failures become 407 before the engine's event, which then logs what was sent.
+      respond: asProxyResponse,
     })
   } catch (error) {
     // The engine answers its failures itself; this is a defect elsewhere, never echoed.
@@ -73,8 +75,14 @@ export async function callEngine(
 }
 
 /** Answers a request the forward proxy refused before the engine, as a proxy client must see it. */
-export function refuse(res: ServerResponse, error: unknown): Promise<void> {
-  return sendResponse(res, proxyErrorResponse(error))
+export function refuse(
+  res: ServerResponse,
+  error: unknown,
+  report?: (response: Response) => void,
+): Promise<void> {
+  const response = proxyErrorResponse(error)
+  report?.(response)
+  return sendResponse(res, response)
 }
 
 /** The strip set for {@link EngineCall.strip}. */

@@ -174,6 +174,23 @@ describe('a second request in a kept-alive tunnel', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 421 [\s\S]*x-keyhole-error: misdirected_request/i)
     expect(h.seen.length).toBe(seen)
   })
+
+  it('is 421 for a request carrying two Host headers, the right one first (Node keeps only the first)', async () => {
+    const authority = `127.0.0.1:${h.httpsPort}`
+    const { socket } = await connectTunnel(h.proxyPort, authority, basic(token))
+    const secure = tls.connect({ socket, host: '127.0.0.1', ca: h.ca.certificate })
+    await once(secure, 'secureConnect')
+    const seen = h.seen.length
+    secure.write(
+      `GET /two-hosts HTTP/1.1\r\nHost: ${authority}\r\nHost: upstream.test:${h.httpsPort}\r\nConnection: close\r\n\r\n`,
+    )
+    const chunks: Buffer[] = []
+    secure.on('data', (chunk: Buffer) => chunks.push(chunk))
+    await closed(secure as unknown as Socket)
+    const answer = Buffer.concat(chunks).toString('latin1')
+    expect(answer).toMatch(/^HTTP\/1\.1 421 [\s\S]*x-keyhole-error: misdirected_request/i)
+    expect(h.seen.length).toBe(seen)
+  })
 })
 
 /** The first flight of a real TLS client for `servername`: its ClientHello, as it would go on the wire. */

@@ -49,8 +49,13 @@ const REASONS: Record<number, string> = {
  * Answers a CONNECT on the raw socket (there is no `ServerResponse` for one) with the proxy's
  * own error and closes the connection; nothing of the tunnel is ever set up.
  */
-export async function refuseConnect(socket: Duplex, error: unknown): Promise<void> {
+export async function refuseConnect(
+  socket: Duplex,
+  error: unknown,
+  report?: (response: Response) => void,
+): Promise<void> {
   const response = proxyErrorResponse(error)
+  report?.(response)
   const body = Buffer.from(await response.text())
   const status = response.status
   let head = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n`

@@ -162,9 +162,10 @@ export function createUpgradeHandler(
 
   const refuse = async (state: RequestState, socket: Duplex, thrown: unknown, context?: UpgradeContext) => {
     fail(state, admission, thrown)
+    // Rewritten before the event, so the event's status is what the client got.
+    if (context?.respond) state.response = context.respond(state.response as Response)
     finish(state)
-    const response = state.response as Response
-    await writeRawResponse(socket, context?.respond ? context.respond(response) : response)
+    await writeRawResponse(socket, state.response as Response)
   }
 
   const relay = async (state: RequestState, socket: Duplex, dialed: DialedUpstream & { switched: false }) => {
