@@ -95,6 +95,15 @@ function scrubbedBody(
   )
 }
 
+/**
+ * The upstream's reason phrase (`HTTP/1.1 200 OK`), masked like a header: it is sent back as
+ * the status line's text, and an upstream may put anything there.
+ */
+function scrubReason(scrubber: Scrubber, statusText: string): { text: string; count: number } {
+  if (statusText === '') return { text: statusText, count: 0 }
+  return scrubber.scrubText(statusText)
+}
+
 /** Bodies up to this size with a declared length are read whole and masked in one pass. */
 export const SMALL_BODY_BYTES = 64 * 1024
 
@@ -137,14 +146,15 @@ export function scrubSmallBody(
   const answer = (body: KnownBody): Response => {
     // The bytes are this request's own copy (the forwarder's, or a fresh arrayBuffer): masked
     // in place.
-    onDone(count + scrubber.scrubBytes(body.bytes))
+    const reason = scrubReason(scrubber, body.statusText)
+    onDone(count + reason.count + scrubber.scrubBytes(body.bytes))
     const response = new Response(body.bytes, {
       status: upstream.status,
-      statusText: body.statusText,
+      statusText: reason.text,
       headers,
     })
     // So that a Node adapter can write the masked bytes as they are, without a web stream.
-    rememberBody(response, body)
+    rememberBody(response, { bytes: body.bytes, statusText: reason.text })
     return response
   }
   if (known !== undefined) return answer(known)
@@ -221,8 +231,9 @@ function scrub(
   // goes on. Never masked in place: @hono/node-server's lightweight Response rebuilds itself from
   // its constructor arguments when its body is read, which would bring the unmasked ones back.
   const headers = new Headers(upstream.headers)
-  const count = scrubber.scrubHeaders(headers)
-  const init = { status: upstream.status, statusText: upstream.statusText, headers }
+  const reason = scrubReason(scrubber, upstream.statusText)
+  const count = scrubber.scrubHeaders(headers) + reason.count
+  const init = { status: upstream.status, statusText: reason.text, headers }
   if (admission.scrub === 'headers' || upstream.body === null) {
     onDone(count)
     return count === 0 ? upstream : new Response(upstream.body, init)

@@ -74,6 +74,12 @@ beforeAll(async () => {
         }[path]
         res.writeHead(200, { 'content-encoding': path.slice(1), 'content-type': 'application/json' })
         res.end(encode(Buffer.from(echo)))
+      } else if (path === '/reason' || path === '/reason-stream') {
+        // The reason phrase of the status line, quoting the credential.
+        const headers: Record<string, string> = { 'content-type': 'text/plain' }
+        if (path === '/reason') headers['content-length'] = '2'
+        res.writeHead(200, `OK ${credential}`, headers)
+        res.end('ok')
       } else if (path === '/gzip-garbage') {
         res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'application/json' })
         res.end(Buffer.from(`not gzip at all ${credential}`))
@@ -212,6 +218,20 @@ describe('response scrubbing (default on)', () => {
     expect(response.status).toBe(200)
     await response.text() // ends quietly: the adapter, not the stream, tells the client
     expect(aborted).toBe(1)
+  })
+
+  it('masks the secret in the upstream reason phrase, small and streamed bodies and headers-only alike', async () => {
+    for (const scrub of [true, 'headers'] as const) {
+      const events: ProxyEvent[] = []
+      const { send } = await proxyFor(bearer, { scrub }, events)
+      for (const path of ['/reason', '/reason-stream']) {
+        const response = await send(path)
+        expect(response.status).toBe(200)
+        expect(response.statusText, `${scrub} ${path}`).toBe(`OK ${'*'.repeat(SECRET.length)}`)
+        expect(await response.text()).toBe('ok')
+        expect(events.at(-1)?.scrubbed).toBe(1)
+      }
+    }
   })
 
   it('streams SSE: a clean event flushes at once, a secret split across writes is masked', async () => {
