@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { gzipSync } from 'node:zlib'
 import { serve } from '@hono/node-server'
 import { createOpener, type Keyring, type Opener } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
@@ -202,6 +203,33 @@ describe('keyholeAuth()', () => {
       url: `${origin}/base/items/1?z=%20`,
       headers: { authorization: 'Bearer up-1', 'x-other': 'kept' },
     })
+  })
+
+  test('scrub() takes the Response fetch returned for a compressed answer (fetch decoded it already)', async () => {
+    // An upstream that compresses whatever it is asked, echoing the credential it got.
+    const gzipping = await startUpstream({
+      answer: (_req, res, record) => {
+        res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' })
+        res.end(gzipSync(`auth=${record.headers.authorization}`))
+      },
+    })
+    try {
+      const gzToken = await mintToken(keyring, {
+        hosts: [gzipping.origin],
+        inject: [{ type: 'header', name: 'Authorization', value: 'Bearer up-1' }],
+        ttl: '5m',
+      })
+      const app = new Hono<KeyholeEnv>()
+      app.use('/gw/*', keyholeAuth({ opener, upstream: gzipping.origin }))
+      app.get('/gw/*', async (c) => c.var.keyhole.scrub(await fetch(await c.var.keyhole.prepare())))
+      const response = await app.request('/gw/z', { headers: { 'x-keyhole-token': gzToken } })
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-encoding')).toBeNull()
+      expect(await response.text()).toBe(`auth=${MASKED}`)
+      expect(gzipping.received.at(-1)?.headers.authorization).toBe('Bearer up-1')
+    } finally {
+      await gzipping.close()
+    }
   })
 
   test('inject() checks the URL against the grant and needs it for query credentials', async () => {

@@ -14,8 +14,9 @@ import { readRequest } from '../pipeline/read-request.js'
 import { type RequestState, startRequest } from '../pipeline/request-state.js'
 import { scrubResponse } from '../pipeline/scrub-response.js'
 import type { Grant } from '../types.js'
+import { decodedByFetch } from './forward-fetch.js'
 import { type InjectionPlan, injectCredentials } from './inject-credentials.js'
-import { sanitizeHeaders } from './sanitize-headers.js'
+import { sanitizeHeaders, toPassableResponse } from './sanitize-headers.js'
 
 /**
  * Options of {@link createRequestAuthorizer} (and of the adapters' `keyholeAuth`): the engine's
@@ -58,7 +59,8 @@ export interface AuthorizedRequest {
    * The upstream's response as it may go back to the sandbox: the grant's secrets, and those an
    * injector produced for this request, masked in its headers and (with `scrub: true`, the
    * default) its body as it streams; a body in an encoding that cannot be decoded throws
-   * `response_not_scrubbable`.
+   * `response_not_scrubbable`. Pass the `Response` `fetch` returned as it is: fetch decodes
+   * gzip/deflate/br itself but keeps `Content-Encoding`, which `scrub` then knows to ignore.
    */
   scrub(response: Response): Response
   /**
@@ -149,7 +151,13 @@ function authorizedRequest(
       return new Request(state.url, init)
     },
     scrub(response: Response): Response {
-      return scrubResponse(authorized, admission, forwarding, response)
+      // A response straight from fetch (type 'basic', 'cors'; a constructed one is 'default') has
+      // a body fetch already decoded under a Content-Encoding it left in place: scrubbed as is.
+      const fetched = response.type !== 'default' && decodedByFetch(response, authorized.method)
+      const passable = fetched
+        ? toPassableResponse(response, ['content-encoding', 'content-length'])
+        : response
+      return scrubResponse(authorized, admission, forwarding, passable)
     },
     inject(headers: Headers, url?: URL) {
       if (url === undefined) {

@@ -152,7 +152,12 @@ function limitAcceptEncoding(value: string): string {
   return kept.length > 0 ? kept.join(', ') : 'identity'
 }
 
-function decodedByFetch(response: Response, method: string): boolean {
+/**
+ * Whether `fetch` has already undone the response's `Content-Encoding` (gzip, deflate, br) while
+ * leaving the header in place: then the body must not be decoded again, and the header and
+ * `Content-Length` no longer describe it.
+ */
+export function decodedByFetch(response: Response, method: string): boolean {
   const encoding = response.headers.get('content-encoding')
   if (!encoding || method === 'HEAD' || method === 'CONNECT') return false
   const status = response.status
