@@ -1,6 +1,8 @@
 import {
   createAdminCheck,
+  createFailureLimiter,
   errorResponse,
+  type FailureLimiter,
   methodLabel,
   type ProxyEvent,
   scrubbedCount,
@@ -19,6 +21,12 @@ export interface ServeMetricsOptions {
   adminToken?: string
   /** Serve `GET /metrics` to anyone (`--metrics-public`). Default: false, which needs `adminToken`. */
   public?: boolean
+  /**
+   * Counts wrong admin tokens per client address, shared with the admin routes (core's
+   * `createAdminHandlers({ limiter })`) so guesses at the one admin token are limited wherever
+   * they are made. Default: a limiter of its own (10 failures a minute).
+   */
+  limiter?: FailureLimiter
 }
 
 /** The proxy's Prometheus metrics, from {@link createServeMetrics}. */
@@ -27,8 +35,11 @@ export interface ServeMetrics {
   readonly registry: Registry
   /** Counts one proxy event: chain it with the other `onEvent` listeners. */
   record(event: ProxyEvent): void
-  /** Answers `GET /metrics`: the Prometheus text, or 401 `unauthorized` without the admin token. */
-  handle(request: Request): Promise<Response>
+  /**
+   * Answers `GET /metrics`: the Prometheus text, or 401 `unauthorized` without the admin token
+   * (429 `rate_limited` with `Retry-After` after too many from `clientAddress`).
+   */
+  handle(request: Request, clientAddress?: string): Promise<Response>
 }
 
 /**
@@ -52,6 +63,7 @@ export function createServeMetrics(options: ServeMetricsOptions): ServeMetrics {
     throw new Error('metrics need an admin token unless they are public')
   // Checked in constant time, exactly as the admin routes check it.
   const isAdmin = options.public ? undefined : createAdminCheck(options.adminToken as string)
+  const limiter = options.limiter ?? createFailureLimiter()
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const requests = new Counter({
@@ -106,9 +118,18 @@ export function createServeMetrics(options: ServeMetricsOptions): ServeMetrics {
       const count = scrubbedCount(event)
       if (count > 0) scrubbed.inc(count)
     },
-    async handle(request) {
-      if (isAdmin && !(await isAdmin(request.headers.get('authorization'))))
+    async handle(request, clientAddress = 'unknown') {
+      // The token is checked before the limiter, so the right token always gets through.
+      if (isAdmin && !(await isAdmin(request.headers.get('authorization')))) {
+        const wait = limiter.retryAfter(clientAddress)
+        if (wait > 0) {
+          const limited = errorResponse('rate_limited', 'too many failed admin attempts; try again later')
+          limited.headers.set('retry-after', String(wait))
+          return limited
+        }
+        limiter.fail(clientAddress)
         return errorResponse('unauthorized', 'a valid admin token is required (Authorization: Bearer ...)')
+      }
       const text = await registry.metrics()
       return new Response(request.method === 'HEAD' ? null : text, {
         headers: { 'content-type': registry.contentType, 'cache-control': 'no-store' },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { Duplex } from 'node:stream'
 import {
+  createFailureLimiter,
   createMemoryReplayCache,
   createMemoryStore,
   createOpener,
@@ -157,9 +158,12 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
   const replayCache = options.replayCache ?? createMemoryReplayCache()
   const forward = createNodeForwarder()
   // prom-client and its default collectors load only with --metrics.
+  // One budget of wrong admin tokens per client address, for the admin routes and /metrics alike.
+  const adminFailures = createFailureLimiter()
   const metrics = options.metrics
     ? (await import('./metrics.js')).createServeMetrics({
         ...options.metrics,
+        limiter: adminFailures,
         ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
       })
     : undefined
@@ -208,6 +212,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     const routes = admin({
       keyring: { publicJwks: () => keys.keyring.publicJwks() },
       store: revocations,
+      limiter: adminFailures,
       ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
       ...(signWith !== undefined && { signWith }),
       adminOffMessage:
@@ -245,7 +250,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     // (not a token error from the proxy, which would take /metrics for a target).
     app.get('/metrics', (c) =>
       metrics
-        ? metrics.handle(c.req.raw)
+        ? metrics.handle(c.req.raw, clientAddressOf(c.env))
         : errorResponse('not_found', 'metrics are off (start with --metrics)'),
     )
     app.use('*', adminRoutes(own.at(-1)))
@@ -371,4 +376,11 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       return closing
     },
   }
+}
+
+/** The socket's address on @hono/node-server (`c.env.incoming`), as the admin routes read it. */
+function clientAddressOf(env: unknown): string | undefined {
+  const address = (env as { incoming?: { socket?: { remoteAddress?: unknown } } } | undefined)?.incoming
+    ?.socket?.remoteAddress
+  return typeof address === 'string' ? address : undefined
 }

@@ -174,6 +174,28 @@ describe('keyhole serve --metrics', () => {
       expect(text).not.toContain(secret)
   })
 
+  it('limits wrong admin tokens on /metrics together with the admin routes (429, Retry-After)', async () => {
+    const served = await start(['--metrics', '--admin-token-env', 'ADMIN_TOKEN'], { ADMIN_TOKEN: ADMIN })
+    const wrong = { authorization: 'Bearer not-the-admin-token-0123456789abcdef' }
+    // Five guesses at /revoke, five at /metrics: the budget of ten is one, wherever they are made.
+    for (let i = 0; i < 5; i++) {
+      const revoke = await fetch(`${served.url}/revoke`, { method: 'POST', headers: wrong, body: '{}' })
+      expect(revoke.status).toBe(401)
+      await revoke.arrayBuffer()
+      expect((await scrape(served.url, wrong)).status).toBe(401)
+    }
+    const limited = await scrape(served.url, wrong)
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('x-keyhole-error')).toBe('rate_limited')
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+    const revokeLimited = await fetch(`${served.url}/revoke`, { method: 'POST', headers: wrong, body: '{}' })
+    expect(revokeLimited.status).toBe(429)
+    // The right token is never throttled.
+    expect((await scrape(served.url, { authorization: `Bearer ${ADMIN}` })).status).toBe(200)
+    const { stdout, stderr } = served.output()
+    expect(`${stdout}${stderr}`).not.toContain(ADMIN)
+  })
+
   it('has no /metrics route without --metrics', async () => {
     const served = await start([])
     const response = await scrape(served.url)

@@ -10,6 +10,11 @@ export {
   createAdminHandlers,
 } from './admin/admin-handlers.js'
 export { assertAdminToken, createAdminCheck, MIN_ADMIN_TOKEN_BYTES } from './admin/admin-token.js'
+export {
+  createFailureLimiter,
+  type FailureLimiter,
+  type FailureLimiterOptions,
+} from './admin/failure-limiter.js'
 export type { PublicKeySource } from './admin/public-keys.js'
 export {
   ATTENUATION_CTY,

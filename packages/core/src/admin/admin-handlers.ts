@@ -4,7 +4,7 @@ import { type MintGrant, type MintOptions, mintDetailed } from '../mint.js'
 import { errorResponse } from '../proxy/error-response.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { createAdminCheck } from './admin-token.js'
-import { createFailureLimiter, type FailureLimiterOptions } from './failure-limiter.js'
+import { createFailureLimiter, type FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js'
 import { type PublicKeySource, publicEncryptionKeys } from './public-keys.js'
 import { MAX_ADMIN_BODY_BYTES, readJsonBody } from './read-json.js'
 import { withheldEchoes } from './withhold-echoes.js'
@@ -51,6 +51,12 @@ export interface AdminHandlersOptions {
    * admin token is never throttled. Memory is bounded by `maxAddresses` (default 10 000).
    */
   rateLimit?: Omit<FailureLimiterOptions, 'now'>
+  /**
+   * The failure counter itself, to share one budget of wrong admin tokens with other routes
+   * that check the same token (`keyhole serve`'s `/metrics`): guesses spread over them are
+   * counted together. Default: one of these routes' own, from `rateLimit`.
+   */
+  limiter?: FailureLimiter
   /** Largest admin request body, in bytes. Default 64 KiB. */
   maxBodyBytes?: number
   /** The message of the 404 that `/revoke` and `/mint` answer when no admin token is configured. */
@@ -156,7 +162,7 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
   const maxTtl = toSeconds(options.maxTtl ?? '24h')
   const mintMaxTtl = options.mintMaxTtl ?? '1h'
   const limit = options.maxBodyBytes ?? MAX_ADMIN_BODY_BYTES
-  const limiter = createFailureLimiter({ ...options.rateLimit, now })
+  const limiter = options.limiter ?? createFailureLimiter({ ...options.rateLimit, now })
   const offMessage = options.adminOffMessage ?? 'admin routes are off: no admin token is configured'
 
   /**
