@@ -16,3 +16,22 @@ export function networkReason(error: unknown): string | undefined {
   }
   return undefined
 }
+
+/**
+ * A JWKS fetch failure as a person at the terminal reads it: core's message (which names only
+ * the URL's origin) with the system error code, and without library option names the command
+ * line has no flag for.
+ *
+ * @example
+ * ```ts
+ * jwksProblem(error) // 'could not get the JWKS from https://proxy.example: ... (ECONNREFUSED)'
+ * ```
+ */
+export function jwksProblem(error: Error): string {
+  const reason = networkReason(error)
+  const message = error.message.replace(
+    /; use https: or set allowInsecureHttp$/,
+    '; use https: (plain http: only to 127.0.0.1, [::1] or localhost)',
+  )
+  return `${message}${reason ? ` (${reason})` : ''}`
+}

@@ -71,6 +71,15 @@ describe('parseCommand', () => {
   it('describes unknown options and missing values without quoting values', () => {
     const spec = { command: 'mint', options: { header: { type: 'string' } } } as const
     expect(usage(() => parseCommand(spec, ['--heder', 'x'])).message).toBe('unknown option --heder')
+    expect(usage(() => parseCommand(spec, ['--bind_key', 'f'])).message).toBe(
+      'unknown option --bind_key (options are written with dashes)',
+    )
+    // Long or odd "options" may be a secret typed in the wrong place: never quoted.
+    const long = `--ghp_${'a'.repeat(36)}`
+    expect(usage(() => parseCommand(spec, [long])).message).not.toContain(long.slice(2))
+    expect(usage(() => parseCommand(spec, ['--a.b'])).message).toBe(
+      'unknown option (not shown: it does not look like an option name)',
+    )
     expect(usage(() => parseCommand(spec, ['--header'])).message).toBe('--header needs a value')
     expect(usage(() => parseCommand(spec, ['--header', '-sk-secret'])).message).not.toContain('sk-secret')
     expect(usage(() => parseCommand(revokeSpec, [])).message).toBe('missing <jti>')

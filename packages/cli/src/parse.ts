@@ -32,7 +32,7 @@ export type Parsed<O extends Options> =
       readonly positionals: readonly string[]
     }
 
-const OPTION_NAME = /^--?[A-Za-z0-9][A-Za-z0-9-]*$/
+const OPTION_NAME = /^--?[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/
 
 /**
  * Parses a command's arguments with `node:util` parseArgs. Errors are rewritten so that no argument
@@ -108,7 +108,11 @@ function describeParseError(error: unknown): string {
   const name = option && OPTION_NAME.test(option) ? option : 'an option'
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${name}`
+      // Not echoed unless it looks like an option name: it could be a value typed in the wrong place.
+      if (name === 'an option') return 'unknown option (not shown: it does not look like an option name)'
+      return name.includes('_')
+        ? `unknown option ${name} (options are written with dashes)`
+        : `unknown option ${name}`
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (message.includes('does not take an argument')) return `${name} does not take a value`
       if (message.includes('ambiguous'))

@@ -39,7 +39,7 @@ const COMMANDS: readonly Entry[] = [
   },
   {
     name: 'revoke',
-    summary: 'revoke a token by its jti, through a proxy (--url) or a shared store (--store)',
+    summary: 'revoke a token by its jti, through a proxy (--url) or a shared store (--store-env)',
     load: async () => (await import('./commands/revoke.js')).revokeCommand,
   },
   {

@@ -142,6 +142,21 @@ describe('keyhole mint', () => {
     expect(result.stderr).toContain('ECONNREFUSED')
     expect(result.stderr).not.toContain('access_token')
     expect(result.stdout).toBe('')
+    // Plain http to another machine: refused with what to do on the command line.
+    const insecure = await keyhole([
+      'mint',
+      '--jwks',
+      'http://10.255.255.1/jwks.json',
+      '--host',
+      'api.github.com',
+      '--header',
+      'X-Api-Key: v',
+      '--ttl',
+      '5m',
+    ])
+    expect(insecure.code).toBe(1)
+    expect(insecure.stderr).toContain('use https: (plain http: only to 127.0.0.1, [::1] or localhost)')
+    expect(insecure.stderr).not.toContain('allowInsecureHttp')
   })
 
   it('names an unset variable but never prints a value', async () => {

@@ -2,7 +2,7 @@ import { attenuate, isKeyholeError, type Restriction } from '@keyhole/core'
 import { CliError, EXIT_OK, EXIT_USAGE, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { jwksTarget } from '../jwks-target.js'
-import { networkReason } from '../network-reason.js'
+import { jwksProblem } from '../network-reason.js'
 import { many, parseCommand, required, single } from '../parse.js'
 import { readBindKey } from '../read-bind-key.js'
 
@@ -97,8 +97,7 @@ export const attenuateCommand: Command = {
     } catch (error) {
       // Core's messages name the field at fault (hosts[1]) and never quote the value or the token.
       if (isKeyholeError(error, 'jwks_unavailable')) {
-        const reason = networkReason(error)
-        throw new CliError(`${error.message}${reason ? ` (${reason})` : ''}`, undefined, { cause: error })
+        throw new CliError(jwksProblem(error), undefined, { cause: error })
       }
       if (isKeyholeError(error, 'invalid_grant'))
         throw new CliError(`${flagNames(error.message)}`, EXIT_USAGE, { cause: error })

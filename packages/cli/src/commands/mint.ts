@@ -14,7 +14,7 @@ import { basicInjection, checkInjectEntry, injectEntry, nameFlags } from '../inj
 import { jwksTarget } from '../jwks-target.js'
 import { splitKeys } from '../key-file.js'
 import { loadKeys } from '../load-keyring.js'
-import { networkReason } from '../network-reason.js'
+import { jwksProblem } from '../network-reason.js'
 import { many, parseCommand, required, single } from '../parse.js'
 import { loadPluginInjectors, PLUGIN_TYPES } from '../plugin-injectors.js'
 import { readBindKey } from '../read-bind-key.js'
@@ -210,8 +210,7 @@ export const mintCommand: Command = {
     } catch (error) {
       // Core names only the JWKS URL's origin: its path or query may carry an access token.
       if (isKeyholeError(error, 'jwks_unavailable')) {
-        const reason = networkReason(error)
-        throw new CliError(`${error.message}${reason ? ` (${reason})` : ''}`, undefined, { cause: error })
+        throw new CliError(jwksProblem(error), undefined, { cause: error })
       }
       if (isKeyholeError(error, 'invalid_grant') || isKeyholeError(error, 'bad_request'))
         throw new CliError(ttlFlag(nameFlags(error.message, labels)), EXIT_USAGE, { cause: error })
