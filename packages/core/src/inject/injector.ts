@@ -162,6 +162,12 @@ export interface Injector<Entry extends InjectEntry = InjectEntry> {
     context: InjectContext,
   ): void | AppliedSecrets | Promise<void | AppliedSecrets>
   /**
+   * The URLs this entry makes the proxy contact besides the target (oauth2's `tokenUrl`): the
+   * opener refuses a grant whose issuer's scope does not cover them, as it refuses hosts outside
+   * it. Optional; none by default.
+   */
+  endpoints?(entry: Entry): readonly string[]
+  /**
    * Everything the scrubber must hide that is known from the entry alone: the raw values and
    * the derived forms that grant authority (the rendered `Basic …` value). Secrets that depend
    * on a request come back from {@link Injector.apply}; an injector that caches one (oauth2's

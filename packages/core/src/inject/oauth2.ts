@@ -244,6 +244,9 @@ export function createOAuth2Injector(options: OAuth2InjectorOptions = {}): OAuth
       'refreshToken',
       'auth',
     ]),
+    endpoints(entry: OAuth2Injection): readonly string[] {
+      return [entry.tokenUrl]
+    },
     validate(entry: Readonly<Record<string, unknown>>, where: string): void {
       const tokenUrl = requireText(entry, 'tokenUrl', where)
       const clientId = requireText(entry, 'clientId', where)

@@ -3,12 +3,14 @@ import { ATTENUATION_CTY } from '../attenuate.js'
 import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
 import type { FetchJwksOptions } from '../fetch-jwks.js'
+import { injectionType } from '../inject/injection-type.js'
 import type { Injector } from '../inject/injector.js'
 import { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from '../inject/registry.js'
 import type { Keyring } from '../keys/keyring.js'
 import { compilePolicy } from '../policy/authorize.js'
 import { hostRuleCovers } from '../policy/host-cover.js'
 import type { HostRule } from '../policy/host-pattern.js'
+import { scopeCoversUrl } from '../policy/scope-covers-url.js'
 import { answerNow } from '../revocation/answer-now.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
@@ -362,6 +364,11 @@ export function createOpener(options: OpenerOptions): Opener {
       // pattern again.
       for (const rule of compilePolicy(grant).hosts) {
         if (!scope.some((allowed) => hostRuleCovers(allowed, rule))) throw invalidToken('issuer_scope')
+      }
+      // Token endpoints included: a side request is as much a grant of a host as a target is.
+      for (const entry of grant.inject) {
+        const endpoints = injectors.get(injectionType(entry))?.endpoints?.(entry as never) ?? []
+        for (const url of endpoints) if (!scopeCoversUrl(scope, url)) throw invalidToken('issuer_scope')
       }
     }
     // The public binding hint must say exactly what the signed claims say.

@@ -180,6 +180,34 @@ describe('signed grants', () => {
     }
   })
 
+  it("an issuer's scope covers its grants' token endpoints too (an oauth2 tokenUrl outside it: issuer_scope)", async () => {
+    const keyring = createKeyring([encKey])
+    const opener = createOpener({
+      keyring,
+      issuers: [{ keys: toPublicJwk(issuer), hosts: ['*.example.com'] }],
+    })
+    const oauth2 = (tokenUrl: string) => ({
+      ...grant,
+      hosts: ['api.example.com'],
+      inject: [{ type: 'oauth2', tokenUrl, clientId: 'c', clientSecret: 's' }],
+    })
+    const inside = await mint(oauth2('https://auth.example.com/token'), {
+      to: keyring.publicJwks(),
+      signWith: issuer,
+    })
+    expect((await opener.open(inside)).issuerKid).toBe(issuer.kid)
+    for (const tokenUrl of [
+      'https://auth.elsewhere.test/token',
+      'http://auth.example.com/token',
+      'https://auth.example.com:8443/token',
+      'https://example.com/token',
+    ]) {
+      const outside = await mint(oauth2(tokenUrl), { to: keyring.publicJwks(), signWith: issuer })
+      const err = await refusal(opener.open(outside))
+      expect([err.code, err.reason], tokenUrl).toEqual(['invalid_token', 'issuer_scope'])
+    }
+  })
+
   it('revoking issuer:<kid> refuses every grant that key signed, cached ones included', async () => {
     const keyring = createKeyring([encKey])
     const revocations = createMemoryStore()

@@ -1,8 +1,8 @@
 import { KeyholeError } from '../errors.js'
 import type { InjectContext, OutgoingRequest } from '../inject/injector.js'
-import { hostRuleCovers } from '../policy/host-cover.js'
-import { matchHost, parseHostPattern } from '../policy/host-pattern.js'
-import { parseTarget, type Target } from '../policy/target.js'
+import { matchHost } from '../policy/host-pattern.js'
+import { scopeCoversUrl, targetHostPattern } from '../policy/scope-covers-url.js'
+import { parseTarget } from '../policy/target.js'
 import { checkTargetAddress } from '../proxy/address-guard.js'
 import type { InjectionPlan } from '../proxy/inject-credentials.js'
 import type { Grant } from '../types.js'
@@ -14,10 +14,6 @@ import type { RequestState } from './request-state.js'
 export function needsBody(plan: InjectionPlan, headers: Headers): boolean {
   for (const step of plan.steps) if (step.injector.needsBody(step.entry, { headers })) return true
   return false
-}
-
-function hostPattern(target: Target): string {
-  return `${target.scheme === 'http' ? 'http://' : ''}${target.host}:${target.port}`
 }
 
 /**
@@ -37,13 +33,13 @@ function sideTarget(url: string, grant: Grant, admission: Admission, forwarding:
     throw refused()
   }
   const scope = grant.issuerKid === undefined ? undefined : admission.opener.issuerScope?.(grant.issuerKid)
-  if (scope !== undefined) {
-    const rule = parseHostPattern(hostPattern(target))
-    if (!scope.some((allowed) => hostRuleCovers(allowed, rule))) throw refused()
-  }
+  if (scope !== undefined && !scopeCoversUrl(scope, url)) throw refused()
   const privateAddresses = checkTargetAddress(
     target.host,
-    { hosts: [hostPattern(target)], ...(grant.issuerKid !== undefined && { issuerKid: grant.issuerKid }) },
+    {
+      hosts: [targetHostPattern(target)],
+      ...(grant.issuerKid !== undefined && { issuerKid: grant.issuerKid }),
+    },
     admission.privateAddresses,
   )
   if (!forwarding.checksDialedAddress && privateAddresses !== true && admission.allowHosts === undefined) {
