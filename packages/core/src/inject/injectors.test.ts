@@ -251,6 +251,32 @@ describe('validation through the registry', () => {
         /^inject\[1\] injects the same \w+/,
       )
     }
+    // A body field inside another, either order; siblings and look-alike names are fine.
+    for (const [a, b] of [
+      ['/a/b', '/a'],
+      ['/a', '/a/b/c'],
+    ]) {
+      const nested = [
+        { type: 'body', field: a, value: SECRET },
+        { type: 'body', field: b, value: 'other' },
+      ]
+      expect(refused(() => assertValidPolicy(policy(nested))).message).toBe(
+        'inject[1] injects inside the same body field as inject[0]',
+      )
+    }
+    for (const [a, b] of [
+      ['/a/b', '/a/c'],
+      ['/a', '/ab'],
+    ]) {
+      expect(() =>
+        assertValidPolicy(
+          policy([
+            { type: 'body', field: a, value: SECRET },
+            { type: 'body', field: b, value: 'other' },
+          ]),
+        ),
+      ).not.toThrow()
+    }
   })
 
   it('validates plug-in types when the registry has them, and refuses duplicate plug-ins', () => {

@@ -2,6 +2,13 @@ import { invalidEntry } from './entry-fields.js'
 import { normalizeInjection } from './injection-type.js'
 import { builtinInjectors, type InjectorRegistry } from './registry.js'
 
+const BODY_FIELD = 'body field:'
+
+/** Whether one JSON pointer place lies inside the other (`/a/b` in `/a`), either way. */
+function nested(a: string, b: string): boolean {
+  return a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
@@ -10,7 +17,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Validates a grant's `inject` list through the injectors of `registry`: a non-empty list of
  * objects, each naming a known `type` (or the older `in`) and valid for its injector, and no two
  * entries writing the same header (unless both are of a kind that combines, like cookies) or
- * the same other place (query parameter, cookie name, body field). Throws `invalid_grant` with
+ * the same other place (query parameter, cookie name, body field, or a body field inside another). Throws `invalid_grant` with
  * a message that names the field by position (`inject[2].type`) and never a value.
  *
  * @example
@@ -48,6 +55,14 @@ export function assertValidInjections(inject: unknown, registry: InjectorRegistr
         invalidEntry(`${where} injects the same ${kind} as inject[${first.index}]`)
       }
       if (first === undefined) seen.set(place, { index: i, type: entry.type, combines })
+      // A body field inside another one (`/a/b` and `/a`) is the same place too: whichever is
+      // set last overwrites the other's secret, or fails on the request.
+      if (place.startsWith(BODY_FIELD)) {
+        for (const [other, owner] of seen) {
+          if (owner.index !== i && other.startsWith(BODY_FIELD) && nested(place, other))
+            invalidEntry(`${where} injects inside the same body field as inject[${owner.index}]`)
+        }
+      }
     }
   }
 }
