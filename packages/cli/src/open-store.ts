@@ -36,9 +36,10 @@ export function displayUrl(url: URL): string {
 }
 
 /**
- * Opens the Redis or Postgres revocation store a URL names. A Postgres store's table is created
- * if it does not exist (`migrate()`), so a wrong Postgres URL fails here; call `ready()` to wait
- * for Redis.
+ * Opens the Redis or Postgres revocation store a URL names, without waiting for it: `ready()`
+ * resolves once it answers (for Postgres, once its table exists, created if missing) and rejects
+ * with a message a person can act on when it does not within a few seconds; call it again to
+ * keep waiting.
  *
  * @example
  * ```ts
@@ -129,16 +130,16 @@ export async function openStore(
       await store.close()
       await pool.end().catch(() => {})
     }
-    try {
-      await store.migrate()
-    } catch (error) {
-      await closeAll()
-      throw unreachable('Postgres', error)
-    }
     return {
       store,
       display,
-      ready: () => store.ready('5s').catch((error) => Promise.reject(unreachable('Postgres', error))),
+      // The table is created (if missing) as part of being ready, so a database that is down at
+      // start is waited for like one that goes away later.
+      ready: () =>
+        store
+          .migrate()
+          .then(() => store.ready('5s'))
+          .catch((error) => Promise.reject(unreachable('Postgres', error))),
       replayCache: () => {
         replay ??= (async () => {
           const cache = createPostgresReplayCache(pool, { ...(onError ? { onError } : {}) })

@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
+import { spawn } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
@@ -240,16 +241,50 @@ describe('keyhole revoke', () => {
     expect(notKeyhole.stderr).not.toContain(ADMIN)
   })
 
-  it('fails serve at startup when its store is unreachable', async () => {
-    const result = await keyhole(
-      ['serve', '--keys', 'keys.json', '--port', '0', '--store', 'redis://127.0.0.1:1'],
+  it('serves with /readyz 503 while its store is down at startup, and is ready once the store answers', async () => {
+    const port = await closedPort()
+    const served = await start(['--store-env', 'STORE'], { STORE: `redis://127.0.0.1:${port}` })
+    await eventually(
+      async () =>
+        /cannot reach the Redis revocation store at redis:\/\/127\.0\.0\.1:\d+.*serving anyway/.test(
+          served.output().stderr,
+        ),
+      15_000,
+    )
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(503)
+    expect((await fetch(`${served.url}/healthz`)).status).toBe(200)
+    const { token } = await mintFor(served.url)
+    expect(await status(served.url, token)).toEqual({ status: 503, code: 'revocation_unavailable' })
+    // The store comes up: a throwaway Redis on that very port.
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       {
-        cwd: dir,
+        stdio: 'ignore',
       },
     )
-    expect(result.code).toBe(1)
-    expect(result.stderr).toContain('cannot reach the Redis revocation store at redis://127.0.0.1:1')
-  })
+    try {
+      await eventually(async () => (await fetch(`${served.url}/readyz`)).status === 200, 20_000)
+      await eventually(async () => (await status(served.url, token)).status === 200, 10_000)
+      await eventually(async () => /answers again; ready/.test(served.output().stderr), 10_000)
+    } finally {
+      redis.kill('SIGKILL')
+    }
+  }, 60_000)
+
+  it('serves with /readyz 503 while a Postgres store is down at startup, without showing its password', async () => {
+    const port = await closedPort()
+    const served = await start(['--store-env', 'STORE'], {
+      STORE: `postgres://postgres:pg-start-secret@127.0.0.1:${port}/test`,
+    })
+    await eventually(async () => /serving anyway/.test(served.output().stderr), 15_000)
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(503)
+    const { token } = await mintFor(served.url)
+    expect(await status(served.url, token)).toEqual({ status: 503, code: 'revocation_unavailable' })
+    const { stdout, stderr } = served.output()
+    expect(stderr).toContain(`postgres://postgres:***@127.0.0.1:${port}/test`)
+    expect(`${stdout}${stderr}`).not.toContain('pg-start-secret')
+  }, 60_000)
 
   it('checks its command line (exit 2)', async () => {
     const neither = await keyhole(['revoke', 'abc'])

@@ -19,6 +19,7 @@ import { parseScrub, scrubWarning } from '../scrub-mode.js'
 import { startServer } from '../server.js'
 import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
 import { trustIssuer } from '../trust-issuer.js'
+import { waitForStore } from '../wait-for-store.js'
 import { readCertificateAuthority } from './ca.js'
 
 const help = `Usage: keyhole serve --keys keys.json [--port 8787 (or $PORT)] [--host 127.0.0.1]
@@ -191,16 +192,19 @@ export const serveCommand: Command = {
       const cache = createCachingStore(opened.store)
       closeCache = () => cache.close()
       revocations = cache
-      try {
-        await opened.ready()
-        // Proofs of possession are claimed in the same store, so one replica's used proof is
-        // refused by every other.
-        replayCache = await opened.replayCache()
-      } catch (error) {
-        cache.close()
-        await opened.close()
-        throw error
+      // Proofs of possession are claimed in the same store, so one replica's used proof is
+      // refused by every other. A store that does not answer at start is waited for in the
+      // background: the proxy serves meanwhile, /readyz says 503 and every request that needs the
+      // store is 503 revocation_unavailable (fail closed), until it answers.
+      const waiting = waitForStore(opened, (text) => io.stderr(`${text}\n`))
+      replayCache = waiting.replayCache
+      const stopWaiting = waiting.stop
+      const closeStore = closeCache
+      closeCache = () => {
+        stopWaiting()
+        closeStore()
       }
+      await waiting.first
     }
 
     // Credential types beyond core's (aws-sigv4): a grant that uses one opens with no flag.
@@ -264,10 +268,6 @@ export const serveCommand: Command = {
 
 const ALL_PRIVATE = 'all'
 
-/**
- * `--allow-private` may stand alone (all private addresses) or take a CIDR range. The argument
- * parser needs a value, so a bare flag (last, or followed by another option) gets `fallback`.
- */
 // `--allow-private` alone means all private ranges; followed by words, each is a range
 // (`--allow-private 10.0.0.0/8 fd00::/8`, as DESIGN writes it). serve takes no positionals, so
 // every word up to the next flag belongs to it.
