@@ -220,11 +220,18 @@ describe('keyhole serve with and without --ca', () => {
       )
       expect(foreign).toMatch(/^HTTP\/1\.1 407 /)
       await served.waitFor(/ 407 invalid_token GET http:\/\/127\.0\.0\.1:\d+\/foreign /)
+      // A WebSocket upgrade in absolute form without a token: refused before the engine, logged too.
+      const upgrade = await rawExchange(
+        Number(proxy.port),
+        `GET ws://127.0.0.1:${httpPort}/ws-no-token HTTP/1.1\r\nHost: 127.0.0.1:${httpPort}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      )
+      expect(upgrade).toMatch(/^HTTP\/1\.1 407 /)
+      await served.waitFor(/ 407 missing_token GET http:\/\/127\.0\.0\.1:\d+\/ws-no-token /)
       await served.waitFor(/ 407 missing_token GET http:\/\/127\.0\.0\.1:\d+\/no-token /)
       await served.waitFor(/ 200 ok GET http:\/\/127\.0\.0\.1:\d+\/no-host /)
       await served.waitFor(/ 403 host_not_allowed CONNECT https:\/\/127\.0\.0\.1:\d+ /)
       const metrics = await (await fetch(`${served.url}/metrics`)).text()
-      expect(metrics).toMatch(/keyhole_requests_total\{[^}]*outcome="missing_token"[^}]*\} 1/)
+      expect(metrics).toMatch(/keyhole_requests_total\{[^}]*outcome="missing_token"[^}]*\} 2/)
       expect(metrics).toMatch(/keyhole_requests_total\{[^}]*outcome="host_not_allowed"[^}]*\} 1/)
       expect(served.output().stdout).not.toContain(token.slice(0, 40))
     } finally {

@@ -18,6 +18,7 @@ import { reportRefusal } from './refusal-event.js'
 import {
   absoluteFormTarget,
   connectTarget,
+  hostCount,
   hostMatches,
   isAbsoluteForm,
   isAbsoluteFormUpgrade,
@@ -210,7 +211,7 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
     const onUpgrade = options.upgrade
     if (onUpgrade) {
       inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-        upgradeInTunnel(onUpgrade, tunnels.get(req.socket), call.strip, req, socket, head),
+        upgradeInTunnel(onUpgrade, tunnels.get(req.socket), call.strip, req, socket, head, onEvent),
       )
     }
     return inner
@@ -245,7 +246,7 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
         next()
         return
       }
-      if (options.upgrade) upgradeAbsoluteForm(options.upgrade, call.strip, req, socket, head)
+      if (options.upgrade) upgradeAbsoluteForm(options.upgrade, call.strip, req, socket, head, onEvent)
       else socket.destroy()
     },
 
@@ -323,13 +324,6 @@ function readableTarget<T extends HostTarget>(read: () => T): T | undefined {
   } catch {
     return undefined
   }
-}
-
-/** How many `Host` headers a request carried (Node's `headers.host` keeps only the first). */
-function hostCount(raw: readonly string[]): number {
-  let count = 0
-  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === 'host') count++
-  return count
 }
 
 /**

@@ -124,3 +124,10 @@ export function hostMatches(origin: Target, host: string | undefined): boolean {
 function sameOrigin(a: Target, b: Target): boolean {
   return a.scheme === b.scheme && a.host === b.host && a.port === b.port
 }
+
+/** How many `Host` headers a request carried (Node's `headers.host` keeps only the first). */
+export function hostCount(raw: readonly string[]): number {
+  let count = 0
+  for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).toLowerCase() === 'host') count++
+  return count
+}

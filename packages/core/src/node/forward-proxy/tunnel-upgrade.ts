@@ -1,19 +1,29 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { KeyholeError } from '../../errors.js'
+import type { Target } from '../../policy/target.js'
+import type { ProxyEventListener } from '../../proxy/events.js'
 import { TOKEN_HEADER } from '../../proxy/read-token.js'
 import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { writeRawResponse } from '../websocket/raw-response.js'
 import { proxyAuthorization } from './engine-request.js'
 import { asProxyResponse, proxyErrorResponse } from './proxy-response.js'
 import { chooseToken, readProxyTokens } from './proxy-tokens.js'
-import { absoluteFormUpgradeTarget, hostMatches, tunnelPath } from './targets.js'
+import { reportRefusal } from './refusal-event.js'
+import { absoluteFormUpgradeTarget, hostCount, hostMatches, tunnelPath } from './targets.js'
 import type { Tunnel } from './tunnel.js'
 
-/** Writes the forward proxy's own refusal to an upgrade's raw socket and closes it. */
-function refuseUpgrade(socket: Duplex, error: unknown): void {
+/** Writes the forward proxy's own refusal to an upgrade's raw socket and closes it; reports it. */
+function refuseUpgrade(
+  socket: Duplex,
+  error: unknown,
+  onEvent: ProxyEventListener | undefined,
+  target: Target | undefined,
+): void {
   socket.on('error', () => socket.destroy())
-  void writeRawResponse(socket, proxyErrorResponse(error))
+  const response = proxyErrorResponse(error)
+  reportRefusal(onEvent, 'GET', response, target)
+  void writeRawResponse(socket, response)
 }
 
 /**
@@ -60,6 +70,7 @@ export function upgradeInTunnel(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
+  onEvent?: ProxyEventListener,
 ): void {
   if (!tunnel) {
     socket.destroy()
@@ -67,12 +78,13 @@ export function upgradeInTunnel(
   }
   let path: string
   try {
-    if (!hostMatches(tunnel.origin, req.headers.host)) {
+    // Node keeps the first of two Host headers: a second one is refused, never ignored.
+    if (hostCount(req.rawHeaders) !== 1 || !hostMatches(tunnel.origin, req.headers.host)) {
       throw new KeyholeError('misdirected_request', 'this tunnel only carries requests for its CONNECT host')
     }
     path = tunnelPath(tunnel.origin, req.url)
   } catch (error) {
-    refuseUpgrade(socket, error)
+    refuseUpgrade(socket, error, onEvent, tunnel.origin)
     return
   }
   handOver(onUpgrade, strip, req, socket, head, path, tunnel.token)
@@ -96,16 +108,26 @@ export function upgradeAbsoluteForm(
   req: IncomingMessage,
   socket: Duplex,
   head: Buffer,
+  onEvent?: ProxyEventListener,
 ): void {
   let path: string
   let token: string
+  let target: Target | undefined
   try {
     const tokens = readProxyTokens(proxyAuthorization(req))
-    const { target, enginePath } = absoluteFormUpgradeTarget(req.url ?? '')
+    const form = absoluteFormUpgradeTarget(req.url ?? '')
+    target = form.target
     token = chooseToken(tokens, target)
-    path = enginePath
+    path = form.enginePath
   } catch (error) {
-    refuseUpgrade(socket, error)
+    if (target === undefined) {
+      try {
+        target = absoluteFormUpgradeTarget(req.url ?? '').target
+      } catch {
+        // Not a readable target: the event goes without one.
+      }
+    }
+    refuseUpgrade(socket, error, onEvent, target)
     return
   }
   handOver(onUpgrade, strip, req, socket, head, path, token)
