@@ -50,8 +50,10 @@ export function createListIssuesTool(options) {
         throw error
       }
       if (isKeyholeError(response)) {
-        // Refused by the proxy (policy, expiry, revocation), as opposed to an error from GitHub.
         const info = await readKeyholeError(response)
+        // The proxy could not reach GitHub, or its revocation store: transient, worth a retry.
+        if (response.status >= 500) return { ok: false, error: `temporarily unavailable: ${info?.code}` }
+        // Refused by the proxy (policy, expiry, revocation), as opposed to an error from GitHub.
         return { ok: false, error: `not permitted: ${info?.code}` }
       }
       if (!response.ok) return { ok: false, error: `GitHub answered ${response.status}` }

@@ -98,6 +98,27 @@ describe('examples/agent-tool', () => {
     expect(seen.length).toBe(before)
   })
 
+  it('tells a transient failure (GitHub unreachable through the proxy) from a refusal', async () => {
+    // A port nothing listens on, taken and released.
+    const probe = createServer()
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+    const deadOrigin = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`
+    await new Promise((resolve) => probe.close(resolve))
+    const token = await mint(
+      {
+        hosts: [deadOrigin],
+        inject: [{ type: 'header', name: 'Authorization', value: `Bearer ${CREDENTIAL}` }],
+        ttl: '5m',
+      },
+      { to: keyring.publicJwks(), signWith: issuer },
+    )
+    const tool = createListIssuesTool({ proxy: proxyUrl, tokens: [token], apiBase: deadOrigin })
+    expect(await tool.execute({ owner: 'acme', repo: 'app' })).toEqual({
+      ok: false,
+      error: 'temporarily unavailable: upstream_unreachable',
+    })
+  })
+
   it('refuses locally a host no token covers, without sending anything', async () => {
     let sent = 0
     const countingFetch: typeof fetch = (input, init) => {
