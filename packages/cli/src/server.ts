@@ -32,6 +32,7 @@ import { admin } from '@keyhole/hono'
 import { keyhole as honoKeyhole } from '@keyhole/hono/node'
 import { Hono } from 'hono'
 import { CliError } from './cli-error.js'
+import { answerClientError } from './client-error.js'
 import { trackDrain } from './drain.js'
 import { createFetchListener } from './fetch-listener.js'
 import { type LoadedKeys, loadKeys } from './load-keyring.js'
@@ -283,6 +284,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     { requireHostHeader: false },
     createFetchListener((request, env) => app.fetch(request, env)),
   )
+  server.on('clientError', answerClientError)
   // Every WebSocket's client socket, whichever way it came (open mode, absolute form, tunnel):
   // the HTTP server no longer tracks upgraded sockets, so shutdown ends them itself.
   const websockets = new Set<Duplex>()
@@ -291,12 +293,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     socket.once('close', () => websockets.delete(socket))
     ;(upgrade as UpgradeHandler)(req, socket, head, context)
   }
-  // WebSocket upgrades to open-mode paths; any other upgrade is closed, as Node does by default.
-  // Added before the forward proxy, which takes absolute-form upgrades ahead of this listener.
-  server.on('upgrade', (req, socket, head) => {
-    if (/^\/https?\//i.test(req.url ?? '')) upgradeTracked(req, socket, head)
-    else socket.destroy()
-  })
+  // Every other upgrade goes to the engine's upgrade handler, which takes WebSockets to open-mode
+  // paths and answers anything else with its JSON error (400 bad_target, bad_request) before
+  // closing. Added before the forward proxy, which takes absolute-form upgrades ahead of this.
+  server.on('upgrade', (req, socket, head) => upgradeTracked(req, socket, head))
   // The same port takes HTTP_PROXY/HTTPS_PROXY clients: absolute-form requests and upgrades, and
   // CONNECT with --ca.
   const forwardProxy = attachForwardProxy(server, {

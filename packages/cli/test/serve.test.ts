@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { rawExchange } from '../../core/src/node/forward-proxy/harness.fixture.js'
 import { cannedRoutes, startUpstream, type Upstream } from '../../core/test/kit/index.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
@@ -175,6 +176,32 @@ describe('keyhole serve', () => {
     expect(answer.code).toBe('bad_target')
     expect(JSON.parse(answer.body).error.code).toBe('bad_target')
     expect(answer.body).not.toContain('a\\b')
+  })
+
+  it("answers what Node's parser refuses, and upgrades to no open-mode target, with keyhole's JSON error", async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const port = Number(new URL(served.url).port)
+    for (const [target, code] of [
+      [`/http/${upstream.authority}/a\x01b`, 'bad_target'],
+      [`/http/${upstream.authority}/caf\xc3\xa9`, 'bad_target'],
+      ['x/y', 'bad_target'],
+    ] as const) {
+      const answer = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: a\r\n\r\n`)
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /)
+      expect(answer.toLowerCase()).toContain(`x-keyhole-error: ${code}`)
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe(code)
+    }
+    const badHeader = await rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n')
+    expect(badHeader).toMatch(/^HTTP\/1\.1 400 [\s\S]*x-keyhole-error: bad_request/i)
+    // A WebSocket upgrade to a path that names no http(s) target: answered, not just dropped.
+    const token = await mintFor(served.url)
+    const upgrade = await rawExchange(
+      port,
+      `GET /ftp/${upstream.authority}/chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Keyhole-Token: ${token}\r\n\r\n`,
+    )
+    expect(upgrade).toMatch(/^HTTP\/1\.1 400 [\s\S]*x-keyhole-error: bad_target/i)
+    expectNoSecrets(served, token)
   })
 
   it('revokes through its admin route with keyhole revoke --url', async () => {
