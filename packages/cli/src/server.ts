@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { availableParallelism } from 'node:os'
 import type { Duplex } from 'node:stream'
@@ -285,6 +285,15 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     createFetchListener((request, env) => app.fetch(request, env)),
   )
   server.on('clientError', answerClientError)
+  // `Expect: 100-continue`: the 100 goes out only once something starts reading the body (the
+  // forwarder, an admin route), so a request refused on its token or policy gets the refusal
+  // instead, and its client never uploads the body. Node would otherwise send 100 at once.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    req.once('resume', () => {
+      if (!res.headersSent) res.writeContinue()
+    })
+    server.emit('request', req, res)
+  })
   // Every WebSocket's client socket, whichever way it came (open mode, absolute form, tunnel):
   // the HTTP server no longer tracks upgraded sockets, so shutdown ends them itself.
   const websockets = new Set<Duplex>()

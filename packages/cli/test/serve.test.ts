@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
+import { execFile } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
@@ -202,6 +203,36 @@ describe('keyhole serve', () => {
     )
     expect(upgrade).toMatch(/^HTTP\/1\.1 400 [\s\S]*x-keyhole-error: bad_target/i)
     expectNoSecrets(served, token)
+  })
+
+  it('sends 100 Continue only once the body is wanted: a refused upload is never asked for', async () => {
+    const served = await start(['--keys', 'keys.json'])
+    const token = await mintFor(served.url)
+    await writeFile(join(dir, 'upload.bin'), Buffer.alloc(256 * 1024, 0x61))
+    const curl = (tokenValue: string) =>
+      new Promise<string>((resolve) => {
+        execFile(
+          'curl',
+          [
+            '-sv',
+            '-H',
+            'Expect: 100-continue',
+            '-H',
+            `X-Keyhole-Token: ${tokenValue}`,
+            '--data-binary',
+            `@${join(dir, 'upload.bin')}`,
+            `${served.url}/http/${upstream.authority}/upload`,
+          ],
+          (_error, stdout, stderr) => resolve(`${stderr}\n${stdout}`),
+        )
+      })
+    const refused = await curl('not-a-token')
+    expect(refused).toMatch(/< HTTP\/1\.1 401 /)
+    expect(refused).not.toMatch(/< HTTP\/1\.1 100 /)
+    const accepted = await curl(token)
+    expect(accepted).toMatch(/< HTTP\/1\.1 100 Continue/)
+    expect(accepted).toMatch(/< HTTP\/1\.1 200 /)
+    expect(accepted).toContain(`"bytes":${256 * 1024}`)
   })
 
   it('revokes through its admin route with keyhole revoke --url', async () => {
