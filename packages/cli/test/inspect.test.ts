@@ -63,6 +63,9 @@ describe('keyhole inspect', () => {
     expect(claims).toMatchObject({ sub: 'agent-7', hosts: ['api.openai.com'], methods: ['POST'] })
     expect(claims.jti).toMatch(/^[A-Za-z0-9_-]+$/)
     expect(claims.exp - claims.iat).toBe(600)
+    // Only signed claims: the decryption key and the signer are shown as header.kid and issuer.
+    expect(claims).not.toHaveProperty('kid')
+    expect(claims).not.toHaveProperty('issuerKid')
     expect(claims.inject).toEqual([
       { type: 'header', name: 'Authorization', value: '***' },
       { type: 'query', name: 'k', value: '***' },

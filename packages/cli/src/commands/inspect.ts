@@ -71,7 +71,10 @@ export const inspectCommand: Command = {
         ? { signature: 'trusted', issuer: grant.issuerKid }
         : { signature: 'unsigned' }
       const { layers: outer, innermost } = peelLayers(token, keyring)
-      const center = outer.length === 0 ? grant : await opener.open(innermost)
+      const opened = outer.length === 0 ? grant : await opener.open(innermost)
+      // The signed claims only: the opener's own additions (the decryption key's kid, the signer,
+      // the chain of layer ids) are not claims, and are shown as header.kid and issuer already.
+      const { kid: _kid, issuerKid: _issuerKid, chain: _chain, ...center } = opened
       // Every layer goes through the mask, not only the one that carries credentials.
       const layers = [...outer, center].map((claims) => maskClaims(claims))
       io.stdout(`${JSON.stringify({ header, ...signature, claims: layers[0], layers }, null, 2)}\n`)
