@@ -19,6 +19,8 @@ export interface ArgSpec<O extends Options> {
    * positional instead of an unknown option.
    */
   readonly dashPositionals?: boolean
+  /** What a stray positional most likely means for this command (default: an unquoted value). */
+  readonly strayHint?: string
 }
 
 /** The parsed command line, or `help` when `--help`/`-h` was given. */
@@ -64,7 +66,8 @@ export function parseCommand<O extends Options>(spec: ArgSpec<O>, argv: readonly
     const extra = result.positionals.length - names.length
     throw usageError(
       `${extra} unexpected argument${extra === 1 ? '' : 's'} (not shown, in case ${extra === 1 ? 'it is' : 'they are'} secret); ` +
-        "quote values that contain spaces, e.g. --header 'Authorization: Bearer ${TOKEN}'",
+        (spec.strayHint ??
+          "quote values that contain spaces, e.g. --header 'Authorization: Bearer ${TOKEN}'"),
     )
   }
   if (result.positionals.length < required) throw usageError(`missing <${names[result.positionals.length]}>`)

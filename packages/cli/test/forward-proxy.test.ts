@@ -428,5 +428,10 @@ describe('keyhole run', () => {
       expect(result.code).toBe(2)
       expect(result.stderr).not.toContain(token)
     }
+    // A command given without `--` is the likely slip: the hint says so, not mint's quoting tip.
+    const stray = await run(['--proxy', 'http://127.0.0.1:1', '--token', token, 'echo', 'hi'])
+    expect(stray.stderr).toContain('2 unexpected arguments')
+    expect(stray.stderr).toContain('put -- before the command to run')
+    expect(stray.stderr).not.toContain('--header')
   })
 })

@@ -82,6 +82,8 @@ export const runCommand: Command = {
           'ca-cert': { type: 'string' },
           'no-proxy': { type: 'string' },
         },
+        strayHint:
+          'put -- before the command to run, e.g. keyhole run --proxy <url> --token-env VAR -- curl https://api.github.com',
       },
       flags,
     )

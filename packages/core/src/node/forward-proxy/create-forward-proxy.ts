@@ -13,7 +13,7 @@ import type { UpgradeHandler } from '../websocket/create-upgrade-handler.js'
 import { checkConnectAddress, compileConnectAddressRule } from './connect-address.js'
 import { callEngine, type EngineCall, proxyAuthorization, refuse, stripSet } from './engine-request.js'
 import { refuseConnect } from './proxy-response.js'
-import { chooseToken, readProxyTokens } from './proxy-tokens.js'
+import { chooseConnectToken, chooseToken, readProxyTokens } from './proxy-tokens.js'
 import { reportRefusal } from './refusal-event.js'
 import {
   absoluteFormTarget,
@@ -208,6 +208,22 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
       }
       void callEngine(call, req, res, path, tunnel.token)
     })
+    // A CONNECT inside a tunnel would be a tunnel in a tunnel: refused in words, not by a reset.
+    inner.on('connect', (req: IncomingMessage, socket: Duplex) => {
+      const tunnel = tunnels.get(req.socket)
+      socket.on('error', () => socket.destroy())
+      void refuseConnect(
+        socket,
+        new KeyholeError('bad_target', 'CONNECT is not accepted inside a tunnel'),
+        (response) =>
+          reportRefusal(
+            onEvent,
+            'CONNECT',
+            response,
+            tunnel && { scheme: tunnel.origin.scheme, host: tunnel.origin.host, port: tunnel.origin.port },
+          ),
+      )
+    })
     const onUpgrade = options.upgrade
     if (onUpgrade) {
       inner.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -268,7 +284,7 @@ export function createForwardProxy(options: ForwardProxyOptions): ForwardProxy {
           const tokens = readProxyTokens(proxyAuthorization(req))
           const authority = connectTarget(req.url)
           origin = authority
-          tunnel = { origin: authority, token: chooseToken(tokens, authority) }
+          tunnel = { origin: authority, token: chooseConnectToken(tokens, authority) }
           // Outside the operator's allow-list, every request inside would be refused: no tunnel.
           if (allowHosts && !allowHosts.some((rule) => matchHost(rule, authority))) {
             throw new KeyholeError(

@@ -139,6 +139,34 @@ describe('CONNECT refusals happen before any TLS', () => {
         `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\nProxy-Authorization: ${basic(token)}\r\n\r\n`,
       )
       expect(answer).toMatch(/^HTTP\/1\.1 403 [\s\S]*x-keyhole-error: host_not_allowed/i)
+      // A plain-HTTP grant is refused too, but in words a user of a tunnelling client can act on.
+      const plainOnly = authority.endsWith(`:${h.httpPort}`)
+      expect(answer.includes('carries HTTPS only')).toBe(plainOnly)
+    }
+  })
+
+  it('undici ProxyAgent tunnels an http:// URL: refused, saying to send it in absolute form; proxyTunnel false works', async () => {
+    const tunnelling = new ProxyAgent({ uri: proxyWith(token) })
+    const absolute = new ProxyAgent({ uri: proxyWith(token), proxyTunnel: false })
+    try {
+      const refused = await undiciRequest(`http://127.0.0.1:${h.httpPort}/undici-tunnel`, {
+        dispatcher: tunnelling,
+      }).catch((error: Error) => error)
+      expect(refused).toBeInstanceOf(Error)
+      const answer = await rawExchange(
+        h.proxyPort,
+        `CONNECT 127.0.0.1:${h.httpPort} HTTP/1.1\r\nHost: 127.0.0.1:${h.httpPort}\r\nProxy-Authorization: ${basic(token)}\r\n\r\n`,
+      )
+      expect(answer).toContain('proxyTunnel: false')
+      const response = await undiciRequest(`http://127.0.0.1:${h.httpPort}/undici-absolute`, {
+        dispatcher: absolute,
+      })
+      expect(response.statusCode).toBe(200)
+      expect(await response.body.text()).toBe('hello /undici-absolute')
+      expect(lastSeen('/undici-absolute').headers.authorization).toBe(`Bearer ${SECRET}`)
+    } finally {
+      await tunnelling.close()
+      await absolute.close()
     }
   })
 
@@ -208,6 +236,27 @@ describe('CONNECT refusals happen before any TLS', () => {
     expect(await handshake(`upstream.test:${h.httpsPort}`, '')).toMatch(/^failed/)
     expect(await handshake(`127.0.0.1:${h.httpsPort}`, '')).toBe('connected')
     expect(await handshake(`127.0.0.1:${h.httpsPort}`, 'upstream.test')).toMatch(/^failed/)
+  })
+
+  it('answers a CONNECT sent inside a tunnel with 400 bad_target, not a silent reset', async () => {
+    const { head, socket } = await connectTunnel(h.proxyPort, `127.0.0.1:${h.httpsPort}`, basic(token))
+    expect(head).toMatch(/^HTTP\/1\.1 200 /)
+    const secure = tls.connect({ socket, host: '127.0.0.1', ca: h.ca.certificate, servername: '' })
+    await new Promise((resolve, reject) => {
+      secure.once('secureConnect', resolve)
+      secure.once('error', reject)
+    })
+    secure.write('CONNECT evil.test:443 HTTP/1.1\r\nHost: evil.test:443\r\n\r\n')
+    let answer = ''
+    secure.setEncoding('latin1')
+    secure.on('data', (chunk: string) => {
+      answer += chunk
+    })
+    await new Promise((resolve) => secure.once('close', resolve))
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /)
+    expect(answer).toMatch(/x-keyhole-error: bad_target/i)
+    expect(answer).toContain('"code":"bad_target"')
+    expect(answer).not.toContain('evil.test')
   })
 })
 

@@ -99,3 +99,36 @@ export function chooseToken(tokens: readonly string[], target: HostTarget): stri
   }
   throw new KeyholeError('host_not_allowed', 'no token in Proxy-Authorization names this host')
 }
+
+/**
+ * {@link chooseToken} for a CONNECT, which always carries HTTPS. A token that names the authority
+ * for plain HTTP only is still refused, but the message says why: some clients (undici's
+ * `ProxyAgent` by default) tunnel `http://` URLs too, and should send them in absolute form.
+ *
+ * @throws KeyholeError `host_not_allowed`
+ * @example
+ * ```ts
+ * chooseConnectToken([httpOnlyToken], { scheme: 'https', host: 'api.example.com', port: 80 })
+ * // throws host_not_allowed: "a CONNECT tunnel carries HTTPS only, ..."
+ * ```
+ */
+export function chooseConnectToken(tokens: readonly string[], authority: HostTarget): string {
+  try {
+    return chooseToken(tokens, authority)
+  } catch (error) {
+    const plain: HostTarget = { scheme: 'http', host: authority.host, port: authority.port }
+    if (!tokens.some((token) => names(token, plain))) throw error
+    throw new KeyholeError(
+      'host_not_allowed',
+      'a CONNECT tunnel carries HTTPS only, and the token names this host for plain HTTP: send plain-HTTP requests in absolute form (GET http://host/path; undici: ProxyAgent({ proxyTunnel: false }))',
+    )
+  }
+}
+
+function names(token: string, target: HostTarget): boolean {
+  try {
+    return tokenHostRules(token).some((rule) => matchHost(rule, target))
+  } catch {
+    return false
+  }
+}
