@@ -18,8 +18,13 @@ export function adminTokenFromEnv(name: string, env: Readonly<Record<string, str
       '--admin-token-env takes the NAME of an environment variable (e.g. KEYHOLE_ADMIN_TOKEN), not the token',
     )
   const value = env[name]
-  if (value === undefined) throw usageError(`--admin-token-env: environment variable ${name} is not set`)
-  if (value.trim() === '') throw usageError(`--admin-token-env: environment variable ${name} is empty`)
+  // A name as long as an admin token may be the token itself, pasted where its variable's name goes.
+  const shown = name.length < MIN_ADMIN_TOKEN_BYTES ? name : '(not shown: as long as an admin token)'
+  if (value === undefined)
+    throw usageError(
+      `--admin-token-env: environment variable ${shown} is not set; the flag takes the variable's NAME, not the token`,
+    )
+  if (value.trim() === '') throw usageError(`--admin-token-env: environment variable ${shown} is empty`)
   return value
 }
 

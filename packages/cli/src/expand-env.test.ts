@@ -65,4 +65,12 @@ describe('expandEnv', () => {
       'must contain an environment variable name',
     )
   })
+
+  it('refuses a ${ that no } closes instead of minting the literal text', () => {
+    for (const text of ['pre${GH', '${GH} and ${', 'a${b']) {
+      expect(() => expandEnv(text, { GH: 'sk_value' }, 'x')).toThrow('is not closed by }')
+    }
+    // Written as $${ it is the literal text.
+    expect(expandEnv('pre$${GH', { GH: 'sk_value' }, 'x')).toBe('pre${GH')
+  })
 })

@@ -21,6 +21,12 @@ export interface ArgSpec<O extends Options> {
   readonly dashPositionals?: boolean
   /** What a stray positional most likely means for this command (default: an unquoted value). */
   readonly strayHint?: string
+  /**
+   * Options whose value is a file path (or URL): a value that is plainly the file's content
+   * instead — a JSON key, a PEM block, a token — is refused without being shown, since every
+   * message about a path repeats the path.
+   */
+  readonly paths?: readonly (keyof O & string)[]
 }
 
 /** The parsed command line, or `help` when `--help`/`-h` was given. */
@@ -71,6 +77,16 @@ export function parseCommand<O extends Options>(spec: ArgSpec<O>, argv: readonly
     )
   }
   if (result.positionals.length < required) throw usageError(`missing <${names[result.positionals.length]}>`)
+  for (const option of spec.paths ?? []) {
+    const given = result.values[option]
+    for (const value of Array.isArray(given) ? given : [given]) {
+      if (typeof value === 'string' && looksLikeContent(value)) {
+        throw usageError(
+          `--${option} takes a file path, and was given what looks like the file's content (not shown); write it to a file and give the path`,
+        )
+      }
+    }
+  }
   return { help: false, values: result.values as never, positionals: result.positionals }
 }
 
@@ -102,6 +118,14 @@ function moveDashPositionals(argv: readonly string[], options: Options): string[
     else flags.push(arg)
   }
   return moved.length > 0 ? [...flags, '--', ...moved] : flags
+}
+
+// A JSON document, a PEM block, a compact JWS/JWE (its header starts `{"`, base64url `eyJ`), or
+// anything spanning lines: no path or URL anyone names on a command line looks like these.
+const CONTENT = /^\s*[{[]|-----BEGIN |[\r\n]|^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\./
+
+function looksLikeContent(value: string): boolean {
+  return CONTENT.test(value)
 }
 
 function describeParseError(error: unknown): string {

@@ -1,6 +1,7 @@
 // keyhole ca, keyhole serve --ca and keyhole run, with the built binary, curl and python3 against
 // real upstreams on 127.0.0.1.
 import { X509Certificate } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -88,6 +89,13 @@ describe('keyhole ca', () => {
     const missing = await keyhole(['ca', 'cert', '--ca', 'nope.json'], { cwd: dir })
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('keyhole ca init')
+    // A flag of the other subcommand is refused rather than ignored (no file appears).
+    const foreign = await keyhole(['ca', 'cert', '--ca', 'ca.json', '--out', 'new.pem'], { cwd: dir })
+    expect(foreign.code).toBe(2)
+    expect(foreign.stderr).toContain("--out does not go with 'ca cert'")
+    expect(existsSync(join(dir, 'new.pem'))).toBe(false)
+    expect((await keyhole(['ca', 'init', '--ca', 'x.json', '--out', 'y.json'], { cwd: dir })).code).toBe(2)
+    expect(existsSync(join(dir, 'y.json'))).toBe(false)
   })
 })
 

@@ -362,4 +362,23 @@ describe('keyhole mint', () => {
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('only the public half')
   })
+
+  it('refuses a key or a token pasted where a file path goes, without showing it', async () => {
+    const pastedKey = JSON.stringify(issuer)
+    const mintArgs = ['--host', 'api.github.com', '--header', 'X: v', '--ttl', '5m']
+    const token = (await keyhole(['mint', '--keys', 'keys.json', ...mintArgs], { cwd: dir })).stdout.trim()
+    for (const args of [
+      ['mint', '--jwks', 'jwks.json', '--issuer-key', pastedKey, ...mintArgs],
+      ['mint', '--keys', pastedKey, ...mintArgs],
+      ['mint', '--keys', ` \n${pastedKey}`, ...mintArgs],
+      ['inspect', token, '--keys', pastedKey],
+      ['run', '--proxy', 'http://127.0.0.1:1', '--token', token, '--ca-cert', token, '--', 'true'],
+    ]) {
+      const result = await keyhole(args, { cwd: dir })
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr).toContain("looks like the file's content (not shown)")
+      expect(result.stderr).not.toContain(issuer.d as string)
+      expect(result.stderr).not.toContain(token)
+    }
+  })
 })

@@ -300,6 +300,19 @@ describe('keyhole revoke', () => {
     const unset = await keyhole(['revoke', 'abc', '--url', 'http://127.0.0.1:1', '--admin-token-env', 'NOPE'])
     expect(unset.code).toBe(2)
     expect(unset.stderr).toContain('environment variable NOPE is not set')
+    // The token itself pasted where its variable's name goes (hex: a valid variable name).
+    const pasted = 'a3f9c2e17b5d4e6f8a9b0c1d2e3f4a5b6c7d8e9f'
+    const leaked = await keyhole([
+      'revoke',
+      'abc',
+      '--url',
+      'http://127.0.0.1:1',
+      '--admin-token-env',
+      pasted,
+    ])
+    expect(leaked.code).toBe(2)
+    expect(leaked.stderr).toContain('(not shown: as long as an admin token)')
+    expect(leaked.stderr).not.toContain(pasted)
     const exp = await keyhole(['revoke', 'abc', '--store', REDIS, '--exp', 'tomorrow'])
     expect(exp.code).toBe(2)
     expect(exp.stderr).toContain('--exp must be seconds since the epoch')

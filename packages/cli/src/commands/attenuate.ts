@@ -48,6 +48,7 @@ export const attenuateCommand: Command = {
     const parsed = parseCommand(
       {
         command: 'attenuate',
+        paths: ['jwks', 'bind-key'],
         options: {
           jwks: { type: 'string' },
           host: { type: 'string', multiple: true },

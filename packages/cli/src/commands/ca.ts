@@ -42,6 +42,7 @@ export const caCommand: Command = {
     const parsed = parseCommand(
       {
         command: 'ca',
+        paths: ['out', 'ca'],
         options: { out: { type: 'string' }, force: { type: 'boolean' }, ca: { type: 'string' } },
         positionals: ['subcommand'],
         requiredPositionals: 0,
@@ -54,6 +55,19 @@ export const caCommand: Command = {
     }
     const { values, positionals } = parsed
     const subcommand = positionals[0]
+    // Each subcommand has its own flags: one meant for the other would be silently ignored.
+    const foreign =
+      subcommand === 'init' && values.ca !== undefined
+        ? '--ca'
+        : subcommand === 'cert' && (values.out !== undefined || values.force !== undefined)
+          ? values.out !== undefined
+            ? '--out'
+            : '--force'
+          : undefined
+    if (foreign !== undefined)
+      throw usageError(
+        `${foreign} does not go with 'ca ${subcommand}' (ca init [--out ca.json] [--force]; ca cert --ca ca.json)`,
+      )
     if (subcommand === 'init') {
       const out = single(values.out) ?? 'ca.json'
       const ca = await createCertificateAuthority()

@@ -39,7 +39,7 @@ export const inspectCommand: Command = {
   help,
   async run(argv, io) {
     const parsed = parseCommand(
-      { command: 'inspect', options: { keys: { type: 'string' } }, positionals: ['token'] },
+      { command: 'inspect', options: { keys: { type: 'string' } }, positionals: ['token'], paths: ['keys'] },
       argv,
     )
     if (parsed.help) {

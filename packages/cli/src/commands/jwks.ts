@@ -29,7 +29,11 @@ export const jwksCommand: Command = {
   help,
   async run(argv, io) {
     const parsed = parseCommand(
-      { command: 'jwks', options: { keys: { type: 'string' }, issuer: { type: 'boolean' } } },
+      {
+        command: 'jwks',
+        options: { keys: { type: 'string' }, issuer: { type: 'boolean' } },
+        paths: ['keys'],
+      },
       argv,
     )
     if (parsed.help) {

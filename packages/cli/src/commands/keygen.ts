@@ -39,6 +39,7 @@ export const keygenCommand: Command = {
     const parsed = parseCommand(
       {
         command: 'keygen',
+        paths: ['out'],
         options: {
           curve: { type: 'string' },
           out: { type: 'string' },

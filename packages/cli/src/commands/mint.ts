@@ -99,6 +99,7 @@ export const mintCommand: Command = {
     const parsed = parseCommand(
       {
         command: 'mint',
+        paths: ['jwks', 'keys', 'issuer-key', 'bind-key'],
         options: {
           jwks: { type: 'string' },
           keys: { type: 'string' },

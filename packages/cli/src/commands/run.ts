@@ -75,6 +75,7 @@ export const runCommand: Command = {
     const parsed = parseCommand(
       {
         command: 'run',
+        paths: ['ca-cert'],
         options: {
           proxy: { type: 'string' },
           token: { type: 'string', multiple: true },

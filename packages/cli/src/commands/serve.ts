@@ -109,6 +109,7 @@ export const serveCommand: Command = {
     const parsed = parseCommand(
       {
         command: 'serve',
+        paths: ['keys', 'trust-issuer', 'ca'],
         options: {
           keys: { type: 'string' },
           port: { type: 'string' },
