@@ -24,8 +24,7 @@ export function expandEnv(
 ): string {
   return value.replace(REFERENCE, (match, name: string | undefined) => {
     if (match === '$${') return '${'
-    if (match === '${')
-      throw usageError(`${where}: \${ is not closed by }; write $\${ for a literal \${`)
+    if (match === '${') throw usageError(`${where}: \${ is not closed by }; write $\${ for a literal \${`)
     if (name === undefined || !NAME.test(name))
       throw usageError(`${where}: \${...} must contain an environment variable name such as \${API_KEY}`)
     const found = env[name]
