@@ -61,3 +61,43 @@ export function peelLayers(token: string, keyring: Keyring): PeeledToken {
 function unreadable(): CliError {
   return new CliError('the token opened, but its attenuation layers could not be read one by one')
 }
+
+/** What an untrusted grant says about itself: read, not verified. */
+export interface UnverifiedGrant {
+  /** The `kid` in the grant's JWS header: the issuer key that signed it. */
+  readonly issuer: string | undefined
+  readonly claims: Record<string, unknown>
+}
+
+/**
+ * Decrypts a signed grant with the keyring and reads its JWS header's `kid` and its claims
+ * without verifying the signature: what `inspect` shows for a grant whose issuer the key set
+ * does not trust, so the operator can see which issuer signed it and what it asks for. Returns
+ * `undefined` when the token is not readable that way. Never use the result to authorize.
+ *
+ * @example
+ * ```ts
+ * const read = readUnverifiedGrant(innermost, keyring) // { issuer: 'kid…', claims: { hosts, … } }
+ * ```
+ */
+export function readUnverifiedGrant(token: string, keyring: Keyring): UnverifiedGrant | undefined {
+  const key = keyring.get(String(readProtectedHeader(token).kid))
+  if (key === undefined) return undefined
+  let plaintext: Uint8Array
+  try {
+    plaintext = nodeDecrypt(token, key)
+  } catch {
+    return undefined
+  }
+  try {
+    const [header, payload] = new TextDecoder('utf-8', { fatal: true }).decode(plaintext).split('.')
+    const kid = (JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as { kid?: unknown }).kid
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as unknown
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined
+    return { issuer: typeof kid === 'string' ? kid : undefined, claims: claims as Record<string, unknown> }
+  } catch {
+    return undefined
+  } finally {
+    plaintext.fill(0)
+  }
+}

@@ -2,7 +2,7 @@
 // keyhole inspect --keys on attenuated tokens: the outermost layer's claims, every layer's claims
 // in `layers`, credential values masked, and the signature state of the grant at the centre.
 import { generateKeyPairSync } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildCli, keyhole, tempDir } from './cli.js'
@@ -123,7 +123,17 @@ describe('keyhole inspect --keys, attenuated tokens', () => {
     const narrow = await attenuate(foreign.stdout.trim(), ['--method', 'GET'])
     const result = await inspect(narrow)
     expect(result.code).toBe(1)
-    expect(JSON.parse(result.stdout)).toMatchObject({ signature: 'untrusted' })
+    const out = JSON.parse(result.stdout)
+    expect(out).toMatchObject({ signature: 'untrusted' })
+    // Which issuer signed it (what --trust-issuer needs) and what it asks for, masked.
+    const other = JSON.parse(await readFile(join(dir, 'other.json'), 'utf8')) as {
+      keys: { use: string; kid: string }[]
+    }
+    expect(out.issuer).toBe(other.keys.find((key) => key.use === 'sig')?.kid)
+    expect(out.layers).toHaveLength(2)
+    expect(out.claims.methods).toEqual(['GET'])
+    expect(out.layers[1].hosts).toEqual(['api.example.com'])
+    expect(out.layers[1].inject[0].value).toBe('***')
     expect(result.stdout + result.stderr).not.toContain(SECRET)
   })
 

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { createOpener, isKeyholeError, toPublicJwk } from '@keyhole/core'
+import { createOpener, isKeyholeError, type Keyring, toPublicJwk } from '@keyhole/core'
 import { CliError, EXIT_OK, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { loadKeys } from '../load-keyring.js'
@@ -7,7 +7,7 @@ import { maskClaims } from '../mask.js'
 import { parseCommand, single } from '../parse.js'
 import { loadPluginInjectors } from '../plugin-injectors.js'
 import { readProtectedHeader } from '../read-header.js'
-import { peelLayers } from '../token-layers.js'
+import { peelLayers, readUnverifiedGrant } from '../token-layers.js'
 
 const help = `Usage: keyhole inspect <token|-> [--keys keys.json]
 
@@ -19,7 +19,8 @@ with credential values masked.
 With keys the token is opened exactly as the proxy would open it, so an expired or tampered token
 is reported as such, and "signature" says whether the key set's own issuer key signed the grant
 ("trusted"), it is "unsigned", or another issuer signed it ("untrusted": a proxy honours it only
-with that issuer in --trust-issuer). "claims" are the outermost layer's; "layers" lists the claims
+with that issuer in --trust-issuer; "issuer" then names the key that signed it, and the claims
+shown are read without a trusted signature). "claims" are the outermost layer's; "layers" lists the claims
 of every layer, outermost first, ending with the grant itself (one entry for a token that was
 never attenuated). A request must satisfy every layer. Pass - to read the token from standard
 input (keeps it out of argv).
@@ -82,7 +83,9 @@ export const inspectCommand: Command = {
     } catch (error) {
       if (!isKeyholeError(error)) throw error
       if (error.reason === 'unknown_issuer') {
-        io.stdout(`${JSON.stringify({ header, signature: 'untrusted' }, null, 2)}\n`)
+        io.stdout(
+          `${JSON.stringify({ header, signature: 'untrusted', ...untrustedClaims(token, keyring) }, null, 2)}\n`,
+        )
         throw new CliError(
           `the token is signed by an issuer key that is not in ${keysFile}; a proxy honours it only if it trusts that issuer (--trust-issuer)`,
           undefined,
@@ -95,4 +98,18 @@ export const inspectCommand: Command = {
       })
     }
   },
+}
+
+// For a grant another issuer signed: its issuer kid (what --trust-issuer needs) and its claims,
+// read without verifying the signature and masked like any others. Nothing when unreadable.
+function untrustedClaims(token: string, keyring: Keyring) {
+  try {
+    const { layers: outer, innermost } = peelLayers(token, keyring)
+    const grant = readUnverifiedGrant(innermost, keyring)
+    if (grant === undefined) return {}
+    const layers = [...outer, grant.claims].map((claims) => maskClaims(claims))
+    return { ...(grant.issuer ? { issuer: grant.issuer } : {}), claims: layers[0], layers }
+  } catch {
+    return {}
+  }
 }
