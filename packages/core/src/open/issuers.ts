@@ -6,13 +6,14 @@ import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
 import type { IssuerAlg, KeyholeIssuerPublicJwk } from '../types.js'
 
 /**
- * Where an issuer's public keys come from: one JWK, a JWK set, anything with `publicJwks()`
+ * Where an issuer's public keys come from: one JWK, a list of JWKs, a JWK set, anything with `publicJwks()`
  * (a keyring-like object), or the URL of a JWKS (HTTPS unless on loopback; fetched, cached, and
  * fetched again for an unknown `kid` at most once per 30 s). Keys that are not issuer keys
  * (a decryption key in the same set) are ignored.
  */
 export type IssuerKeys =
   | KeyholeIssuerPublicJwk
+  | readonly KeyholeIssuerPublicJwk[]
   | { readonly keys: readonly unknown[] }
   | { publicJwks(): { readonly keys: readonly unknown[] } }
   | string
@@ -99,6 +100,8 @@ async function importIssuerKeys(
 }
 
 function listOf(keys: IssuerKeys): readonly unknown[] {
+  // `{ keys: [jwk], hosts }`: the list itself, as `{ keys: { keys: [jwk] }, hosts }` would be.
+  if (Array.isArray(keys)) return keys
   if (typeof keys === 'object' && keys !== null) {
     if (typeof (keys as { publicJwks?: unknown }).publicJwks === 'function') {
       return (keys as { publicJwks(): { keys: readonly unknown[] } }).publicJwks().keys

@@ -180,6 +180,24 @@ describe('signed grants', () => {
     }
   })
 
+  it("takes a scoped issuer's keys as a list of JWKs too ({ keys: [jwk], hosts })", async () => {
+    const keyring = createKeyring([encKey])
+    const opener = createOpener({
+      keyring,
+      issuers: [{ keys: [toPublicJwk(issuer)], hosts: ['*.example.com'] }],
+    })
+    const inside = await mint(
+      { ...grant, hosts: ['api.example.com'] },
+      { to: keyring.publicJwks(), signWith: issuer },
+    )
+    expect((await opener.open(inside)).issuerKid).toBe(issuer.kid)
+    const outside = await mint(
+      { ...grant, hosts: ['evil.test'] },
+      { to: keyring.publicJwks(), signWith: issuer },
+    )
+    expect((await refusal(opener.open(outside))).reason).toBe('issuer_scope')
+  })
+
   it("an issuer's scope covers its grants' token endpoints too (an oauth2 tokenUrl outside it: issuer_scope)", async () => {
     const keyring = createKeyring([encKey])
     const opener = createOpener({
