@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { craftJws, craftSignedToken, SECRET, validClaims } from '../../test/kit/index.js'
 import { testIssuer, testIssuers } from '../../test/kit/issuer.js'
+import { attenuate } from '../attenuate.js'
 import { isKeyholeError, type KeyholeError } from '../errors.js'
 import { generateKey } from '../keys/generate-key.js'
 import { toPublicJwk } from '../keys/jwk.js'
@@ -250,6 +251,44 @@ describe('revocation', () => {
       failOpen: true,
     })
     await expect(open.open(token)).resolves.toBeTruthy()
+  })
+
+  it('asks a store that is not in memory about every id of a layered token at once', async () => {
+    const keyring = createKeyring([await generateKey()])
+    const signed = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    const twice = await attenuate(
+      await attenuate(signed, { methods: ['GET'] }, { to: keyring.publicJwks() }),
+      {},
+      {
+        to: keyring.publicJwks(),
+      },
+    )
+    let inFlight = 0
+    let most = 0
+    const asked: string[] = []
+    // Never answers: with failOpen, each id waiting in turn would cost one timeout per id.
+    const hung: RevocationStore = {
+      isRevoked: (jti) => {
+        asked.push(jti)
+        most = Math.max(most, ++inFlight)
+        return new Promise(() => {})
+      },
+      revoke: async () => {},
+    }
+    const opener = createOpener({
+      keyring,
+      issuers: testIssuers,
+      revocations: hung,
+      revocationTimeout: 0.05,
+      failOpen: true,
+    })
+    const opened = await opener.open(twice)
+    // Two layers, the grant, and the issuer's revocation id, all in flight together.
+    expect(asked).toHaveLength(4)
+    expect(most).toBe(4)
+    expect(asked).toEqual(expect.arrayContaining([...(opened.chain ?? []), `issuer:${testIssuer.kid}`]))
+    const closed = createOpener({ keyring, issuers: testIssuers, revocations: hung, revocationTimeout: 0.05 })
+    expect((await failure(closed.open(twice))).code).toBe('revocation_unavailable')
   })
 
   it('waits for a store that answers later than a few microtasks but within the timeout', async () => {

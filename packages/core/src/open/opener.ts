@@ -537,15 +537,20 @@ export function createOpener(options: OpenerOptions): Opener {
     }
     checkTime(grant, nowSeconds, tolerance)
     const checked = info ? performance.now() : 0
-    // Core's own stores answer from memory without a promise; any other store is awaited.
-    const known = answerNow(revocations, grant.jti)
-    let revoked = known !== undefined ? known : await isRevoked(grant.jti)
+    // Core's own stores answer from memory without a promise; any other store is asked about
+    // every id at once, so a slow or hung store costs one wait, not one per id.
+    let revoked = false
+    let ask: string[] | undefined
+    let known = answerNow(revocations, grant.jti)
+    if (known === undefined) ask = [grant.jti]
+    else revoked = known
     // Revoking any layer of an attenuated token revokes everything wrapped around it.
     const chain = grant.chain
     if (chain !== undefined) {
       for (let i = 1; i < chain.length && !revoked; i++) {
-        const layerKnown = answerNow(revocations, chain[i]!)
-        revoked = layerKnown !== undefined ? layerKnown : await isRevoked(chain[i]!)
+        known = answerNow(revocations, chain[i]!)
+        if (known === undefined) ask = ask ? [...ask, chain[i]!] : [chain[i]!]
+        else revoked = known
       }
     }
     if (!revoked && grant.issuerKid !== undefined) {
@@ -557,8 +562,13 @@ export function createOpener(options: OpenerOptions): Opener {
         if (issuerIds.size >= 1024) issuerIds.clear()
         issuerIds.set(grant.issuerKid, id)
       }
-      const issuerKnown = answerNow(revocations, id)
-      revoked = issuerKnown !== undefined ? issuerKnown : await isRevoked(id)
+      known = answerNow(revocations, id)
+      if (known === undefined) ask = ask ? [...ask, id] : [id]
+      else revoked = known
+    }
+    if (!revoked && ask !== undefined) {
+      revoked =
+        ask.length === 1 ? await isRevoked(ask[0]!) : (await Promise.all(ask.map(isRevoked))).includes(true)
     }
     if (info) {
       info.cacheHit = cacheHit
