@@ -3,7 +3,16 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { field, formatEvent } from './log-line.js'
 
-const timings = { token: 0.1, open: 0.5, revocation: 0.1, policy: 0.1, proof: 0, upstream: 10, total: 12.34 }
+const timings = {
+  token: 0.1,
+  open: 0.5,
+  revocation: 0.1,
+  policy: 0.1,
+  proof: 0,
+  upstream: 10,
+  total: 12.34,
+  body: 0,
+}
 
 describe('formatEvent', () => {
   it('writes one line with the outcome, target, ids and total time', () => {

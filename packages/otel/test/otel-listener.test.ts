@@ -159,7 +159,7 @@ describe('spans', () => {
     expect(span.kind).toBe(SpanKind.SERVER)
     expect(span.status.code).toBe(SpanStatusCode.UNSET)
     // The span ends when the event arrives and lasts as long as the request did.
-    expect(hrMs(span.duration)).toBeCloseTo(ok.timings.total, 0)
+    expect(hrMs(span.duration)).toBeCloseTo(ok.timings.total + ok.timings.body, 0)
     expect(span.attributes).toMatchObject({
       'http.request.method': 'GET',
       'http.response.status_code': 200,

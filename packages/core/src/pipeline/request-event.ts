@@ -17,6 +17,8 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
   const response = state.response as Response
   const outcome = state.outcome
   const info = state.info ?? { cacheHit: false, openMs: 0, revocationMs: 0 }
+  const now = admission.tick()
+  const handedBack = state.handedBack ?? now
   const event: ProxyEvent = {
     outcome,
     status: outcome === 'client_aborted' ? 499 : response.status,
@@ -28,7 +30,8 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
       policy: state.policyMs,
       proof: state.proofMs,
       upstream: state.upstreamMs,
-      total: (state.handedBack ?? admission.tick()) - state.started,
+      total: handedBack - state.started,
+      body: now - handedBack,
     },
   }
   const grant = state.grant

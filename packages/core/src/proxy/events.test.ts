@@ -5,7 +5,7 @@ const event: ProxyEvent = {
   outcome: 'ok',
   status: 200,
   method: 'GET',
-  timings: { token: 0, open: 0, revocation: 0, policy: 0, proof: 0, upstream: 0, total: 0 },
+  timings: { token: 0, open: 0, revocation: 0, policy: 0, proof: 0, upstream: 0, total: 0, body: 0 },
 }
 
 describe('emitEvent', () => {

@@ -16,6 +16,11 @@ export interface ProxyTimings {
   upstream: number
   /** From the request entering the engine until its response is handed back (body not included). */
   total: number
+  /**
+   * From the response being handed back until the event: the body read through, when the event
+   * waits for it (body scrubbing counts what it masked); 0 when the event comes with the headers.
+   */
+  body: number
 }
 
 /**

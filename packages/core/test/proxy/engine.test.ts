@@ -690,10 +690,23 @@ describe.each(forwarders)('engine with the %s forwarder', (name, makeForwarder) 
     })
     expect(event.jti).toMatch(/^[\w-]+$/)
     expect(event.kid).toBe(jwks.keys[0]?.kid)
-    for (const phase of ['token', 'open', 'revocation', 'policy', 'upstream', 'total'] as const) {
+    for (const phase of ['token', 'open', 'revocation', 'policy', 'upstream', 'total', 'body'] as const) {
       expect(event.timings[phase]).toBeGreaterThanOrEqual(0)
     }
     expect(JSON.stringify(event)).not.toContain('query-value')
+  })
+
+  it('with body scrubbing, emits the event once the body is through, and times the body apart', async () => {
+    const t = await token([a.origin], headerInjection)
+    const count = events.length
+    const res = await call(handle, `/http/127.0.0.1:${a.port}/slow`, { headers: { 'x-keyhole-token': t } })
+    // The headers are back and the upstream holds its second write for 250 ms: no event yet.
+    expect(events.length).toBe(count)
+    expect(await res.text()).toContain('second')
+    expect(events.length).toBe(count + 1)
+    const event = events.at(-1) as ProxyEvent
+    // The body cannot have been through before the upstream's second write (250 ms later).
+    expect(event.timings.body).toBeGreaterThanOrEqual(200)
   })
 
   it('a throwing or rejecting onEvent does not break the request', async () => {

@@ -2,7 +2,7 @@ import type { KeyholeErrorCode } from '../../errors.js'
 import type { HostTarget } from '../../policy/host-pattern.js'
 import { emitEvent, type ProxyEvent, type ProxyEventListener } from '../../proxy/events.js'
 
-const NO_TIME = { token: 0, open: 0, revocation: 0, policy: 0, proof: 0, upstream: 0, total: 0 }
+const NO_TIME = { token: 0, open: 0, revocation: 0, policy: 0, proof: 0, upstream: 0, total: 0, body: 0 }
 
 /**
  * Reports an answer the forward proxy gave itself, before the engine (no token, no token for
