@@ -13,6 +13,7 @@ const ISSUER_PREFIX = 'issuer:'
 
 const help = `Usage: keyhole revoke (<jti> | --issuer <kid>) --url <proxy> --admin-token-env <VAR> [--exp <when>]
        keyhole revoke (<jti> | --issuer <kid>) --store-env <VAR> [--exp <when>]
+       (--exp goes with a <jti> only: an issuer stays revoked for the longest token lifetime)
 
 Revokes a token by its id (jti): the proxy refuses it from then on, also from its cache. Find a
 token's jti with 'keyhole inspect <token> --keys keys.json', or in the proxy's request log.
