@@ -4,7 +4,7 @@ import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
 import type { FetchJwksOptions } from '../fetch-jwks.js'
 import { injectionType } from '../inject/injection-type.js'
-import type { Injector } from '../inject/injector.js'
+import type { InjectEntry, Injector } from '../inject/injector.js'
 import { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from '../inject/registry.js'
 import type { Keyring } from '../keys/keyring.js'
 import { compilePolicy } from '../policy/authorize.js'
@@ -128,6 +128,16 @@ export interface Opener {
   clear(): void
   /** The credential types entries are validated with (built-ins plus `injectors`). */
   readonly injectors: InjectorRegistry
+  /**
+   * Teaches the opener credential types it does not have yet; a type it has is kept as it is.
+   * What `createProxy({ injectors })` calls, so plug-ins given only to the proxy open too.
+   *
+   * @example
+   * ```ts
+   * opener.addInjectors([awsSigV4])
+   * ```
+   */
+  addInjectors(more: readonly Injector<never>[]): void
   /** The host scope of a trusted issuer key; undefined when it may grant any host (or is unknown). */
   issuerScope(issuerKid: string): readonly HostRule[] | undefined
   /** Whether unsigned grants open (`acceptUnsigned`); a proxy needs `allowHosts` then. */
@@ -215,7 +225,7 @@ export function createOpener(options: OpenerOptions): Opener {
   const utf8 = new TextDecoder('utf-8', { fatal: true })
   const customDecrypt = options.decrypt
   const customVerify = options.verify
-  const injectors =
+  let injectors =
     options.injectors === undefined ? builtinInjectors : createInjectorRegistry(options.injectors)
   const acceptsUnsigned = options.acceptUnsigned === true
   const clockMs = () => clock()
@@ -589,7 +599,20 @@ export function createOpener(options: OpenerOptions): Opener {
       cache.clear()
     },
     acceptsUnsigned,
-    injectors,
+    get injectors() {
+      return injectors
+    },
+    addInjectors(more) {
+      const missing = (more as unknown as readonly Injector<InjectEntry>[]).filter(
+        (injector) => !injectors.has(injector.type),
+      )
+      if (missing.length === 0) return
+      // Validated policies stay valid: a new type only lets entries of that type through.
+      const plugins = [...injectors.values()].filter(
+        (injector) => builtinInjectors.get(injector.type) !== injector,
+      )
+      injectors = createInjectorRegistry([...plugins, ...missing] as unknown as readonly Injector<never>[])
+    },
     issuerScope: (issuerKid) => issuers.get(issuerKid)?.scope,
     setIssuers(next) {
       issuers = createIssuerSet(next, options.issuerJwks, clockMs)

@@ -1,5 +1,6 @@
 import { toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError } from '../errors.js'
+import type { Injector } from '../inject/injector.js'
 import { builtinInjectors, createInjectorRegistry, type InjectorRegistry } from '../inject/registry.js'
 import { isToken } from '../policy/header-rules.js'
 import { type HostRule, parseHostPattern } from '../policy/host-pattern.js'
@@ -112,12 +113,14 @@ function compileAllowHosts(patterns: readonly string[] | undefined): HostRule[] 
  * const admission = compileAdmission({ opener, allowHosts: ['api.github.com'] })
  * ```
  */
-function compileInjectors(options: AdmissionOptions, who: string): InjectorRegistry {
-  const openerRegistry = options.opener.injectors
-  if (options.injectors === undefined) return openerRegistry ?? builtinInjectors
+function compileInjectors(options: AdmissionOptions, who: string): InjectorRegistry | undefined {
+  if (options.injectors === undefined) return undefined
   const registry = createInjectorRegistry(options.injectors)
+  // An opener that can learn types (createOpener's) is taught the ones given only here.
+  const opener = options.opener as { addInjectors?: (more: readonly Injector<never>[]) => void }
+  if (typeof opener.addInjectors === 'function') opener.addInjectors(options.injectors)
   for (const type of registry.keys()) {
-    if (!(openerRegistry ?? builtinInjectors).has(type)) {
+    if (!(options.opener.injectors ?? builtinInjectors).has(type)) {
       throw new KeyholeError(
         'bad_request',
         `${who}: the opener does not know the credential type '${type}'; give the same injectors to createOpener({ injectors })`,
@@ -153,6 +156,7 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
   if (scrub !== true && scrub !== false && scrub !== 'headers') {
     throw new KeyholeError('bad_request', `${who}: scrub must be true, 'headers' or false`)
   }
+  const ownInjectors = compileInjectors(options, who)
   return {
     opener: options.opener,
     tokenHeaders,
@@ -166,7 +170,11 @@ export function compileAdmission(options: AdmissionOptions, who = 'createProxy')
     onEvent,
     replayCache: options.replayCache ?? createMemoryReplayCache(),
     proofWindow: toSeconds(options.proofWindow ?? '60s'),
-    injectors: compileInjectors(options, who),
+    // Without injectors of its own the engine uses the opener's, read live: another proxy on the
+    // same opener may teach it more types later.
+    get injectors() {
+      return ownInjectors ?? options.opener.injectors ?? builtinInjectors
+    },
     scrub,
     maxBufferedBody: compileBodyLimit(options.maxBufferedBody),
     now: options.now ?? Date.now,

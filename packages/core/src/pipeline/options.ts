@@ -74,8 +74,9 @@ export interface AdmissionOptions {
   /**
    * More credential types (plug-ins implementing `Injector`), beside the built-in header, query,
    * cookie, basic, body, hmac and oauth2 (and `aws-sigv4` from `@keyhole/aws`). The opener
-   * validates entries at open, so give the same injectors to `createOpener({ injectors })`;
-   * `createProxy` refuses a type the opener does not know. Default: the opener's.
+   * validates entries at open: a `createOpener` opener is taught the types it lacks
+   * (`opener.addInjectors`); an opener that cannot learn them makes `createProxy` refuse a type
+   * it does not know. Default: the opener's.
    */
   injectors?: readonly Injector<never>[]
   /**
