@@ -5,11 +5,20 @@
  * - every non-ASCII UTF-16 unit as `\uXXXX` (Python `json.dumps` with `ensure_ascii`, PHP), with
  *   and without `\/`, lower- and upper-case hex;
  * - every character that is not a letter or digit as `\uXXXX` (HTML-safe encoders that write
- *   `<`, `&`, `'`... as escapes), lower- and upper-case hex.
+ *   `<`, `&`, `'`... as escapes), lower- and upper-case hex;
+ * - each of the first six with the characters HTML-safe encoders escape written `\uXXXX`: `<`,
+ *   `>`, `&`, U+2028 and U+2029 in lower- and upper-case hex (Go `encoding/json`, Rails, Django
+ *   `json_script`, PHP `JSON_HEX_TAG | JSON_HEX_AMP`), or those and `=` and `'` in lower case
+ *   (Gson).
+ *
+ * Where a secret holds none of the characters a variant escapes, the variant equals a form before
+ * it and `secretForms` keeps one copy, so a secret without `<>&='` or line separators costs
+ * nothing for them.
  *
  * @example
  * ```ts
  * jsonForms('a"/é') // ['a\\"/é', 'a\\"\\/é', 'a\\"/\\u00e9', ..., 'a\\u0022\\u002f\\u00e9', ...]
+ * jsonForms('a<b') // [..., 'a\\u003cb', 'a\\u003Cb', ...]
  * ```
  */
 export function jsonForms(secret: string): string[] {
@@ -17,9 +26,11 @@ export function jsonForms(secret: string): string[] {
   const slashed = plain.replaceAll('/', '\\/')
   const forms = [plain, slashed]
   for (const upper of [false, true]) {
-    const toEscape = (unit: string) => unicodeEscape(unit.charCodeAt(0), upper)
-    const ascii = plain.replace(/[^\0-\x7f]/g, toEscape)
+    const ascii = plain.replace(/[^\0-\x7f]/g, (unit) => unicodeEscape(unit.charCodeAt(0), upper))
     forms.push(ascii, ascii.replaceAll('/', '\\/'))
+  }
+  const partial = forms.slice()
+  for (const upper of [false, true]) {
     let all = ''
     for (let i = 0; i < secret.length; i++) {
       const unit = secret.charCodeAt(i)
@@ -27,8 +38,26 @@ export function jsonForms(secret: string): string[] {
     }
     forms.push(all)
   }
+  // `plain` holds these characters only as themselves, never inside an escape, so they can be
+  // replaced in any of the partial forms.
+  if (HTML_SENSITIVE.test(plain))
+    for (const { chars, cases } of HTML_SAFE)
+      for (const upper of cases)
+        for (const form of partial)
+          forms.push(form.replace(chars, (char) => unicodeEscape(char.charCodeAt(0), upper)))
   return forms
 }
+
+/**
+ * What HTML-safe JSON encoders escape, and in which hex case: Go's `encoding/json` and Rails in
+ * lower case, Django `json_script` and PHP `JSON_HEX_TAG | JSON_HEX_AMP` in upper case; Gson (by
+ * default) also `=` and `'`, in lower case.
+ */
+const HTML_SAFE: readonly { chars: RegExp; cases: readonly boolean[] }[] = [
+  { chars: /[<>&\u2028\u2029]/g, cases: [false, true] },
+  { chars: /[<>&='\u2028\u2029]/g, cases: [false] },
+]
+const HTML_SENSITIVE = /[<>&='\u2028\u2029]/
 
 function unicodeEscape(unit: number, upper: boolean): string {
   const hex = unit.toString(16).padStart(4, '0')

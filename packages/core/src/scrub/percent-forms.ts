@@ -5,19 +5,24 @@
  * - RFC 3986 unreserved only (Python `quote(safe='')`, Go `url.PathEscape` minus sub-delims, Java
  *   and most OAuth signers);
  * - `application/x-www-form-urlencoded` as WHATWG `URLSearchParams` writes it;
- * - the same with RFC 3986's set (Python `quote_plus`, PHP `urlencode` except `~`).
+ * - the same with RFC 3986's set (Python `quote_plus`, PHP `urlencode` except `~`);
+ * - RFC 3986 unreserved and `/` (Python `quote(s)`, whose default `safe` is `'/'`);
+ * - `encodeURI` (JavaScript; also keeps the reserved `;,/?:@&=+$#`).
  */
 const STYLES: readonly { keep: RegExp; plus: boolean }[] = [
   { keep: /[A-Za-z0-9\-_.!~*'()]/, plus: false },
   { keep: /[A-Za-z0-9\-_.~]/, plus: false },
   { keep: /[A-Za-z0-9*\-._]/, plus: true },
   { keep: /[A-Za-z0-9\-_.~]/, plus: true },
+  { keep: /[A-Za-z0-9\-_.~/]/, plus: false },
+  { keep: /[A-Za-z0-9;,/?:@&=+$#\-_.!~*'()]/, plus: false },
 ]
 
 /**
  * Every percent-encoded form of `secret`, escaping its UTF-8 bytes: the styles above, each with
  * upper- and lower-case hex. For a secret made of letters, digits and `-_.` every form equals
- * the raw secret, and the search set keeps one copy.
+ * the raw secret, and the search set keeps one copy (and a style that changes nothing in a given
+ * secret, e.g. `encodeURI` of one with only `/` and `+` besides, costs nothing either).
  *
  * @example
  * ```ts

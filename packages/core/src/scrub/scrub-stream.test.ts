@@ -6,7 +6,11 @@ import { searchSet } from './search-set.js'
 import { secretForms } from './secret-forms.js'
 
 const secretsArb = fc.array(
-  fc.string({ unit: fc.constantFrom('a', 'b', 'c', '/', ' ', 'é'), minLength: 1, maxLength: 10 }),
+  fc.string({
+    unit: fc.constantFrom('a', 'b', 'c', '/', ' ', 'é', '+', '<', '='),
+    minLength: 1,
+    maxLength: 10,
+  }),
   { minLength: 1, maxLength: 3 },
 )
 
@@ -14,7 +18,10 @@ const secretsArb = fc.array(
 const bodyArb = (secrets: string[]) => {
   const forms = secrets.flatMap((secret) => secretForms(secret))
   const piece = fc.oneof(
-    fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'Y', 'W', '%', '2', '6', '\n'), maxLength: 6 }),
+    fc.string({
+      unit: fc.constantFrom('a', 'b', 'c', 'Y', 'W', '%', '2', '6', '\n', '\\', 'u', '0'),
+      maxLength: 6,
+    }),
     fc.constantFrom(...forms),
     fc.tuple(fc.constantFrom(...forms), fc.nat()).map(([form, cut]) => form.slice(0, cut % form.length)),
   )

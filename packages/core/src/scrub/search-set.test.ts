@@ -28,7 +28,11 @@ describe('searchSet', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.string({ unit: fc.constantFrom('a', 'b', 'c', '/', ' ', 'é'), minLength: 1, maxLength: 12 }),
+          fc.string({
+            unit: fc.constantFrom('a', 'b', 'c', '/', ' ', 'é', '+', '<', '='),
+            minLength: 1,
+            maxLength: 12,
+          }),
           {
             maxLength: 5,
           },

@@ -7,6 +7,7 @@ import { compileScrubber } from './compile-scrubber.js'
 import { hexForms } from './hex-forms.js'
 import { jsonForms } from './json-forms.js'
 import { percentForms } from './percent-forms.js'
+import { dec, latin1, pipe, split } from './scrub.fixture.js'
 import { MIN_DERIVED_FORM_BYTES, secretForms } from './secret-forms.js'
 import { utf8 } from './utf8.js'
 
@@ -23,7 +24,26 @@ describe('percentForms', () => {
     expect(forms).toContain(form.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase()))
     expect(forms).toContain('a%20b%2F%C3%A9%22~%21%2A%27%28x%29%2B')
     expect(forms).toContain('a+b%2F%C3%A9%22~%21%2A%27%28x%29%2B')
-    expect(forms).toHaveLength(8)
+    expect(forms).toContain(lowerHex(encodeURI(SECRET)))
+    expect(forms).toHaveLength(12)
+  })
+
+  it('writes Python quote (safe "/") and encodeURI styles, upper- and lower-case hex', () => {
+    // Both from Python 3: urllib.parse.quote(s)
+    const aws = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY+EXAMPLEKEY'
+    expect(percentForms(aws)).toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCY%2BEXAMPLEKEY')
+    expect(percentForms(aws)).toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCY%2bEXAMPLEKEY')
+    const mixed = 'a b/é"~!*\'(x)+;,?:@&=$#<>'
+    const quoted = 'a%20b/%C3%A9%22~%21%2A%27%28x%29%2B%3B%2C%3F%3A%40%26%3D%24%23%3C%3E'
+    expect(percentForms(mixed)).toContain(quoted)
+    expect(percentForms(mixed)).toContain(lowerHex(quoted))
+    expect(percentForms(mixed)).toContain(encodeURI(mixed))
+    expect(percentForms(mixed)).toContain(lowerHex(encodeURI(mixed)))
+    expect(encodeURI(mixed)).toBe("a%20b/%C3%A9%22~!*'(x)+;,?:@&=$#%3C%3E")
+  })
+
+  it('adds nothing for a secret every style leaves alone', () => {
+    expect(new Set(percentForms('sk-test_1.2')).size).toBe(1)
   })
 })
 
@@ -66,6 +86,28 @@ describe('jsonForms', () => {
     expect(forms).toContain('a\\u0022\\u002F\\u00E9\\u000A')
   })
 
+  it("writes Go's HTML-safe escapes with the other JSON escapes", () => {
+    const forms = jsonForms('ab/cd"ef+gh i<j>k&l\'m\u2028\\')
+    expect(forms).toContain('ab/cd\\"ef+gh i\\u003cj\\u003ek\\u0026l\'m\\u2028\\\\')
+    expect(forms).toContain('ab/cd\\"ef+gh i\\u003Cj\\u003Ek\\u0026l\'m\\u2028\\\\')
+  })
+
+  it("writes Gson's HTML-safe escapes, = and ' included", () => {
+    expect(jsonForms("k<=='é")).toContain('k\\u003c\\u003d\\u003d\\u0027é')
+  })
+
+  it('combines HTML-safe escapes with \\/ and \\u00XX escapes', () => {
+    const forms = jsonForms('a<b/é')
+    expect(forms).toContain('a\\u003cb\\/\\u00e9') // PHP JSON_HEX_TAG, lower-case
+    expect(forms).toContain('a\\u003Cb\\/\\u00e9') // PHP JSON_HEX_TAG as PHP writes it
+    expect(forms).toContain('a\\u003Cb/\\u00e9') // Django json_script
+  })
+
+  it('adds nothing for a secret without HTML-sensitive characters', () => {
+    // The eight forms above, and no other.
+    expect(jsonForms('ab/c+d é')).toHaveLength(8)
+  })
+
   it('escapes astral characters as surrogate pairs', () => {
     expect(jsonForms('k😀')).toContain('k\\ud83d\\ude00')
   })
@@ -97,6 +139,7 @@ const secretArb = fc
     fc.string({ unit: 'grapheme-ascii', minLength: 8, maxLength: 40 }),
     fc.string({ unit: 'grapheme', minLength: 8, maxLength: 24 }),
     fc.base64String({ minLength: 8, maxLength: 40 }),
+    fc.string({ unit: fc.constantFrom(...'aZ9/+ =<>&\'"\\%~!#;\u2028é'), minLength: 8, maxLength: 30 }),
   )
   .map((text) => text.replaceAll('*', 'x'))
   .filter((text) => utf8(text).length >= 8)
@@ -118,6 +161,30 @@ const encoders: Record<string, (secret: string) => string> = {
   hexUpper: (s) => Buffer.from(s).toString('hex').toUpperCase(),
   JSONstringify: (s) => JSON.stringify({ s }),
   JSONslashes: (s) => JSON.stringify(s).replaceAll('/', '\\/'),
+  pythonQuote: pythonQuote,
+  pythonQuoteLower: (s) => lowerHex(pythonQuote(s)),
+  encodeURI: (s) => encodeURI(s),
+  encodeURILower: (s) => lowerHex(encodeURI(s)),
+  goJSON: (s) => JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, unicodeEscape),
+  gson: (s) => JSON.stringify(s).replace(/[<>&='\u2028\u2029]/g, unicodeEscape),
+}
+
+/** Python's `urllib.parse.quote(s)`: RFC 3986 unreserved characters and `/` kept. */
+function pythonQuote(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replaceAll('%2F', '/')
+}
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+}
+
+/** The part of an encoder's output that is the secret's own encoding (wrappers cut off). */
+function core(encoder: string, encoded: string): string {
+  if (encoder.startsWith('URLSearchParams')) return encoded.slice(4)
+  if (encoder === 'JSONstringify') return encoded.slice(6, -2)
+  return encoded
 }
 
 describe('every encoding a real encoder produces is masked', () => {
@@ -134,16 +201,47 @@ describe('every encoding a real encoder produces is masked', () => {
           const { text, count } = scrubber.scrubText(before + encoded + after)
           expect(count).toBeGreaterThan(0)
           // The secret's own encoding is gone; for URLSearchParams/JSON the wrapper is kept.
-          const core = encoder.startsWith('URLSearchParams')
-            ? encoded.slice(4)
-            : encoder === 'JSONstringify'
-              ? encoded.slice(6, -2)
-              : encoded
-          expect(text).not.toContain(core)
+          expect(text).not.toContain(core(encoder, encoded))
           expect(utf8(text).length).toBe(utf8(before + encoded + after).length)
         },
       ),
       { seed: 20240611, numRuns: 400 },
+    )
+  })
+
+  it('split across chunks of a streamed body', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        secretArb,
+        fc.constantFrom(...Object.keys(encoders)),
+        textArb,
+        textArb,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (secret, encoder, before, after, cuts) => {
+          const encoded = encoders[encoder]!(secret)
+          const scrubber = compileScrubber([secret])
+          const body = utf8(before + encoded + after)
+          const stream = scrubber.stream()
+          const out = await pipe(split(body, cuts), stream)
+          expect(out.length).toBe(body.length)
+          expect(stream.count()).toBeGreaterThan(0)
+          expect(latin1(out)).not.toContain(binary(core(encoder, encoded)))
+          expect(dec.decode(out)).toBe(scrubber.scrubText(before + encoded + after).text)
+        },
+      ),
+      { seed: 20240612, numRuns: 400 },
+    )
+  })
+
+  it('masks the forms the audit found unmasked', () => {
+    const aws = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY+EXAMPLEKEY'
+    const awsQuoted = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCY%2BEXAMPLEKEY'
+    expect(compileScrubber([aws]).scrubText(`?k=${awsQuoted}&x`).text).toBe(
+      `?k=${'*'.repeat(awsQuoted.length)}&x`,
+    )
+    const go = '"ab/cd\\"ef+gh i\\u003cj\\u003ek\\u0026l\'m"'
+    expect(compileScrubber(['ab/cd"ef+gh i<j>k&l\'m']).scrubText(go).text).toBe(
+      `"${'*'.repeat(go.length - 2)}"`,
     )
   })
 
