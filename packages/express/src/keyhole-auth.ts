@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { type AuthorizedRequest, createRequestAuthorizer, type RequestAuthorizerOptions } from '@keyhole/core'
 import { closeSignal, requestFromIncoming } from '@keyhole/core/node'
-import type { NextFunction, Request, RequestHandler } from 'express'
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler } from 'express'
 import { sendResponse } from './send-response.js'
 
 /**
@@ -35,16 +35,19 @@ declare global {
  * Otherwise sets `req.keyhole = { grant, target, prepare, scrub }`: `await prepare()` is the
  * outgoing web `Request` (headers stripped as the engine strips them, credentials applied,
  * `redirect: 'manual'`), and `scrub(response)` is what goes back. Mount with
- * `app.use(prefix, ...)`, before any body parser if `prepare()` is to forward the body.
+ * `app.use(prefix, ...)`, before any body parser if `prepare()` is to forward the body, and
+ * put {@link keyholeErrors} after the handler so that what `prepare()` or `scrub()` throws is
+ * answered in the engine's error shape too.
  *
  * @example
  * ```ts
- * import { keyholeAuth } from '@keyhole/express'
+ * import { keyholeAuth, keyholeErrors } from '@keyhole/express'
  *
  * app.use('/github', keyholeAuth({ opener, upstream: 'https://api.github.com' }), async (req, res) => {
  *   const upstream = req.keyhole!.scrub(await fetch(await req.keyhole!.prepare()))
  *   res.status(upstream.status).send(Buffer.from(await upstream.arrayBuffer()))
  * })
+ * app.use('/github', keyholeErrors())
  * ```
  */
 export function keyholeAuth(options: KeyholeAuthOptions): RequestHandler {
@@ -57,5 +60,30 @@ export function keyholeAuth(options: KeyholeAuthOptions): RequestHandler {
       req.keyhole = result
       next()
     }, next)
+  }
+}
+
+/**
+ * Error middleware for {@link keyholeAuth}: a `KeyholeError` that `req.keyhole.prepare()`,
+ * `scrub()` or `inject()` threw (a `body` credential on a request without a body,
+ * `body_too_large`, an OAuth2 token endpoint that fails, ...) and the handler passed on — by
+ * throwing or rejecting (Express 5 forwards both) or calling `next(error)` — is answered with the
+ * engine's JSON error response: the code's status, `{"error":{"code","message"}}` and
+ * `X-Keyhole-Error`, the message never echoing the token or a credential. Every other error, and
+ * one that comes after the response has started, goes on to the next error handler untouched.
+ * Express cannot run it by itself: mount it after the handler, with its own `app.use` (so the
+ * handler's parameters stay typed), or once after all routes with `app.use(keyholeErrors())`.
+ *
+ * @example
+ * ```ts
+ * app.use('/github', keyholeAuth({ opener, upstream }), handler)
+ * app.use('/github', keyholeErrors())
+ * ```
+ */
+export function keyholeErrors(): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: ServerResponse, next: NextFunction) => {
+    const response = req.keyhole?.errorResponse(error)
+    if (response === undefined || res.headersSent) return next(error)
+    sendResponse(res, response).catch(next)
   }
 }

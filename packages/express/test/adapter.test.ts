@@ -12,7 +12,7 @@ import {
   testIssuers,
   type Upstream,
 } from '../../core/test/kit/index.js'
-import { keyhole, keyholeAuth, revoke } from '../src/index.js'
+import { keyhole, keyholeAuth, keyholeErrors, revoke } from '../src/index.js'
 
 // Mounting, body parsers in front, and req.keyhole, on real servers.
 
@@ -176,6 +176,100 @@ describe('keyholeAuth()', () => {
     expect(missing.headers.get('x-keyhole-error')).toBe('missing_token')
     expect(await missing.json()).toEqual({ error: { code: 'missing_token', message: expect.any(String) } })
     expect(reached).toBe(1)
+  })
+})
+
+describe('keyholeErrors()', () => {
+  test('a KeyholeError prepare() or scrub() throws in the handler gets the engine error response', async () => {
+    const BODY_SECRET = 'body-secret-0123456789'
+    const bodyToken = await mintToken(keyring, {
+      hosts: [origin],
+      inject: [{ type: 'body', field: '/key', value: BODY_SECRET }],
+      ttl: '5m',
+    })
+    const app = express()
+    // The README's handler, as it is: nothing catches what prepare() throws.
+    app.use('/gw', keyholeAuth({ opener, upstream: origin }), async (req, res) => {
+      const upstream = req.keyhole!.scrub(await fetch(await req.keyhole!.prepare()))
+      res.status(upstream.status).send(Buffer.from(await upstream.arrayBuffer()))
+    })
+    app.use('/gw', keyholeErrors())
+    // Mounted once for the whole app, after a handler that passes the error on with next().
+    app.use('/scrub', keyholeAuth({ opener, upstream: origin }), (req, _res, next) => {
+      try {
+        req.keyhole!.scrub(new Response('x', { headers: { 'content-encoding': 'x-unknown' } }))
+      } catch (error) {
+        next(error)
+      }
+    })
+    app.use(keyholeErrors())
+    const base = await listen(app)
+    const received = upstream.received.length
+
+    // A body credential and a GET without a body: prepare() throws bad_request.
+    const noBody = await fetch(`${base}/gw/items`, { headers: { 'x-keyhole-token': bodyToken } })
+    expect(noBody.status).toBe(400)
+    expect(noBody.headers.get('x-keyhole-error')).toBe('bad_request')
+    expect(noBody.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(noBody.headers.get('cache-control')).toBe('no-store')
+    const text = await noBody.text()
+    expect(JSON.parse(text)).toEqual({ error: { code: 'bad_request', message: expect.any(String) } })
+    expect(text).not.toContain(BODY_SECRET)
+    expect(text).not.toContain(bodyToken)
+    expect(upstream.received.length).toBe(received)
+
+    // With a JSON body it goes through.
+    const withBody = await fetch(`${base}/gw/items`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-keyhole-token': bodyToken, 'content-type': 'application/json' },
+    })
+    expect(withBody.status).toBe(200)
+
+    const unscrubbable = await fetch(`${base}/scrub/x`, { headers: { 'x-keyhole-token': token } })
+    expect(unscrubbable.status).toBe(502)
+    expect(unscrubbable.headers.get('x-keyhole-error')).toBe('response_not_scrubbable')
+    expect(await unscrubbable.json()).toEqual({
+      error: { code: 'response_not_scrubbable', message: expect.any(String) },
+    })
+  })
+
+  test('other errors go on to the next error handler untouched', async () => {
+    const app = express()
+    app.use('/gw', keyholeAuth({ opener, upstream: origin }), (req, _res, next) => {
+      if (req.path === '/keyhole') {
+        // A KeyholeError that did not come from req.keyhole: not keyholeErrors()' to answer.
+        next(Object.assign(new Error('mine'), { name: 'KeyholeError', code: 'bad_request', status: 409 }))
+      } else throw Object.assign(new Error('boom'), { status: 500 })
+    })
+    app.use('/gw', keyholeErrors())
+    const base = await listen(app)
+    const boom = await fetch(`${base}/gw/boom`, { headers: { 'x-keyhole-token': token } })
+    expect(boom.status).toBe(500)
+    expect(boom.headers.get('x-keyhole-error')).toBeNull()
+    expect(boom.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(await boom.text()).toContain('Error: boom') // Express's page (with the stack outside production)
+    const foreign = await fetch(`${base}/gw/keyhole`, { headers: { 'x-keyhole-token': token } })
+    expect(foreign.status).toBe(409)
+    expect(foreign.headers.get('x-keyhole-error')).toBeNull()
+
+    // And an app's own error handler after it sees them as they were thrown.
+    const custom = express()
+    custom.use(
+      '/gw',
+      keyholeAuth({ opener, upstream: origin }),
+      () => {
+        throw new TypeError('custom')
+      },
+      keyholeErrors(),
+    )
+    custom.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(503).json({ handled: error.message, type: error.constructor.name })
+    })
+    const customBase = await listen(custom)
+    const handled = await fetch(`${customBase}/gw/x`, { headers: { 'x-keyhole-token': token } })
+    expect(handled.status).toBe(503)
+    expect(await handled.json()).toEqual({ handled: 'custom', type: 'TypeError' })
   })
 })
 

@@ -32,6 +32,12 @@ export interface KeyholeEnv {
  * `await prepare()` is the outgoing request (headers stripped as the engine strips them,
  * credentials applied, `redirect: 'manual'`), and `scrub(response)` is what goes back.
  *
+ * A `KeyholeError` that `prepare()`, `scrub()` or `inject()` throws in the handler (a `body`
+ * credential on a request without a body, `body_too_large`, an OAuth2 token endpoint that
+ * fails, ...) and the handler lets through is answered the same way: the engine's JSON error
+ * response with its status and `X-Keyhole-Error`, in place of what `app.onError` returned (Hono
+ * calls it first). Every other error is left to `app.onError` as usual.
+ *
  * @example
  * ```ts
  * import { keyholeAuth } from '@keyhole/hono'
@@ -50,5 +56,14 @@ export function keyholeAuth(options: KeyholeAuthOptions): MiddlewareHandler<Keyh
     if (result instanceof Response) return result
     c.set('keyhole', result)
     await next()
+    // A handler's error reaches here as c.error, with c.res what app.onError made of it.
+    const response = c.error === undefined ? undefined : result.errorResponse(c.error)
+    if (response !== undefined) {
+      // Headers other middleware set on the response are kept (Hono merges them in); the error
+      // response's own win, and a length the onError response declared is not ours.
+      c.res = response
+      c.res.headers.delete('content-length')
+      for (const [name, value] of response.headers) c.res.headers.set(name, value)
+    }
   })
 }

@@ -5,7 +5,7 @@ import { serve } from '@hono/node-server'
 import { createOpener, type Keyring, type Opener } from '@keyhole/core'
 import { createNodeForwarder } from '@keyhole/core/node'
 import { Hono } from 'hono'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from 'vitest'
 import {
   jsonAnswer,
   makeKeys,
@@ -259,6 +259,110 @@ describe('keyholeAuth()', () => {
       right: 'ok',
       url: `${origin}/q?key=q-1`,
     })
+  })
+
+  test('a KeyholeError prepare() or scrub() throws in the handler gets the engine error response', async () => {
+    const BODY_SECRET = 'body-secret-0123456789'
+    const bodyToken = await mintToken(keyring, {
+      hosts: [origin],
+      inject: [{ type: 'body', field: '/key', value: BODY_SECRET }],
+      ttl: '5m',
+    })
+    const app = new Hono<KeyholeEnv>()
+    // A header an outer middleware set (as CORS does) stays on the error response.
+    app.use('*', async (c, next) => {
+      c.header('x-outer', '1')
+      await next()
+    })
+    app.use('/gw/*', keyholeAuth({ opener, upstream: origin }))
+    // The README's handler, as it is: nothing catches what prepare() throws.
+    app.all('/gw/*', async (c) => c.var.keyhole.scrub(await fetch(await c.var.keyhole.prepare())))
+    app.get('/scrub/*', keyholeAuth({ opener, upstream: origin }), (c) =>
+      c.var.keyhole.scrub(new Response('x', { headers: { 'content-encoding': 'x-unknown' } })),
+    )
+    const base = await listen(app)
+    const received = upstream.received.length
+    // Hono's default onError logs the error before keyholeAuth answers it.
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {})
+    onTestFinished(() => logged.mockRestore())
+
+    // A body credential and a GET without a body: prepare() throws bad_request.
+    const noBody = await fetch(`${base}/gw/items`, { headers: { 'x-keyhole-token': bodyToken } })
+    expect(noBody.status).toBe(400)
+    expect(noBody.headers.get('x-keyhole-error')).toBe('bad_request')
+    expect(noBody.headers.get('content-type')).toBe('application/json; charset=utf-8')
+    expect(noBody.headers.get('cache-control')).toBe('no-store')
+    expect(noBody.headers.get('x-outer')).toBe('1')
+    const text = await noBody.text()
+    expect(JSON.parse(text)).toEqual({ error: { code: 'bad_request', message: expect.any(String) } })
+    expect(text).not.toContain(BODY_SECRET)
+    expect(text).not.toContain(bodyToken)
+    expect(upstream.received.length).toBe(received)
+
+    // With a JSON body it goes through.
+    const withBody = await fetch(`${base}/gw/items`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-keyhole-token': bodyToken, 'content-type': 'application/json' },
+    })
+    expect(withBody.status).toBe(200)
+
+    const unscrubbable = await fetch(`${base}/scrub/x`, { headers: { 'x-keyhole-token': token } })
+    expect(unscrubbable.status).toBe(502)
+    expect(unscrubbable.headers.get('x-keyhole-error')).toBe('response_not_scrubbable')
+    expect(await unscrubbable.json()).toEqual({
+      error: { code: 'response_not_scrubbable', message: expect.any(String) },
+    })
+  })
+
+  test("other errors of the handler still go to app.onError, and a caught KeyholeError is the handler's", async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const app = new Hono<KeyholeEnv>()
+      app.use('/gw/*', keyholeAuth({ opener, upstream: origin }))
+      app.get('/gw/boom', () => {
+        throw new Error('boom')
+      })
+      app.get('/gw/caught', async (c) => {
+        const code = await c.var.keyhole
+          .prepare(new Request('http://gateway/x', { method: 'DELETE' }))
+          .then(() => 'none')
+          .catch((error: { code?: string }) => error.code)
+        return c.json({ code }, 418)
+      })
+      const custom = new Hono<KeyholeEnv>()
+      custom.use('/gw/*', keyholeAuth({ opener, upstream: origin }))
+      custom.get('/gw/*', () => {
+        throw new TypeError('custom')
+      })
+      custom.onError((error, c) => c.json({ handled: error.message }, 503))
+      const getOnly = await mintToken(keyring, {
+        hosts: [origin],
+        methods: ['GET'],
+        inject: [{ in: 'header', name: 'X-Key', value: 'k' }],
+        ttl: '5m',
+      })
+      const base = await listen(app)
+      const customBase = await listen(custom)
+
+      const boom = await fetch(`${base}/gw/boom`, { headers: { 'x-keyhole-token': token } })
+      expect(boom.status).toBe(500)
+      expect(boom.headers.get('x-keyhole-error')).toBeNull()
+      expect(await boom.text()).toBe('Internal Server Error')
+      expect(errors).toHaveBeenCalledWith(expect.objectContaining({ message: 'boom' }))
+
+      const caught = await fetch(`${base}/gw/caught`, { headers: { 'x-keyhole-token': getOnly } })
+      expect(caught.status).toBe(418)
+      expect(caught.headers.get('x-keyhole-error')).toBeNull()
+      expect(await caught.json()).toEqual({ code: 'method_not_allowed' })
+
+      const handled = await fetch(`${customBase}/gw/x`, { headers: { 'x-keyhole-token': token } })
+      expect(handled.status).toBe(503)
+      expect(handled.headers.get('x-keyhole-error')).toBeNull()
+      expect(await handled.json()).toEqual({ handled: 'custom' })
+    } finally {
+      errors.mockRestore()
+    }
   })
 
   test('refuses with the engine error shape and never runs the next handler', async () => {

@@ -1,4 +1,4 @@
-import { KeyholeError } from '../errors.js'
+import { isKeyholeError, KeyholeError } from '../errors.js'
 import { type Admission, compileAdmission } from '../pipeline/admission.js'
 import { applyInjectors, needsBody } from '../pipeline/apply-injectors.js'
 import { authorizeTarget } from '../pipeline/authorize-target.js'
@@ -71,6 +71,29 @@ export interface AuthorizedRequest {
    * @deprecated Use `prepare(request)`, which builds the whole outgoing request.
    */
   inject(headers: Headers, url?: URL): void
+  /**
+   * The engine's JSON error response (the code's status, `{"error":{"code","message"}}`,
+   * `X-Keyhole-Error`, a message that never echoes a credential) for a `KeyholeError` that this
+   * request's `prepare()`, `scrub()` or `inject()` threw; `undefined` for any other error, which
+   * stays the application's. What the adapters answer with when a handler lets such an error
+   * through.
+   *
+   * @example
+   * ```ts
+   * try { return authorized.scrub(await fetch(await authorized.prepare())) }
+   * catch (error) { return authorized.errorResponse(error) ?? Response.error() }
+   * ```
+   */
+  errorResponse(error: unknown): Response | undefined
+}
+
+// The KeyholeErrors an AuthorizedRequest's own methods threw: only those are answered by
+// errorResponse(), so an error the application made stays the application's.
+const thrownByAuthorized = new WeakSet<object>()
+
+function marked(error: unknown): unknown {
+  if (isKeyholeError(error)) thrownByAuthorized.add(error)
+  return error
 }
 
 /**
@@ -123,57 +146,81 @@ function authorizedRequest(
 ): AuthorizedRequest {
   const grant = authorized.grant as Grant
   const target = (authorized.raw as { url: string }).url
+  const prepare = async (request: Request = authorized.request): Promise<Request> => {
+    const state: RequestState = { ...authorized, request, method: request.method }
+    if (state.method !== authorized.method) authorizeTarget(state, admission)
+    if (request !== authorized.request) state.buffered = undefined
+    const plan = state.plan as InjectionPlan
+    if (plan.steps.length > 0 && needsBody(plan, request.headers)) {
+      await bufferBody(state, admission.maxBufferedBody)
+    }
+    buildUpstream(state, admission)
+    if (plan.steps.length > 0) await applyInjectors(state, admission, forwarding)
+    // What an injector produced for this request (a token, a signature) is scrubbed too.
+    authorized.producedSecrets = state.producedSecrets
+    const init: RequestInit & { duplex: 'half' } = {
+      method: state.method,
+      headers: state.headers as Record<string, string>,
+      body: state.body,
+      redirect: 'manual',
+      duplex: 'half',
+    }
+    // The adapter's client-gone signal, when it gave one (request.signal is not read: Deno warns).
+    const signal = authorized.context?.signal
+    if (signal) init.signal = signal
+    return new Request(state.url, init)
+  }
+  const scrub = (response: Response): Response => {
+    // A response straight from fetch (type 'basic', 'cors'; a constructed one is 'default') has
+    // a body fetch already decoded under a Content-Encoding it left in place: scrubbed as is.
+    const fetched = response.type !== 'default' && decodedByFetch(response, authorized.method)
+    const passable = fetched ? toPassableResponse(response, ['content-encoding', 'content-length']) : response
+    return scrubResponse(authorized, admission, forwarding, passable)
+  }
+  const inject = (headers: Headers, url?: URL): void => {
+    if (url === undefined) {
+      if (authorized.plan?.query) {
+        throw new KeyholeError(
+          'bad_request',
+          'this grant injects a query parameter: pass the URL you forward to, inject(headers, url)',
+        )
+      }
+    } else {
+      const raw = { ...(authorized.raw as NonNullable<RequestState['raw']>), url: url.href }
+      authorizeTarget({ ...authorized, raw }, admission)
+    }
+    const kept = sanitizeHeaders(headers, { grant, tokenHeaders: admission.tokenHeaders })
+    for (const name of [...headers.keys()]) if (!kept.has(name)) headers.delete(name)
+    injectCredentials(grant, url ?? new URL(target), headers)
+  }
   return Object.freeze({
     grant,
     target,
-    async prepare(request: Request = authorized.request): Promise<Request> {
-      const state: RequestState = { ...authorized, request, method: request.method }
-      if (state.method !== authorized.method) authorizeTarget(state, admission)
-      if (request !== authorized.request) state.buffered = undefined
-      const plan = state.plan as InjectionPlan
-      if (plan.steps.length > 0 && needsBody(plan, request.headers)) {
-        await bufferBody(state, admission.maxBufferedBody)
-      }
-      buildUpstream(state, admission)
-      if (plan.steps.length > 0) await applyInjectors(state, admission, forwarding)
-      // What an injector produced for this request (a token, a signature) is scrubbed too.
-      authorized.producedSecrets = state.producedSecrets
-      const init: RequestInit & { duplex: 'half' } = {
-        method: state.method,
-        headers: state.headers as Record<string, string>,
-        body: state.body,
-        redirect: 'manual',
-        duplex: 'half',
-      }
-      // The adapter's client-gone signal, when it gave one (request.signal is not read: Deno warns).
-      const signal = authorized.context?.signal
-      if (signal) init.signal = signal
-      return new Request(state.url, init)
+    prepare(request?: Request): Promise<Request> {
+      return prepare(request).catch((error: unknown) => {
+        throw marked(error)
+      })
     },
     scrub(response: Response): Response {
-      // A response straight from fetch (type 'basic', 'cors'; a constructed one is 'default') has
-      // a body fetch already decoded under a Content-Encoding it left in place: scrubbed as is.
-      const fetched = response.type !== 'default' && decodedByFetch(response, authorized.method)
-      const passable = fetched
-        ? toPassableResponse(response, ['content-encoding', 'content-length'])
-        : response
-      return scrubResponse(authorized, admission, forwarding, passable)
-    },
-    inject(headers: Headers, url?: URL) {
-      if (url === undefined) {
-        if (authorized.plan?.query) {
-          throw new KeyholeError(
-            'bad_request',
-            'this grant injects a query parameter: pass the URL you forward to, inject(headers, url)',
-          )
-        }
-      } else {
-        const raw = { ...(authorized.raw as NonNullable<RequestState['raw']>), url: url.href }
-        authorizeTarget({ ...authorized, raw }, admission)
+      try {
+        return scrub(response)
+      } catch (error) {
+        throw marked(error)
       }
-      const kept = sanitizeHeaders(headers, { grant, tokenHeaders: admission.tokenHeaders })
-      for (const name of [...headers.keys()]) if (!kept.has(name)) headers.delete(name)
-      injectCredentials(grant, url ?? new URL(target), headers)
+    },
+    inject(headers: Headers, url?: URL): void {
+      try {
+        inject(headers, url)
+      } catch (error) {
+        throw marked(error)
+      }
+    },
+    errorResponse(error: unknown): Response | undefined {
+      if (typeof error !== 'object' || error === null || !thrownByAuthorized.has(error)) return undefined
+      // The engine's error stage, on a copy: the same response the engine would have answered.
+      const state: RequestState = { ...authorized, producedSecrets: authorized.producedSecrets }
+      fail(state, admission, error)
+      return state.response
     },
   })
 }
