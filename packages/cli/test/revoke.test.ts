@@ -313,6 +313,12 @@ describe('keyhole revoke', () => {
     expect(leaked.code).toBe(2)
     expect(leaked.stderr).toContain('(not shown: as long as an admin token)')
     expect(leaked.stderr).not.toContain(pasted)
+    const scheme = await keyhole(['revoke', 'abc', '--store-env', 'BAD_STORE'], {
+      env: { BAD_STORE: 'http://127.0.0.1:1' },
+    })
+    expect(scheme.code).toBe(2)
+    // The message names where the URL came from, not a flag that was never given.
+    expect(scheme.stderr).toContain('$BAD_STORE (--store-env) must start with redis://')
     const exp = await keyhole(['revoke', 'abc', '--store', REDIS, '--exp', 'tomorrow'])
     expect(exp.code).toBe(2)
     expect(exp.stderr).toContain('--exp must be seconds since the epoch')

@@ -102,7 +102,12 @@ export const revokeCommand: Command = {
       throw usageError('give either --url <proxy> (with --admin-token-env) or --store-env <VAR>')
     if (store !== undefined) {
       if (envName !== undefined) throw usageError('--admin-token-env goes with --url, not with --store-env')
-      await revokeInStore(store, jti, expiresAt)
+      await revokeInStore(
+        store,
+        storeEnv === undefined ? '--store' : `$${storeEnv} (--store-env)`,
+        jti,
+        expiresAt,
+      )
     } else {
       if (envName === undefined)
         throw usageError(
@@ -117,10 +122,10 @@ export const revokeCommand: Command = {
   },
 }
 
-async function revokeInStore(url: string, jti: string, expiresAt: Date): Promise<void> {
+async function revokeInStore(url: string, source: string, jti: string, expiresAt: Date): Promise<void> {
   // Loaded only here: the Redis and Postgres clients are large and most commands never need them.
   const { openStore } = await import('../open-store.js')
-  const store = await openStore(url)
+  const store = await openStore(url, { source })
   try {
     await store.ready()
     await store.store.revoke(jti, expiresAt)
