@@ -65,11 +65,14 @@ export async function generateProofKey(options: GenerateProofKeyOptions = {}): P
   }
   const params = alg === 'ES256' ? { name: 'ECDSA', namedCurve: 'P-256' } : { name: 'Ed25519' }
   const pair = (await crypto.subtle.generateKey(params, false, ['sign', 'verify'])) as CryptoKeyPair
-  const exported = await crypto.subtle.exportKey('jwk', pair.publicKey)
+  // The raw point, not a JWK export: on Node 20 a JWK export of a key fresh from generateKey can
+  // deadlock with the garbage collector finalizing the job that made it (the raw export runs on
+  // the thread pool). P-256: 0x04 || x || y; Ed25519: x.
+  const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey))
   const publicJwk: JsonWebKey =
     alg === 'ES256'
-      ? { kty: 'EC', crv: 'P-256', x: exported.x, y: exported.y }
-      : { kty: 'OKP', crv: 'Ed25519', x: exported.x }
+      ? { kty: 'EC', crv: 'P-256', x: base64url(raw.subarray(1, 33)), y: base64url(raw.subarray(33, 65)) }
+      : { kty: 'OKP', crv: 'Ed25519', x: base64url(raw) }
   return {
     privateKey: pair.privateKey,
     publicKey: pair.publicKey,

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair } from 'jose'
 import { KeyholeError } from '../errors.js'
 import type { IssuerAlg, KeyCurve, KeyholeIssuerPrivateJwk, KeyholePrivateJwk } from '../types.js'
+import { detachedKey } from './detached-key.js'
 import { type BareIssuerJwk, bareIssuerJwk, privateIssuerJwk, verifiedIssuerKid } from './issuer-jwk.js'
 import { bareJwk, KEY_ALG, privateJwk, thumbprint } from './jwk.js'
 
@@ -57,13 +58,22 @@ export async function generateKey(
       extractable: true,
       ...(alg === 'EdDSA' && { crv: 'Ed25519' }),
     })
-    const bare = bareIssuerJwk({ ...(await exportJWK(privateKey)), alg }) as BareIssuerJwk & { d: string }
+    const bare = bareIssuerJwk({
+      ...(await exportJWK(await detachedKey(privateKey as CryptoKey))),
+      alg,
+    }) as BareIssuerJwk & {
+      d: string
+    }
     return privateIssuerJwk(bare, await verifiedIssuerKid(bare))
   }
   if (options.use !== undefined && options.use !== 'enc') {
     throw new KeyholeError('invalid_key', 'use must be "enc" or "sig"')
   }
   const { privateKey } = await generateKeyPair(KEY_ALG, { crv: curve, extractable: true })
-  const bare = bareJwk(await exportJWK(privateKey)) as ReturnType<typeof bareJwk> & { d: string }
+  const bare = bareJwk(await exportJWK(await detachedKey(privateKey as CryptoKey))) as ReturnType<
+    typeof bareJwk
+  > & {
+    d: string
+  }
   return privateJwk(bare, await thumbprint(bare))
 }

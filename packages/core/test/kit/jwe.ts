@@ -5,6 +5,7 @@
 // AFTER the key agreement are reached, and two decryptors can be compared on the same bytes.
 import crypto from 'node:crypto'
 import type { KeyCurve } from '../../src/types.js'
+import { keyPairWithoutJob } from './keys.js'
 
 /** base64url of bytes or of a string's UTF-8. */
 export const b64u = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString('base64url')
@@ -66,9 +67,7 @@ const u32 = (n: number): Buffer => {
 }
 
 function ephemeralPair(curve: string): crypto.KeyPairKeyObjectResult {
-  return curve === 'X25519'
-    ? crypto.generateKeyPairSync('x25519')
-    : crypto.generateKeyPairSync('ec', { namedCurve: curve })
+  return keyPairWithoutJob(curve as 'P-256' | 'P-384' | 'X25519')
 }
 
 /** Encrypts to `recipient` as an ECDH-ES+A256KW / A256GCM compact JWE, with the edits asked for. */

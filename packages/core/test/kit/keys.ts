@@ -64,12 +64,46 @@ export interface TestKey {
 
 let counter = 0
 
+// PKCS#8 for an X25519 private key: this DER header, then the 32 key bytes.
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
+const EC_CURVES = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' } as const
+
+/**
+ * A fresh key pair made without node:crypto's key-generation job (`generateKeyPairSync`): on
+ * Node 20 a JWK export of a key fresh from that job can deadlock with the garbage collector
+ * finalizing the job (this suite hung once in `ExportJWKEdKey` → `~KeyGenJob`). X25519 from 32
+ * random bytes; EC from an ECDH object, which is not such a job.
+ */
+export function keyPairWithoutJob(curve: 'P-256' | 'P-384' | 'X25519'): crypto.KeyPairKeyObjectResult {
+  let privateKey: crypto.KeyObject
+  if (curve === 'X25519') {
+    const der = Buffer.concat([X25519_PKCS8, crypto.randomBytes(32)])
+    privateKey = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+  } else {
+    const ecdh = crypto.createECDH(EC_CURVES[curve])
+    ecdh.generateKeys()
+    const point = ecdh.getPublicKey()
+    const size = (point.length - 1) / 2
+    privateKey = crypto.createPrivateKey({
+      key: {
+        kty: 'EC',
+        crv: curve,
+        // getPrivateKey() drops leading zero bytes; a JWK's d is the full field size.
+        d: Buffer.concat([Buffer.alloc(size - ecdh.getPrivateKey().length), ecdh.getPrivateKey()]).toString(
+          'base64url',
+        ),
+        x: point.subarray(1, 1 + size).toString('base64url'),
+        y: point.subarray(1 + size).toString('base64url'),
+      },
+      format: 'jwk',
+    })
+  }
+  return { privateKey, publicKey: crypto.createPublicKey(privateKey) }
+}
+
 /** A fresh key pair on `curve`, made synchronously with node:crypto (kid is a label, not a thumbprint). */
 export function testKey(curve: KeyCurve): TestKey {
-  const pair =
-    curve === 'X25519'
-      ? crypto.generateKeyPairSync('x25519')
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const pair = keyPairWithoutJob(curve)
   const jwk = pair.privateKey.export({ format: 'jwk' }) as Record<string, string>
   const kid = `test-${curve}-${++counter}`
   const privateJwk = {

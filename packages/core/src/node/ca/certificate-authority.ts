@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { SecureContext } from 'node:tls'
 import { type Duration, toSeconds } from '../../duration.js'
 import { KeyholeError } from '../../errors.js'
+import { detachedKey } from '../../keys/detached-key.js'
 import { generateLeafKey, type Issuer, issueLeaf, type LeafKey } from './issue-leaf.js'
 import { LruCache } from './leaf-cache.js'
 import { EC_P256, loadX509 } from './x509.js'
@@ -107,7 +108,8 @@ export async function createCertificateAuthority(
     },
     crypto,
   )
-  const jwk = await crypto.subtle.exportKey('jwk', keys.privateKey)
+  // A copy's JWK, never the generated key's own: see detachedKey.
+  const jwk = await crypto.subtle.exportKey('jwk', await detachedKey(keys.privateKey))
   const json: CertificateAuthorityJson = {
     cert: cert.toString('pem'),
     key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, d: jwk.d } as JsonWebKey,

@@ -1,14 +1,11 @@
 import crypto from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { testKey } from '../../../test/kit/index.js'
+import { keyPairWithoutJob, testKey } from '../../../test/kit/index.js'
 import type { KeyholePrivateJwk } from '../../types.js'
 import { createKeyAgreement } from './key-agreement.js'
 
 const jwk = (curve: 'P-256' | 'X25519') => testKey(curve).privateJwk as KeyholePrivateJwk
-const ephemeral = (curve: 'P-256' | 'X25519') =>
-  curve === 'X25519'
-    ? crypto.generateKeyPairSync('x25519')
-    : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const ephemeral = (curve: 'P-256' | 'X25519') => keyPairWithoutJob(curve)
 const b64 = (hex: string) => Buffer.from(hex, 'hex').toString('base64url')
 
 describe('createKeyAgreement', () => {
