@@ -1,9 +1,10 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
-import { generateKeyPairSync } from 'node:crypto'
+
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
+import { keyPairWithoutJob } from '../../core/test/kit/keys.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const SECRET = 'sk-attenuate-test-secret-4d2e'
@@ -18,8 +19,7 @@ const header = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString('utf8'))
 
 function writeKeyPair(name: string, type: 'ec' | 'ed25519') {
-  const { publicKey, privateKey } =
-    type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')
+  const { publicKey, privateKey } = type === 'ec' ? keyPairWithoutJob('P-256') : keyPairWithoutJob('Ed25519')
   const pub = publicKey.export({ format: 'jwk' })
   const priv = privateKey.export({ format: 'jwk' })
   return Promise.all([

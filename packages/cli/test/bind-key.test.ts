@@ -1,13 +1,14 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
 // keyhole mint --bind-key: the token is bound to a proof key, and keyhole serve then wants a fresh
 // Keyhole-Proof by that key on every request, each proof good once.
-import { generateKeyPairSync } from 'node:crypto'
+
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createProof, generateProofKey, type ProofKey } from '@keyhole/client'
 import { createKeyring, createOpener, toPublicJwk } from '@keyhole/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startUpstream, type Upstream } from '../../core/test/kit/index.js'
+import { keyPairWithoutJob } from '../../core/test/kit/keys.js'
 import { buildCli, keyhole, type Served, serve, tempDir } from './cli.js'
 
 const SECRET = 'sk-bind-key-test-secret-91c3'
@@ -93,7 +94,7 @@ describe('keyhole mint --bind-key', () => {
   })
 
   it('refuses a private key, naming the file and never printing the key', async () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const { privateKey } = keyPairWithoutJob('P-256')
     const jwk = privateKey.export({ format: 'jwk' })
     await writeFile(join(dir, 'agent.key.json'), JSON.stringify(jwk))
     const result = await mint(['--bind-key', 'agent.key.json'])

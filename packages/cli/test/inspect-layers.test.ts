@@ -1,10 +1,11 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} is literal text that keyhole itself expands
 // keyhole inspect --keys on attenuated tokens: the outermost layer's claims, every layer's claims
 // in `layers`, credential values masked, and the signature state of the grant at the centre.
-import { generateKeyPairSync } from 'node:crypto'
+
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { keyPairWithoutJob } from '../../core/test/kit/keys.js'
 import { buildCli, keyhole, tempDir } from './cli.js'
 
 const SECRET = 'sk-inspect-layers-secret-c0ffee'
@@ -54,7 +55,7 @@ beforeAll(async () => {
     join(dir, 'jwks.json'),
     (await keyhole(['jwks', '--keys', 'keys.json'], { cwd: dir })).stdout,
   )
-  const { publicKey } = generateKeyPairSync('ed25519')
+  const { publicKey } = keyPairWithoutJob('Ed25519')
   await writeFile(join(dir, 'agent.pub.json'), JSON.stringify(publicKey.export({ format: 'jwk' })))
 }, 300_000)
 afterAll(() => remove())

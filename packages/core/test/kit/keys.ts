@@ -64,20 +64,27 @@ export interface TestKey {
 
 let counter = 0
 
-// PKCS#8 for an X25519 private key: this DER header, then the 32 key bytes.
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
+// PKCS#8 for an X25519 / Ed25519 private key: this DER header, then the 32 key bytes.
+const OKP_PKCS8 = {
+  X25519: Buffer.from('302e020100300506032b656e04220420', 'hex'),
+  Ed25519: Buffer.from('302e020100300506032b657004220420', 'hex'),
+}
 const EC_CURVES = { 'P-256': 'prime256v1', 'P-384': 'secp384r1' } as const
 
 /**
  * A fresh key pair made without node:crypto's key-generation job (`generateKeyPairSync`): on
  * Node 20 a JWK export of a key fresh from that job can deadlock with the garbage collector
- * finalizing the job (this suite hung once in `ExportJWKEdKey` → `~KeyGenJob`). X25519 from 32
- * random bytes; EC from an ECDH object, which is not such a job.
+ * finalizing the job (this suite hung once in `ExportJWKEdKey` → `~KeyGenJob`; a loop of
+ * `generateKeyPairSync('x25519')` + `export({ format: 'jwk' })` under `node --gc-global` hangs
+ * within seconds). X25519 and Ed25519 from 32 random bytes; EC from an ECDH object, which is not
+ * such a job.
  */
-export function keyPairWithoutJob(curve: 'P-256' | 'P-384' | 'X25519'): crypto.KeyPairKeyObjectResult {
+export function keyPairWithoutJob(
+  curve: 'P-256' | 'P-384' | 'X25519' | 'Ed25519',
+): crypto.KeyPairKeyObjectResult {
   let privateKey: crypto.KeyObject
-  if (curve === 'X25519') {
-    const der = Buffer.concat([X25519_PKCS8, crypto.randomBytes(32)])
+  if (curve === 'X25519' || curve === 'Ed25519') {
+    const der = Buffer.concat([OKP_PKCS8[curve], crypto.randomBytes(32)])
     privateKey = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
   } else {
     const ecdh = crypto.createECDH(EC_CURVES[curve])
