@@ -242,7 +242,7 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
         // A longer "revocation" would only fill the store: no token lives that long.
         throw new KeyholeError(
           'bad_request',
-          `"exp" must be at most ${Math.ceil(maxTtl)} seconds from now, the longest token lifetime`,
+          `"exp" must be at most ${Math.ceil(maxTtl)} seconds from now (the longest token lifetime), give or take ${CLOCK_ALLOWANCE_SECONDS} s of clock difference`,
         )
       }
       jti = id
