@@ -8,7 +8,10 @@
  * project's test suite, the process hung in `ExportJWKEdKey` → `~KeyGenJob`). The byte exports run
  * on the thread pool and the imported copy shares no lock with any job, so its JWK export cannot
  * meet a finalizer that waits for it. Elsewhere (Bun, Deno, Workers, newer Node) it is merely a
- * copy.
+ * copy. Measured here under `node --gc-global`: node:crypto's synchronous `generateKeyPairSync` +
+ * JWK export hangs within seconds (P-256 and X25519); WebCrypto's asynchronous `generateKey` did
+ * not in 120,000 rounds, so this copy is a belt for one-off key generation (`generateKey`, the
+ * CA), not something every mint pays for.
  *
  * @example
  * ```ts
