@@ -80,7 +80,7 @@ export function parseCommand<O extends Options>(spec: ArgSpec<O>, argv: readonly
   for (const option of spec.paths ?? []) {
     const given = result.values[option]
     for (const value of Array.isArray(given) ? given : [given]) {
-      if (typeof value === 'string' && looksLikeContent(value)) {
+      if (typeof value === 'string' && CONTENT.test(value)) {
         throw usageError(
           `--${option} takes a file path, and was given what looks like the file's content (not shown); write it to a file and give the path`,
         )
@@ -123,10 +123,6 @@ function moveDashPositionals(argv: readonly string[], options: Options): string[
 // A JSON document, a PEM block, a compact JWS/JWE (its header starts `{"`, base64url `eyJ`), or
 // anything spanning lines: no path or URL anyone names on a command line looks like these.
 const CONTENT = /^\s*[{[]|-----BEGIN |[\r\n]|^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\./
-
-function looksLikeContent(value: string): boolean {
-  return CONTENT.test(value)
-}
 
 function describeParseError(error: unknown): string {
   const code = (error as { code?: string }).code

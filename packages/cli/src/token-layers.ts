@@ -30,24 +30,14 @@ export interface PeeledToken {
 export function peelLayers(token: string, keyring: Keyring): PeeledToken {
   const layers: Record<string, unknown>[] = []
   let current = token
-  const utf8 = new TextDecoder('utf-8', { fatal: true })
   while (readProtectedHeader(current).cty === ATTENUATION_CTY) {
     if (layers.length >= MAX_LAYERS - 1) throw unreadable()
-    const key = keyring.get(String(readProtectedHeader(current).kid))
-    if (key === undefined) throw unreadable()
+    const text = decryptText(current, keyring)
     let claims: Record<string, unknown>
-    let plaintext: Uint8Array
     try {
-      plaintext = nodeDecrypt(current, key)
+      claims = JSON.parse(text ?? '') as Record<string, unknown>
     } catch {
       throw unreadable()
-    }
-    try {
-      claims = JSON.parse(utf8.decode(plaintext)) as Record<string, unknown>
-    } catch {
-      throw unreadable()
-    } finally {
-      plaintext.fill(0)
     }
     const { inner, ...own } = claims
     if (typeof inner !== 'string') throw unreadable()
@@ -55,6 +45,26 @@ export function peelLayers(token: string, keyring: Keyring): PeeledToken {
     current = inner
   }
   return { layers, innermost: current }
+}
+
+// The plaintext of one layer, decrypted with the keyring's key for its kid; the decrypted bytes
+// are zeroed once decoded. Undefined when no key fits or the layer does not decrypt to UTF-8.
+function decryptText(token: string, keyring: Keyring): string | undefined {
+  const key = keyring.get(String(readProtectedHeader(token).kid))
+  if (key === undefined) return undefined
+  let plaintext: Uint8Array
+  try {
+    plaintext = nodeDecrypt(token, key)
+  } catch {
+    return undefined
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(plaintext)
+  } catch {
+    return undefined
+  } finally {
+    plaintext.fill(0)
+  }
 }
 
 // Not expected after the opener accepted the token; said plainly if it happens anyway.
@@ -81,23 +91,13 @@ export interface UnverifiedGrant {
  * ```
  */
 export function readUnverifiedGrant(token: string, keyring: Keyring): UnverifiedGrant | undefined {
-  const key = keyring.get(String(readProtectedHeader(token).kid))
-  if (key === undefined) return undefined
-  let plaintext: Uint8Array
+  const [header, payload] = (decryptText(token, keyring) ?? '').split('.')
   try {
-    plaintext = nodeDecrypt(token, key)
-  } catch {
-    return undefined
-  }
-  try {
-    const [header, payload] = new TextDecoder('utf-8', { fatal: true }).decode(plaintext).split('.')
     const kid = (JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as { kid?: unknown }).kid
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as unknown
     if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined
     return { issuer: typeof kid === 'string' ? kid : undefined, claims: claims as Record<string, unknown> }
   } catch {
     return undefined
-  } finally {
-    plaintext.fill(0)
   }
 }

@@ -76,9 +76,7 @@ export const inspectCommand: Command = {
       // The signed claims only: the opener's own additions (the decryption key's kid, the signer,
       // the chain of layer ids) are not claims, and are shown as header.kid and issuer already.
       const { kid: _kid, issuerKid: _issuerKid, chain: _chain, ...center } = opened
-      // Every layer goes through the mask, not only the one that carries credentials.
-      const layers = [...outer, center].map((claims) => maskClaims(claims))
-      io.stdout(`${JSON.stringify({ header, ...signature, claims: layers[0], layers }, null, 2)}\n`)
+      io.stdout(`${JSON.stringify({ header, ...signature, ...maskedLayers(outer, center) }, null, 2)}\n`)
       return EXIT_OK
     } catch (error) {
       if (!isKeyholeError(error)) throw error
@@ -107,9 +105,15 @@ function untrustedClaims(token: string, keyring: Keyring) {
     const { layers: outer, innermost } = peelLayers(token, keyring)
     const grant = readUnverifiedGrant(innermost, keyring)
     if (grant === undefined) return {}
-    const layers = [...outer, grant.claims].map((claims) => maskClaims(claims))
-    return { ...(grant.issuer ? { issuer: grant.issuer } : {}), claims: layers[0], layers }
+    return { ...(grant.issuer ? { issuer: grant.issuer } : {}), ...maskedLayers(outer, grant.claims) }
   } catch {
     return {}
   }
+}
+
+// `claims` (the outermost layer's) and `layers` (outermost first, ending with the grant). Every
+// layer goes through the mask, not only the one that carries credentials.
+function maskedLayers(outer: readonly Record<string, unknown>[], grant: Record<string, unknown>) {
+  const layers = [...outer, grant].map((claims) => maskClaims(claims))
+  return { claims: layers[0], layers }
 }

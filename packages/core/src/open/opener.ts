@@ -171,6 +171,13 @@ function listOf(value: string | readonly string[] | undefined): readonly string[
   return Object.freeze(typeof value === 'string' ? [value] : [...value])
 }
 
+// Appends an id to a list made only when the first one needs it.
+function push(list: string[] | undefined, id: string): string[] {
+  if (list === undefined) return [id]
+  list.push(id)
+  return list
+}
+
 /**
  * Creates an opener: the last-hop check of a keyhole token. In order, it refuses oversized
  * tokens before parsing, checks the compact form and the protected header itself (algorithms,
@@ -550,6 +557,7 @@ export function createOpener(options: OpenerOptions): Opener {
     // Core's own stores answer from memory without a promise; any other store is asked about
     // every id at once, so a slow or hung store costs one wait, not one per id.
     let revoked = false
+    // Allocated only for a store that does not answer from memory: not on a cached hit's path.
     let ask: string[] | undefined
     let known = answerNow(revocations, grant.jti)
     if (known === undefined) ask = [grant.jti]
@@ -559,7 +567,7 @@ export function createOpener(options: OpenerOptions): Opener {
     if (chain !== undefined) {
       for (let i = 1; i < chain.length && !revoked; i++) {
         known = answerNow(revocations, chain[i]!)
-        if (known === undefined) ask = ask ? [...ask, chain[i]!] : [chain[i]!]
+        if (known === undefined) ask = push(ask, chain[i]!)
         else revoked = known
       }
     }
@@ -573,7 +581,7 @@ export function createOpener(options: OpenerOptions): Opener {
         issuerIds.set(grant.issuerKid, id)
       }
       known = answerNow(revocations, id)
-      if (known === undefined) ask = ask ? [...ask, id] : [id]
+      if (known === undefined) ask = push(ask, id)
       else revoked = known
     }
     if (!revoked && ask !== undefined) {

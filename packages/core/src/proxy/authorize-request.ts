@@ -218,7 +218,7 @@ function authorizedRequest(
     errorResponse(error: unknown): Response | undefined {
       if (typeof error !== 'object' || error === null || !thrownByAuthorized.has(error)) return undefined
       // The engine's error stage, on a copy: the same response the engine would have answered.
-      const state: RequestState = { ...authorized, producedSecrets: authorized.producedSecrets }
+      const state: RequestState = { ...authorized }
       fail(state, admission, error)
       return state.response
     },

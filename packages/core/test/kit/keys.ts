@@ -91,14 +91,13 @@ export function keyPairWithoutJob(
     ecdh.generateKeys()
     const point = ecdh.getPublicKey()
     const size = (point.length - 1) / 2
+    const d = ecdh.getPrivateKey()
     privateKey = crypto.createPrivateKey({
       key: {
         kty: 'EC',
         crv: curve,
         // getPrivateKey() drops leading zero bytes; a JWK's d is the full field size.
-        d: Buffer.concat([Buffer.alloc(size - ecdh.getPrivateKey().length), ecdh.getPrivateKey()]).toString(
-          'base64url',
-        ),
+        d: Buffer.concat([Buffer.alloc(size - d.length), d]).toString('base64url'),
         x: point.subarray(1, 1 + size).toString('base64url'),
         y: point.subarray(1 + size).toString('base64url'),
       },
