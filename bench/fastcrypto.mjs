@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { CompactEncrypt, CompactSign, calculateJwkThumbprint, compactDecrypt } from 'jose'
+import { keyPair } from './lib/key-pair.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 // Many short rounds with every method in each, in rotating order, so that load from other
@@ -58,11 +59,8 @@ async function loadKeyhole() {
 const { node, core, source } = await loadKeyhole()
 const { decryptCompact, prepareKey, nodeDecrypt } = node
 
-async function keyPair(curve) {
-  const pair =
-    curve === 'X25519'
-      ? crypto.generateKeyPairSync('x25519')
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+async function recipientKey(curve) {
+  const pair = keyPair(curve)
   const jwk = pair.privateKey.export({ format: 'jwk' })
   const privateJwk = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'ECDH-ES+A256KW', use: 'enc' }
   const { d: _d, ...publicJwk } = privateJwk
@@ -89,7 +87,7 @@ const claimsFor = (i) => ({
 
 // The issuer that signs every token's grant (ES256, as `mint(grant, { to, signWith })` does);
 // the openers trust its public half.
-const issuerPair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+const issuerPair = keyPair('P-256')
 const issuerJwk = issuerPair.publicKey.export({ format: 'jwk' })
 const issuerPublicJwk = {
   ...issuerJwk,
@@ -123,10 +121,7 @@ async function tokensFor(key, n) {
 
 // The primitives a decryption cannot avoid, on inputs prepared outside the timed loop.
 function rawInputs(key) {
-  const eph =
-    key.pair.privateKey.asymmetricKeyType === 'x25519'
-      ? crypto.generateKeyPairSync('x25519')
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const eph = keyPair(key.pair.privateKey.asymmetricKeyType === 'x25519' ? 'X25519' : 'P-256')
   const z = crypto.diffieHellman({ privateKey: eph.privateKey, publicKey: key.pair.publicKey })
   const alg = Buffer.from('ECDH-ES+A256KW')
   const u32 = (n) => {
@@ -233,7 +228,7 @@ const OPEN_JOSE = 'opener.open, cache off, jose'
 const OPEN_FAST = 'opener.open, cache off, nodeDecrypt'
 
 async function benchCurve(curve) {
-  const key = await keyPair(curve)
+  const key = await recipientKey(curve)
   const tokens = await tokensFor(key, 256)
   const pick = (i) => tokens[i & 255]
   const joseOptions = {

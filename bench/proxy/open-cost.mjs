@@ -5,6 +5,7 @@
 import crypto from 'node:crypto'
 import { createNodeOpener } from '@keyhole/core/node'
 import { compactDecrypt, importJWK, jwtVerify } from 'jose'
+import { keyPair } from '../lib/key-pair.mjs'
 import { kdf, WRAP_IV } from './tokens.mjs'
 
 /**
@@ -16,10 +17,7 @@ import { kdf, WRAP_IV } from './tokens.mjs'
 function rawPrimitives(key, issuer, sample) {
   const { kty, crv, x, y, d } = key
   const recipient = crypto.createPrivateKey({ key: { kty, crv, x, ...(y && { y }), d }, format: 'jwk' })
-  const eph =
-    crv === 'X25519'
-      ? crypto.generateKeyPairSync('x25519')
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const eph = keyPair(crv === 'X25519' ? 'X25519' : 'P-256')
   const z = crypto.diffieHellman({ privateKey: eph.privateKey, publicKey: crypto.createPublicKey(recipient) })
   const cek = crypto.randomBytes(32)
   const wrap = crypto.createCipheriv('id-aes256-wrap', kdf(z), WRAP_IV)

@@ -9,6 +9,7 @@
 // cheaper (row 6 needs 100,000 tokens). bench/proxy.mjs opens a sample of them with core's
 // default (jose) opener before using them.
 import crypto from 'node:crypto'
+import { keyPair } from '../lib/key-pair.mjs'
 
 const b64u = (bytes) => Buffer.from(bytes).toString('base64url')
 const u32 = (n) => {
@@ -27,7 +28,7 @@ export const kdf = (z) => crypto.createHash('sha256').update(u32(1)).update(z).u
 /** A new ephemeral key for `recipient` (a public JWK): its `epk` header member and the KEK. */
 function ephemeral(recipient) {
   if (recipient.crv === 'X25519') {
-    const pair = crypto.generateKeyPairSync('x25519')
+    const pair = keyPair('X25519')
     const z = crypto.diffieHellman({
       privateKey: pair.privateKey,
       publicKey: crypto.createPublicKey({
