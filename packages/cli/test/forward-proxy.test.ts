@@ -283,7 +283,7 @@ describe('keyhole run', () => {
     const script =
       'const e=process.env;const fs=require("fs");console.log(JSON.stringify({' +
       'proxies:[e.HTTPS_PROXY,e.HTTP_PROXY,e.https_proxy,e.http_proxy],noProxy:[e.NO_PROXY,e.no_proxy],' +
-      'node:e.NODE_EXTRA_CA_CERTS,bundles:[e.SSL_CERT_FILE,e.REQUESTS_CA_BUNDLE,e.CURL_CA_BUNDLE,e.GIT_SSL_CAINFO,e.DENO_CERT],' +
+      'node:e.NODE_EXTRA_CA_CERTS,bundles:[e.SSL_CERT_FILE,e.REQUESTS_CA_BUNDLE,e.CURL_CA_BUNDLE,e.GIT_SSL_CAINFO,e.DENO_CERT,e.AWS_CA_BUNDLE],' +
       'bundle:fs.readFileSync(e.SSL_CERT_FILE,"utf8"),all:e.ALL_PROXY??null}))'
     const result = await run(
       [
@@ -302,7 +302,7 @@ describe('keyhole run', () => {
         '-e',
         script,
       ],
-      { ALL_PROXY: 'socks5://elsewhere:1080' },
+      { ALL_PROXY: 'socks5://elsewhere:1080', AWS_CA_BUNDLE: '/etc/corporate-bundle.pem' },
     )
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
@@ -310,7 +310,10 @@ describe('keyhole run', () => {
     expect(seenEnv.proxies).toEqual(Array(4).fill(`http://keyhole:${token},${token}@127.0.0.1:8787`))
     expect(seenEnv.noProxy).toEqual(['example.org,.internal', 'example.org,.internal'])
     expect(seenEnv.node).toBe(join(dir, 'ca.pem'))
+    expect(seenEnv.bundles).toHaveLength(6)
+    // One bundle in every variable, the inherited AWS_CA_BUNDLE replaced too.
     expect(new Set(seenEnv.bundles).size).toBe(1)
+    expect(seenEnv.bundles[0]).not.toBe('/etc/corporate-bundle.pem')
     const caPem = (await readFile(join(dir, 'ca.pem'), 'utf8')).trim()
     expect(seenEnv.bundle).toContain(caPem)
     // The system's roots come first: a bundle of only keyhole's CA would break direct HTTPS.

@@ -22,7 +22,7 @@ and, with --ca-cert (the proxy's CA, from 'keyhole ca cert'), so that HTTPS thro
 trusted:
   NODE_EXTRA_CA_CERTS
                  the CA certificate
-  SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO, DENO_CERT
+  SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, GIT_SSL_CAINFO, DENO_CERT, AWS_CA_BUNDLE
                  a temporary bundle of the system's trusted roots plus the CA
 Exits with the command's exit code. Never prints a token.
 
@@ -54,6 +54,9 @@ const BUNDLE_VARIABLES = [
   'CURL_CA_BUNDLE',
   'GIT_SSL_CAINFO',
   'DENO_CERT',
+  // Not in DESIGN's list: the AWS CLI and boto3 read it, and an inherited one (a corporate
+  // bundle) would make them refuse keyhole's certificates.
+  'AWS_CA_BUNDLE',
 ] as const
 // Where common Linux distributions and macOS keep the system's trusted roots as one PEM file.
 const SYSTEM_BUNDLES = [
