@@ -9,7 +9,9 @@
  * - each of the first six with the characters HTML-safe encoders escape written `\uXXXX`: `<`,
  *   `>`, `&`, U+2028 and U+2029 in lower- and upper-case hex (Go `encoding/json`, Rails, Django
  *   `json_script`, PHP `JSON_HEX_TAG | JSON_HEX_AMP`), or those and `=` and `'` in lower case
- *   (Gson).
+ *   (Gson);
+ * - .NET `System.Text.Json`'s default encoder: `"`, `<`, `>`, `&`, `'`, `+`, `` ` ``, DEL and
+ *   everything outside ASCII as upper-case `\uXXXX` (so an AWS-style `…+…` secret is `…\u002B…`).
  *
  * Where a secret holds none of the characters a variant escapes, the variant equals a form before
  * it and `secretForms` keeps one copy, so a secret without `<>&='` or line separators costs
@@ -25,11 +27,14 @@ export function jsonForms(secret: string): string[] {
   const plain = JSON.stringify(secret).slice(1, -1)
   const slashed = plain.replaceAll('/', '\\/')
   const forms = [plain, slashed]
+  let asciiUpper = ''
   for (const upper of [false, true]) {
     const ascii = plain.replace(/[^\0-\x7f]/g, (unit) => unicodeEscape(unit.charCodeAt(0), upper))
     forms.push(ascii, ascii.replaceAll('/', '\\/'))
+    if (upper) asciiUpper = ascii
   }
   const partial = forms.slice()
+  forms.push(dotnetForm(asciiUpper))
   for (const upper of [false, true]) {
     let all = ''
     for (let i = 0; i < secret.length; i++) {
@@ -58,6 +63,23 @@ const HTML_SAFE: readonly { chars: RegExp; cases: readonly boolean[] }[] = [
   { chars: /[<>&='\u2028\u2029]/g, cases: [false] },
 ]
 const HTML_SENSITIVE = /[<>&='\u2028\u2029]/
+
+/** One escape sequence (kept, `\"` and control escapes rewritten) or a character .NET escapes. */
+const DOTNET_TOKENS = /\\(?:u[0-9a-fA-F]{4}|.)|[<>&'+`\x7f]/g
+
+/**
+ * .NET's default form, from the JSON.stringify form with non-ASCII already escaped in upper case:
+ * `\"` becomes `\u0022`, control escapes are written in upper case, and the HTML- and
+ * URL-sensitive characters are escaped. Other escapes (`\\`, `\n`, ...) stay as they are.
+ */
+function dotnetForm(asciiUpper: string): string {
+  return asciiUpper.replace(DOTNET_TOKENS, (token) => {
+    if (token === '\\"') return '\\u0022'
+    if (token.startsWith('\\u')) return `\\u${token.slice(2).toUpperCase()}`
+    if (token.length === 2) return token
+    return unicodeEscape(token.charCodeAt(0), true)
+  })
+}
 
 function unicodeEscape(unit: number, upper: boolean): string {
   const hex = unit.toString(16).padStart(4, '0')

@@ -103,9 +103,19 @@ describe('jsonForms', () => {
     expect(forms).toContain('a\\u003Cb/\\u00e9') // Django json_script
   })
 
+  it(".NET System.Text.Json's default escapes: \" < > & ' + ` and non-ASCII in upper case", () => {
+    // JsonSerializer.Serialize(...) with the default JavaScriptEncoder
+    expect(jsonForms('wJalrXUtnFEMI/K7MDENG/bPxRfiCY+EXAMPLEKEY')).toContain(
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCY\\u002BEXAMPLEKEY',
+    )
+    expect(jsonForms('a"b<é\\c`\n\u001f')).toContain('a\\u0022b\\u003C\\u00E9\\\\c\\u0060\\n\\u001F')
+  })
+
   it('adds nothing for a secret without HTML-sensitive characters', () => {
-    // The eight forms above, and no other.
-    expect(jsonForms('ab/c+d é')).toHaveLength(8)
+    // The eight forms above plus .NET's (which escapes + and é), and no other.
+    expect(jsonForms('ab/c+d é')).toHaveLength(9)
+    // plain, \\/, and every non-alphanumeric escaped in both cases: .NET's equals the plain one
+    expect(new Set(jsonForms('ab/c-d_e')).size).toBe(4)
   })
 
   it('escapes astral characters as surrogate pairs', () => {
@@ -167,6 +177,27 @@ const encoders: Record<string, (secret: string) => string> = {
   encodeURILower: (s) => lowerHex(encodeURI(s)),
   goJSON: (s) => JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, unicodeEscape),
   gson: (s) => JSON.stringify(s).replace(/[<>&='\u2028\u2029]/g, unicodeEscape),
+  dotnet: dotnetJson,
+}
+
+/** .NET `JsonSerializer.Serialize(s)` with its default encoder, one UTF-16 unit at a time. */
+function dotnetJson(s: string): string {
+  const short: Record<string, string> = {
+    '\\': '\\\\',
+    '\b': '\\b',
+    '\f': '\\f',
+    '\n': '\\n',
+    '\r': '\\r',
+    '\t': '\\t',
+  }
+  let out = ''
+  for (const unit of s.split('')) {
+    const code = unit.charCodeAt(0)
+    if (short[unit]) out += short[unit]
+    else if (code >= 0x20 && code < 0x7f && !`"<>&'+\``.includes(unit)) out += unit
+    else out += `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`
+  }
+  return `"${out}"`
 }
 
 /** Python's `urllib.parse.quote(s)`: RFC 3986 unreserved characters and `/` kept. */
@@ -184,6 +215,7 @@ function unicodeEscape(c: string): string {
 function core(encoder: string, encoded: string): string {
   if (encoder.startsWith('URLSearchParams')) return encoded.slice(4)
   if (encoder === 'JSONstringify') return encoded.slice(6, -2)
+  if (encoder === 'dotnet') return encoded.slice(1, -1)
   return encoded
 }
 
