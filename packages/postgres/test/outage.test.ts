@@ -28,8 +28,8 @@ afterAll(async () => {
   process.off('unhandledRejection', onUncaught)
 })
 
-const code = (promise: Promise<unknown>) =>
-  promise.then(
+const code = (answer: unknown) =>
+  Promise.resolve(answer).then(
     () => 'ok',
     (err: unknown) => (isKeyholeError(err) ? err.code : `not a KeyholeError: ${String(err)}`),
   )

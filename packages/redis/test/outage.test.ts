@@ -39,8 +39,8 @@ const make = (errors: KeyholeError[] = []) => {
   stores.push(store)
   return store
 }
-const code = async (promise: Promise<unknown>) =>
-  promise.then(
+const code = async (answer: unknown) =>
+  Promise.resolve(answer).then(
     () => 'ok',
     (err: unknown) => (isKeyholeError(err) ? err.code : `not a KeyholeError: ${String(err)}`),
   )

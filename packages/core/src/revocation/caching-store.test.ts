@@ -89,6 +89,18 @@ describe('createCachingStore', () => {
     expect(cache.stats).toEqual({ hits: 8, misses: 2 })
   })
 
+  it('answers synchronously when the answer is cached, with a promise when it must ask', async () => {
+    const t = instrumented()
+    await t.inner.revoke('r', inMs(60_000))
+    const cache = make(t.store)
+    const first = cache.isRevoked('r')
+    expect(first).toBeInstanceOf(Promise)
+    expect(await first).toBe(true)
+    expect(cache.isRevoked('r')).toBe(true)
+    await cache.revoke('mine', inMs(60_000))
+    expect(cache.isRevoked('mine')).toBe(true)
+  })
+
   it('keeps "not revoked" for negativeTtl and "revoked" for ttl', async () => {
     vi.useFakeTimers({ now: 0 })
     const t = instrumented()
@@ -156,7 +168,7 @@ describe('createCachingStore', () => {
         throw new TypeError('boom')
       },
     })
-    expect(await cache.isRevoked('x').catch((e) => e)).toBe(original)
+    expect(await Promise.resolve(cache.isRevoked('x')).catch((e: unknown) => e)).toBe(original)
     const err = await cache.revoke('x', inMs(1_000)).catch((e) => e)
     expect(isKeyholeError(err, 'revocation_unavailable')).toBe(true)
   })

@@ -31,8 +31,8 @@ export interface CachingStoreOptions {
 
 /** A {@link RevocationStore} that remembers its wrapped store's answers for a short while. */
 export interface CachingStore extends RevocationStore {
-  /** Always a promise here (a `RevocationStore` may also answer synchronously). */
-  isRevoked(jti: string): Promise<boolean>
+  /** Synchronous when the answer is cached; a promise when the wrapped store must be asked. */
+  isRevoked(jti: string): boolean | Promise<boolean>
   /** Forgets what is cached for `jti`; the next `isRevoked` asks the wrapped store again. */
   invalidate(jti: string): void
   /** Forgets every cached answer. */
@@ -49,9 +49,6 @@ interface Entry {
   readonly revoked: boolean
   readonly until: number
 }
-
-const TRUE = Promise.resolve(true)
-const FALSE = Promise.resolve(false)
 
 const isFeed = (value: unknown): value is RevocationFeed =>
   typeof value === 'object' && value !== null && typeof (value as RevocationFeed).onRevoked === 'function'
@@ -159,7 +156,7 @@ export function createCachingStore(store: RevocationStore, options: CachingStore
   const caching: CachingStore & AnswersNow = {
     isRevoked(jti) {
       const known = cached(jti)
-      if (known !== undefined) return known ? TRUE : FALSE
+      if (known !== undefined) return known
       const pending = inflight.get(jti)
       if (pending !== undefined) return pending
       misses++

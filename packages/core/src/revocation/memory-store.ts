@@ -31,8 +31,11 @@ export interface MemoryStoreOptions {
 
 /** An in-memory {@link RevocationStore}, for a single process (several replicas need Redis or Postgres). */
 export interface MemoryStore extends RevocationStore {
-  /** Always a promise here (a `RevocationStore` may also answer synchronously). */
-  isRevoked(jti: string): Promise<boolean>
+  /**
+   * Answers synchronously (the answer is in memory); a malformed id gets a rejected promise
+   * (`bad_request`), so `await` and `.catch` both see the error.
+   */
+  isRevoked(jti: string): boolean | Promise<boolean>
   /** Revocations held, including expired ones the sweeper has not removed yet. */
   readonly size: number
   /** Removes revocations past their expiry (plus grace) now; returns how many went. */
@@ -58,7 +61,7 @@ const SWEEP_BATCH = 20_000
  * ```ts
  * const revocations = createMemoryStore({ maxEntries: 100_000 })
  * await revocations.revoke(grant.jti, new Date(grant.exp * 1000))
- * await revocations.isRevoked(grant.jti) // true
+ * revocations.isRevoked(grant.jti) // true, synchronously (the answer is in memory)
  * const opener = createOpener({ keyring, revocations })
  * ```
  */
@@ -165,7 +168,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
         return Promise.reject(err)
       }
       const until = entries.get(jti)
-      return Promise.resolve(until !== undefined && until > Date.now())
+      return until !== undefined && until > Date.now()
     },
 
     [ANSWER_NOW](jti: string) {
