@@ -154,6 +154,25 @@ describe('oauth2 against a real authorization server (oidc-provider)', () => {
     expect(afterInvalidate.headers.get('authorization')).not.toBe(refreshed.headers.get('authorization'))
   })
 
+  it('keeps masking a token a refresh replaced until it expires (it still works upstream)', async () => {
+    const oauth2 = createOAuth2Injector()
+    const credential = entry()
+    let now = Date.now()
+    const ctx = context({ now: () => now })
+    const bearer = (request: { headers: Headers }) =>
+      request.headers.get('authorization')?.slice('Bearer '.length)
+    const first = outgoing('https://api.example.com/')
+    expect((await oauth2.apply(first, credential, ctx))?.secrets).toEqual([bearer(first)])
+    now += (3600 - 59) * 1000 // inside the last minute: refreshed
+    const second = outgoing('https://api.example.com/')
+    const secrets = (await oauth2.apply(second, credential, ctx))?.secrets
+    expect(bearer(second)).not.toBe(bearer(first))
+    expect(secrets).toEqual([bearer(second), bearer(first)])
+    now += 59_000 + 60_000 // the first token's expiry and the minute of clock allowance have passed
+    const third = outgoing('https://api.example.com/')
+    expect((await oauth2.apply(third, credential, ctx))?.secrets).toEqual([bearer(second)])
+  })
+
   it('uses the refresh-token grant when the entry has a refresh token', async () => {
     const grant = new provider.Grant({ accountId: 'user-1', clientId: 'basic-client' })
     grant.addOIDCScope('openid offline_access')

@@ -34,6 +34,17 @@ interface CachedToken {
   readonly refreshToken?: string
 }
 
+interface Retired {
+  readonly token: string
+  /** Until when it is searched for: its expiry plus {@link RETIRED_GRACE_MS}. */
+  readonly until: number
+}
+
+// Servers accept a token a little past its expiry (clock skew); keep masking it that long too.
+const RETIRED_GRACE_MS = 60_000
+// Refreshes come at most every half lifetime, so a few replaced tokens cover any overlap.
+const MAX_RETIRED = 4
+
 /** Most bytes of a token endpoint's answer that are read (README, "Credentials"). */
 export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
 // b64token (RFC 6750 §2.1) plus what real servers put in opaque tokens; never a space or a comma.
@@ -125,6 +136,28 @@ export function createOAuth2Injector(options: OAuth2InjectorOptions = {}): OAuth
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string)
   }
 
+  // Access tokens a refresh (or invalidate) replaced, kept for scrubbing until they expire: a
+  // token refreshed 60 s early still works upstream, and an echo of an earlier request could
+  // hand it to the sandbox.
+  const retired = new Map<string, readonly Retired[]>()
+
+  function retire(key: string, old: CachedToken | undefined, now: number): void {
+    if (old === undefined || old.token === '') return
+    const kept = (retired.get(key) ?? []).filter((t) => t.until > now && t.token !== old.token)
+    kept.push({ token: old.token, until: old.expiresAt + RETIRED_GRACE_MS })
+    retired.delete(key)
+    retired.set(key, kept.slice(-MAX_RETIRED))
+    while (retired.size > maxEntries) retired.delete(retired.keys().next().value as string)
+  }
+
+  function stillValid(key: string, now: number): string[] {
+    const list = retired.get(key)
+    if (list === undefined) return []
+    const valid = list.filter((t) => t.until > now)
+    if (valid.length === 0) retired.delete(key)
+    return valid.map((t) => t.token)
+  }
+
   async function requestToken(
     entry: OAuth2Injection,
     context: InjectContext,
@@ -211,8 +244,7 @@ export function createOAuth2Injector(options: OAuth2InjectorOptions = {}): OAuth
     }
   }
 
-  async function accessToken(entry: OAuth2Injection, context: InjectContext): Promise<string> {
-    const key = await cacheKey(entry, context.issuerKid)
+  async function accessToken(entry: OAuth2Injection, context: InjectContext, key: string): Promise<string> {
     const cached = cache.get(key)
     if (cached && context.now() < cached.refreshAt) return cached.token
     let flight = inflight.get(key)
@@ -226,7 +258,10 @@ export function createOAuth2Injector(options: OAuth2InjectorOptions = {}): OAuth
         if (inflight.get(key) === started) inflight.delete(key)
       }
       started.then((token) => {
-        if (inflight.get(key) === started) remember(key, token)
+        if (inflight.get(key) === started) {
+          retire(key, cache.get(key), context.now())
+          remember(key, token)
+        }
         settle()
       }, settle)
     }
@@ -283,9 +318,10 @@ export function createOAuth2Injector(options: OAuth2InjectorOptions = {}): OAuth
     writesHeaders: () => ['authorization'],
     needsBody: () => false,
     async apply(request, entry: OAuth2Injection, context) {
-      const token = await accessToken(entry, context)
+      const key = await cacheKey(entry, context.issuerKid)
+      const token = await accessToken(entry, context, key)
       request.headers.set('authorization', `Bearer ${token}`)
-      return { secrets: [token] }
+      return { secrets: [token, ...stillValid(key, context.now())] }
     },
     secrets(entry: OAuth2Injection) {
       const out: string[] = [entry.clientSecret]
@@ -303,6 +339,7 @@ export function createOAuth2Injector(options: OAuth2InjectorOptions = {}): OAuth
     async invalidate(entry: OAuth2Injection, issuerKid?: string): Promise<void> {
       const key = await cacheKey(entry, issuerKid)
       const cached = cache.get(key)
+      retire(key, cached, Date.now())
       cache.delete(key)
       inflight.delete(key)
       // Keep a rotated refresh token: the one in the grant may already be spent.
