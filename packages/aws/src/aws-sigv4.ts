@@ -149,11 +149,13 @@ async function payloadHash(request: { headers: Headers; body: Uint8Array | null 
       throw new KeyholeError(
         'bad_request',
         'signed-chunk (STREAMING-AWS4-*) payloads cannot be re-signed by keyhole',
+        { reason: 'sigv4_payload' },
       )
     if (sent !== UNSIGNED_PAYLOAD && !HEX_SHA256.test(sent))
       throw new KeyholeError(
         'bad_request',
         'X-Amz-Content-Sha256 must be a SHA-256, UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        { reason: 'sigv4_payload' },
       )
     if (request.body === null) return sent
   }

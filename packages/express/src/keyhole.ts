@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { createProxy, KeyholeError, type ProxyOptions } from '@keyhole/core'
+import { createProxy, type ProxyOptions } from '@keyhole/core'
 import {
   closeSignal,
   createNodeForwarder,
@@ -53,19 +53,12 @@ export function keyhole(options: KeyholeOptions): KeyholeMiddleware {
   const own = engineOptions.forward === undefined ? createNodeForwarder(forwarderOptions) : undefined
   const handle = createProxy({ ...engineOptions, forward: own ?? engineOptions.forward })
   const middleware = (req: Request, res: ServerResponse, next: NextFunction) => {
-    if (req.readableEnded && declaresBody(req)) {
-      // Something in front (express.json(), a logger) read the body: forwarding would send an
-      // empty body under the original Content-Length and hang until the upstream times out.
-      next(
-        new KeyholeError(
-          'bad_request',
-          'the request body was consumed before keyhole(); mount keyhole() before any body parser',
-        ),
-      )
-      return
-    }
     const signal = closeSignal(res)
-    handle(requestFromIncoming(req, signal, own !== undefined), { path: req.url, signal })
+    // Something in front (express.json(), a logger) may have read the body: forwarding would send
+    // an empty body under the original Content-Length, so the engine answers 400 bad_request.
+    const bodyRead = req.readableEnded && declaresBody(req)
+    const context = bodyRead ? { path: req.url, signal, bodyRead } : { path: req.url, signal }
+    handle(requestFromIncoming(req, signal, own !== undefined), context)
       .then((response) => sendResponse(res, response))
       .catch(next)
   }

@@ -118,7 +118,12 @@ describe('keyhole() mounted with app.use', () => {
       headers: { 'x-keyhole-token': token, 'content-type': 'application/json' },
       body: '{"a":1}',
     })
+    // The engine's own refusal: JSON with X-Keyhole-Error and an event, not Express's HTML page.
     expect(json.status).toBe(400)
+    expect(json.headers.get('x-keyhole-error')).toBe('bad_request')
+    expect(await json.json()).toMatchObject({
+      error: { code: 'bad_request', message: expect.stringContaining('before any body parser') },
+    })
   })
 })
 

@@ -174,4 +174,33 @@ describe('keyhole() on @hono/node-server', () => {
     expect(status).toBe(200)
     expect(json).toMatchObject({ length: body.length, extra: 'look' })
   })
+
+  test('a body a middleware already read is 400 bad_request from the engine, not a 502 blaming the upstream', async () => {
+    for (const [name, handler] of [
+      ['node', keyhole],
+      ['universal', universalKeyhole],
+    ] as const) {
+      const events: { outcome: string; reason?: string }[] = []
+      const app = new Hono()
+      app.use('/proxy/*', async (c, next) => {
+        await c.req.json()
+        await next()
+      })
+      app.all('/proxy/*', handler({ opener, forward, onEvent: (event) => void events.push(event) }))
+      const base = await listen(app)
+      const before = upstream.received.length
+      const { status, json } = await send(
+        base + target(),
+        'POST',
+        { 'x-keyhole-token': token, 'content-type': 'application/json' },
+        Buffer.from('{"a":1}'),
+      )
+      expect({ name, status }).toEqual({ name, status: 400 })
+      expect(json).toMatchObject({
+        error: { code: 'bad_request', message: expect.stringContaining('read before keyhole saw it') },
+      })
+      expect(events).toMatchObject([{ outcome: 'bad_request', reason: 'body_already_read' }])
+      expect(upstream.received.length).toBe(before)
+    }
+  })
 })

@@ -11,7 +11,7 @@ import { spliceJson } from './splice-json.js'
 const JSON_TYPE = /^application\/(?:[!#$%&'*+\-.^_`|~0-9a-z]+\+)?json$/
 
 function badRequest(message: string): never {
-  throw new KeyholeError('bad_request', message)
+  throw new KeyholeError('bad_request', message, { reason: 'body_credential' })
 }
 
 function decodeBody(body: Uint8Array | null): string {

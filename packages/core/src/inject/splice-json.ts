@@ -1,7 +1,7 @@
 import { KeyholeError } from '../errors.js'
 
 function badRequest(message: string): never {
-  throw new KeyholeError('bad_request', message)
+  throw new KeyholeError('bad_request', message, { reason: 'body_credential' })
 }
 
 // The scanner below runs only on text JSON.parse accepted, so it can be small: it never has to

@@ -144,4 +144,11 @@ export interface ProxyContext {
    * turns token failures into 407s this way. Default: as they are.
    */
   respond?: (response: Response) => Response
+  /**
+   * A middleware in front of the engine already read the request body (a body parser), so it
+   * cannot be forwarded: the engine answers 400 `bad_request` (JSON, with its event) instead of
+   * sending an empty body under the original `Content-Length`. A web `Request` whose `bodyUsed`
+   * is set is refused the same way without it. Default: `false`.
+   */
+  bodyRead?: boolean
 }

@@ -26,6 +26,10 @@ const DESCRIPTIVE = new Set<KeyholeErrorCode>([
   'bad_target',
   'upstream_unreachable',
   'upstream_timeout',
+  // Injector and scrubber refusals: fixed texts (what the body must be, the limit), never a value.
+  'bad_request',
+  'body_too_large',
+  'response_not_scrubbable',
 ])
 
 /**

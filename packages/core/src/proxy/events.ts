@@ -47,7 +47,10 @@ export interface ProxyEvent {
   issuerKid?: string
   /**
    * Why the proxy refused, when the code alone does not say: for `invalid_token`, `unsigned`,
-   * `unknown_issuer`, `bad_signature` or `issuer_scope`. Only in events, never in a response.
+   * `unknown_issuer`, `bad_signature` or `issuer_scope`; for `bad_request`, `body_credential` (a
+   * body the grant's `body` credential cannot go into), `body_already_read` (a middleware read
+   * it first) or `sigv4_payload`; for `upstream_unreachable`, `token_endpoint_*` (the OAuth token
+   * endpoint failed). Only in events, never in a response.
    */
   reason?: string
   /** The target, once it has been read from the request. */

@@ -106,6 +106,13 @@ function createLazyRequestPrototype(): object {
         return this[BODY]
       },
     },
+    bodyUsed: {
+      // Asked by the engine on every request: answered without materializing a Request. The
+      // adapter has already checked that nothing read the Node request (else it says so).
+      get(this: LazyRequest) {
+        return this[REAL]?.bodyUsed ?? false
+      },
+    },
     signal: {
       get(this: LazyRequest) {
         // A closeSignal() is only AbortSignal-shaped; whoever asks the request for its signal gets a real one.

@@ -276,7 +276,8 @@ describe('credential kinds through the engine', () => {
   })
 
   it('body: sets one JSON field, keeps the rest byte for byte, with a correct Content-Length', async () => {
-    const { send } = await proxyFor([{ type: 'body', field: '/auth/api_key', value: SECRET }])
+    const events: ProxyEvent[] = []
+    const { send } = await proxyFor([{ type: 'body', field: '/auth/api_key', value: SECRET }], {}, events)
     const original = '{"n":12345678901234567890,"auth":{"api_key":"placeholder"},"x":[1, 2]}'
     const response = await send('/plain', {
       method: 'POST',
@@ -293,6 +294,11 @@ describe('credential kinds through the engine', () => {
       headers: { 'content-type': 'text/plain' },
     })
     expect(refused.headers.get('x-keyhole-error')).toBe('bad_request')
+    // Why, in the response (a fixed text, no value) and in the event.
+    expect((await refused.json()).error.message).toBe(
+      'a credential goes only into a JSON or form-encoded request body',
+    )
+    expect(events.at(-1)).toMatchObject({ outcome: 'bad_request', reason: 'body_credential' })
   })
 
   it('hmac: signs the final body; the signature is scrubbed from the echo', async () => {
