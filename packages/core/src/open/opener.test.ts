@@ -367,6 +367,27 @@ describe('OpenInfo and options', () => {
     expect(info.openMs).toBe(0)
   })
 
+  it('reports a cached grant as a hit when the store then fails (an outage is not a re-open)', async () => {
+    const keyring = createKeyring([await generateKey()])
+    let down = false
+    const revocations = {
+      isRevoked: async () => {
+        if (down) throw new Error('store down')
+        return false
+      },
+      revoke: async () => {},
+    }
+    const opener = createOpener({ keyring, issuers: testIssuers, revocations })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: testIssuer })
+    await opener.open(token)
+    down = true
+    const info: OpenInfo = { cacheHit: false, openMs: -1, revocationMs: -1 }
+    await expect(opener.open(token, info)).rejects.toMatchObject({ code: 'revocation_unavailable' })
+    expect(info).toMatchObject({ cacheHit: true, openMs: 0 })
+    expect(info.revocationMs).toBeGreaterThanOrEqual(0)
+    expect(opener.stats).toMatchObject({ decryptions: 1, cacheHits: 1 })
+  })
+
   it('refuses nonsense options', async () => {
     const keyring = createKeyring([await generateKey()])
     expect(() => createOpener({ keyring, issuers: testIssuers, cacheSize: -1 })).toThrow(

@@ -546,14 +546,18 @@ export function createOpener(options: OpenerOptions): Opener {
         throw invalidToken()
       }
     }
+    const checked = info ? performance.now() : 0
     if (info) {
       info.jti = grant.jti
       info.kid = grant.kid
       if (grant.sub !== undefined) info.sub = grant.sub
       if (grant.issuerKid !== undefined) info.issuerKid = grant.issuerKid
+      // Recorded before the checks that may refuse: an expired token or a store outage on a
+      // cached grant is still a cache hit, not another open.
+      info.cacheHit = cacheHit
+      info.openMs = cacheHit ? 0 : checked - started
     }
     checkTime(grant, nowSeconds, tolerance)
-    const checked = info ? performance.now() : 0
     // Core's own stores answer from memory without a promise; any other store is asked about
     // every id at once, so a slow or hung store costs one wait, not one per id.
     let revoked = false
@@ -585,12 +589,13 @@ export function createOpener(options: OpenerOptions): Opener {
       else revoked = known
     }
     if (!revoked && ask !== undefined) {
-      revoked =
-        ask.length === 1 ? await isRevoked(ask[0]!) : (await Promise.all(ask.map(isRevoked))).includes(true)
-    }
-    if (info) {
-      info.cacheHit = cacheHit
-      info.openMs = cacheHit ? 0 : checked - started
+      try {
+        revoked =
+          ask.length === 1 ? await isRevoked(ask[0]!) : (await Promise.all(ask.map(isRevoked))).includes(true)
+      } finally {
+        if (info) info.revocationMs = performance.now() - checked
+      }
+    } else if (info) {
       info.revocationMs = performance.now() - checked
     }
     if (revoked) throw new KeyholeError('token_revoked', 'the token has been revoked')
