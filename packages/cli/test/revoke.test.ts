@@ -244,6 +244,10 @@ describe('keyhole revoke', () => {
   it('serves with /readyz 503 while its store is down at startup, and is ready once the store answers', async () => {
     const port = await closedPort()
     const served = await start(['--store-env', 'STORE'], { STORE: `redis://127.0.0.1:${port}` })
+    // Listening came first: the port does not stay closed while Redis's first attempt (up to
+    // 5 s of retries) runs; /readyz says 503 meanwhile.
+    expect(served.output().stderr).not.toMatch(/serving anyway/)
+    expect((await fetch(`${served.url}/readyz`)).status).toBe(503)
     await eventually(
       async () =>
         /cannot reach the Redis revocation store at redis:\/\/127\.0\.0\.1:\d+.*serving anyway/.test(

@@ -205,7 +205,9 @@ export const serveCommand: Command = {
         stopWaiting()
         closeStore()
       }
-      await waiting.first
+      // A store that is up answers within this; one that is down (Redis retries for up to 5 s)
+      // must not keep the port closed: the proxy listens with /readyz 503 until it answers.
+      await firstOrAfter(waiting.first, FIRST_STORE_WAIT_MS)
     }
 
     // Credential types beyond core's (aws-sigv4): a grant that uses one opens with no flag.
@@ -415,4 +417,15 @@ function waitForSignals(
     process.on('SIGINT', onStop)
     process.on('SIGTERM', onStop)
   })
+}
+
+/** How long serve waits for a shared store's first answer before it listens anyway. */
+const FIRST_STORE_WAIT_MS = 1_000
+
+function firstOrAfter(first: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return Promise.race([first, waited]).finally(() => clearTimeout(timer))
 }
