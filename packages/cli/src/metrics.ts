@@ -1,4 +1,5 @@
 import {
+  adminUnauthorized,
   createAdminCheck,
   createFailureLimiter,
   errorResponse,
@@ -120,7 +121,8 @@ export function createServeMetrics(options: ServeMetricsOptions): ServeMetrics {
     },
     async handle(request, clientAddress = 'unknown') {
       // The token is checked before the limiter, so the right token always gets through.
-      if (isAdmin && !(await isAdmin(request.headers.get('authorization')))) {
+      const authorization = request.headers.get('authorization')
+      if (isAdmin && !(await isAdmin(authorization))) {
         const wait = limiter.retryAfter(clientAddress)
         if (wait > 0) {
           const limited = errorResponse('rate_limited', 'too many failed admin attempts; try again later')
@@ -128,7 +130,7 @@ export function createServeMetrics(options: ServeMetricsOptions): ServeMetrics {
           return limited
         }
         limiter.fail(clientAddress)
-        return errorResponse('unauthorized', 'a valid admin token is required (Authorization: Bearer ...)')
+        return adminUnauthorized(authorization)
       }
       const text = await registry.metrics()
       return new Response(request.method === 'HEAD' ? null : text, {

@@ -249,11 +249,15 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     const app = new Hono()
     // Without --metrics the route is not enabled: 404, as for any management route that is off
     // (not a token error from the proxy, which would take /metrics for a target).
-    app.get('/metrics', (c) =>
-      metrics
-        ? metrics.handle(c.req.raw, clientAddressOf(c.env))
-        : errorResponse('not_found', 'metrics are off (start with --metrics)'),
-    )
+    app.all('/metrics', (c) => {
+      if (!metrics) return errorResponse('not_found', 'metrics are off (start with --metrics)')
+      const method = c.req.method
+      if (method === 'GET' || method === 'HEAD') return metrics.handle(c.req.raw, clientAddressOf(c.env))
+      // As the other management routes answer a wrong method (not the proxy's "bad target").
+      const wrong = errorResponse('not_found', '/metrics takes GET')
+      wrong.headers.set('allow', 'GET, HEAD')
+      return wrong
+    })
     app.use('*', adminRoutes(own.at(-1)))
     app.all(
       '/*',

@@ -104,6 +104,7 @@ describe('keyhole serve --metrics', () => {
     const anonymous = await scrape(served.url)
     expect(anonymous.status).toBe(401)
     expect(anonymous.headers.get('x-keyhole-error')).toBe('unauthorized')
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer')
     expect(await anonymous.text()).not.toContain('keyhole_requests_total')
     expect(
       (await scrape(served.url, { authorization: 'Bearer not-the-admin-token-0123456789abcdef' })).status,
@@ -168,6 +169,11 @@ describe('keyhole serve --metrics', () => {
     await traffic(served, token)
     const response = await scrape(served.url)
     expect(response.status).toBe(200)
+    // A wrong method is the management routes' 404 with Allow, not the proxy's bad_target.
+    const posted = await fetch(`${served.url}/metrics`, { method: 'POST' })
+    expect(posted.status).toBe(404)
+    expect(posted.headers.get('x-keyhole-error')).toBe('not_found')
+    expect(posted.headers.get('allow')).toBe('GET, HEAD')
     const text = await response.text()
     expect(sample(text, 'keyhole_requests_total', 'outcome="ok"')).toBe(2)
     for (const secret of [token, CREDENTIAL, QUERY_VALUE, 'sandbox-chosen.example'])

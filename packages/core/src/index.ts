@@ -9,7 +9,12 @@ export {
   type AdminHandlersOptions,
   createAdminHandlers,
 } from './admin/admin-handlers.js'
-export { assertAdminToken, createAdminCheck, MIN_ADMIN_TOKEN_BYTES } from './admin/admin-token.js'
+export {
+  adminUnauthorized,
+  assertAdminToken,
+  createAdminCheck,
+  MIN_ADMIN_TOKEN_BYTES,
+} from './admin/admin-token.js'
 export {
   createFailureLimiter,
   type FailureLimiter,

@@ -145,11 +145,14 @@ describe('admin token and rate limit', () => {
     const handlers = admin({ now: () => clock })
     const from = { clientAddress: '10.0.0.7' }
     const body = { jti: 'id-1', exp: clock / 1000 + 60 }
-    expect((await errorOf(await handlers.revoke(post('/revoke', body, null), from))).code).toBe(
-      'unauthorized',
-    )
+    const bare = await handlers.revoke(post('/revoke', body, null), from)
+    expect((await errorOf(bare)).code).toBe('unauthorized')
+    // RFC 6750 §3.1: no error code for a request that carried no credentials.
+    expect(bare.headers.get('www-authenticate')).toBe('Bearer')
     for (let i = 1; i < 10; i++) {
-      expect((await handlers.revoke(post('/revoke', body, `wrong-${i}`), from)).status).toBe(401)
+      const wrong = await handlers.revoke(post('/revoke', body, `wrong-${i}`), from)
+      expect(wrong.status).toBe(401)
+      expect(wrong.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
     }
     const limited = await handlers.revoke(post('/revoke', body, 'wrong-again'), from)
     expect(limited.status).toBe(429)
@@ -287,7 +290,7 @@ describe('POST /mint', () => {
 
   it('refuses a ttl above mintMaxTtl (default 1h)', async () => {
     const error = await errorOf(await admin().mint(post('/mint', grant({ ttl: '2h' }))))
-    expect(error).toMatchObject({ status: 400, code: 'invalid_grant' })
+    expect(error).toMatchObject({ status: 400, code: 'bad_request' })
   })
 
   it('never echoes what the caller sent: bad patterns are named by position', async () => {

@@ -3,7 +3,7 @@ import { isKeyholeError, KeyholeError, type KeyholeErrorCode } from '../errors.j
 import { type MintGrant, type MintOptions, mintDetailed } from '../mint.js'
 import { errorResponse } from '../proxy/error-response.js'
 import type { RevocationStore } from '../revocation/store.js'
-import { createAdminCheck } from './admin-token.js'
+import { adminUnauthorized, createAdminCheck } from './admin-token.js'
 import { createFailureLimiter, type FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js'
 import { type PublicKeySource, publicEncryptionKeys } from './public-keys.js'
 import { MAX_ADMIN_BODY_BYTES, readJsonBody } from './read-json.js'
@@ -174,7 +174,8 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
     async (request, context) => {
       if (!isAdmin) return errorResponse('not_found', offMessage)
       // The token is checked before the limiter, so the right token always gets through.
-      if (!(await isAdmin(request.headers.get('authorization')))) {
+      const authorization = request.headers.get('authorization')
+      if (!(await isAdmin(authorization))) {
         // The body is left unread: the server discards it (cancelling could drop the connection).
         const address = context?.clientAddress ?? 'unknown'
         const wait = limiter.retryAfter(address)
@@ -183,7 +184,7 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
           return withHeaders(limited, { 'retry-after': String(wait) })
         }
         limiter.fail(address)
-        return errorResponse('unauthorized', 'a valid admin token is required (Authorization: Bearer ...)')
+        return adminUnauthorized(authorization)
       }
       let body: unknown
       try {
@@ -193,8 +194,10 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
         }
         return await run(body as Record<string, unknown>)
       } catch (error) {
-        const code = isKeyholeError(error) ? error.code : fallback
-        const message = SHOWN.has(code) && isKeyholeError(error) ? error.message : undefined
+        // DESIGN's error table is closed: a grant /mint refuses is the caller's bad request.
+        const thrown = isKeyholeError(error) ? error.code : fallback
+        const code = thrown === 'invalid_grant' ? 'bad_request' : thrown
+        const message = SHOWN.has(thrown) && isKeyholeError(error) ? error.message : undefined
         // Whatever the message, it goes out only if it quotes nothing the caller sent.
         return errorResponse(code, message === undefined ? undefined : withheldEchoes(message, body))
       }

@@ -1,4 +1,5 @@
 import { KeyholeError } from '../errors.js'
+import { errorResponse } from '../proxy/error-response.js'
 
 /** The shortest admin token accepted, in bytes of UTF-8. */
 export const MIN_ADMIN_TOKEN_BYTES = 32
@@ -59,4 +60,25 @@ export function createAdminCheck(
     for (let i = 0; i < expected.length; i++) diff |= (expected[i] as number) ^ (digest[i] as number)
     return diff === 0
   }
+}
+
+/**
+ * The 401 `unauthorized` of an admin route or `/metrics`. Its challenge follows RFC 6750 §3.1:
+ * `Bearer` alone when the request carried no `Authorization` (no error code for a request that
+ * did not try), `Bearer error="invalid_token"` when it carried a wrong one.
+ *
+ * @example
+ * ```ts
+ * const authorization = request.headers.get('authorization')
+ * if (!(await isAdmin(authorization))) return adminUnauthorized(authorization)
+ * ```
+ */
+export function adminUnauthorized(authorization: string | null | undefined): Response {
+  const response = errorResponse(
+    'unauthorized',
+    'a valid admin token is required (Authorization: Bearer ...)',
+  )
+  if (authorization === null || authorization === undefined || authorization === '')
+    response.headers.set('www-authenticate', 'Bearer')
+  return response
 }
