@@ -302,6 +302,106 @@ describe('createFetch: passthrough', () => {
   })
 })
 
+describe('createFetch: redirects are followed through the proxy, never by fetch', () => {
+  const THIRD = 'https://third.example.org'
+  // The proxy hands the upstream's 3xx back untouched; what it redirects to is up to the path.
+  function redirecting(status: number, location: string) {
+    server.use(
+      http.all(`${PROXY}/https/api.github.com/redirect`, async ({ request }) => {
+        const body = request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text()
+        seen.push({ url: request.url, method: request.method, headers: request.headers, body })
+        return new HttpResponse(null, { status, headers: { location } })
+      }),
+      http.all(`${THIRD}/*`, async ({ request }) => {
+        seen.push({ url: request.url, method: request.method, headers: request.headers, body: '' })
+        return HttpResponse.text('third party')
+      }),
+    )
+  }
+
+  it('refuses to follow a redirect to a host no token names (the token never goes there)', async () => {
+    redirecting(302, `${THIRD}/steal`)
+    const fetch = createFetch({ proxy: PROXY, tokens: [github] })
+    const error = await rejection(fetch('https://api.github.com/redirect'))
+    expect(error.code).toBe('no_token_for_host')
+    expect(error.message).toBe(
+      `no keyhole token for ${THIRD} (a redirect led there); the request was not sent`,
+    )
+    expect(seen.map((s) => s.url)).toEqual([`${PROXY}/https/api.github.com/redirect`])
+  })
+
+  it('with passthrough, follows it directly without the token (or the proof)', async () => {
+    redirecting(302, `${THIRD}/steal`)
+    const fetch = createFetch({ proxy: PROXY, tokens: [github], passthrough: true })
+    const response = await fetch('https://api.github.com/redirect', { headers: { authorization: 'mine' } })
+    expect(await response.text()).toBe('third party')
+    expect(seen.map((s) => s.url)).toEqual([`${PROXY}/https/api.github.com/redirect`, `${THIRD}/steal`])
+    expect(seen[1]!.headers.get('x-keyhole-token')).toBeNull()
+    expect(seen[1]!.headers.get('keyhole-proof')).toBeNull()
+    // As fetch does across origins: the caller's own Authorization stays behind.
+    expect(seen[1]!.headers.get('authorization')).toBeNull()
+  })
+
+  it('follows a relative Location against the target URL, through the proxy, with the token', async () => {
+    redirecting(301, '/user?from=redirect')
+    const fetch = createFetch({ proxy: PROXY, tokens: [github] })
+    expect(await (await fetch('https://api.github.com/redirect')).json()).toEqual({ ok: true })
+    expect(seen.map((s) => s.url)).toEqual([
+      `${PROXY}/https/api.github.com/redirect`,
+      `${PROXY}/https/api.github.com/user?from=redirect`,
+    ])
+    expect(seen.every((s) => s.headers.get('x-keyhole-token') === github)).toBe(true)
+  })
+
+  it("honours redirect: 'manual' and 'error', and caps the hops", async () => {
+    redirecting(302, `${THIRD}/steal`)
+    const fetch = createFetch({ proxy: PROXY, tokens: [github] })
+    const manual = await fetch('https://api.github.com/redirect', { redirect: 'manual' })
+    expect(manual.status).toBe(302)
+    expect(manual.headers.get('location')).toBe(`${THIRD}/steal`)
+    const fromRequest = await fetch(new Request('https://api.github.com/redirect', { redirect: 'manual' }))
+    expect(fromRequest.status).toBe(302)
+    await expect(fetch('https://api.github.com/redirect', { redirect: 'error' })).rejects.toThrow(TypeError)
+    redirecting(307, '/redirect')
+    await expect(fetch('https://api.github.com/redirect')).rejects.toThrow('too many redirects')
+    expect(seen.filter((s) => s.url.startsWith(THIRD))).toEqual([])
+  })
+
+  it('turns a POST into a GET on 303, replays a 307 body, refuses to replay a streamed one', async () => {
+    const fetch = createFetch({ proxy: PROXY, tokens: [github] })
+    redirecting(303, '/user')
+    await fetch('https://api.github.com/redirect', {
+      method: 'POST',
+      body: 'form=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect(seen.map((s) => [s.method, s.body, s.headers.get('content-type')])).toEqual([
+      ['POST', 'form=1', 'application/x-www-form-urlencoded'],
+      ['GET', '', null],
+    ])
+    seen = []
+    redirecting(307, '/user')
+    await fetch('https://api.github.com/redirect', { method: 'PUT', body: 'again' })
+    expect(seen.map((s) => [s.method, s.body])).toEqual([
+      ['PUT', 'again'],
+      ['PUT', 'again'],
+    ])
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('once'))
+        controller.close()
+      },
+    })
+    await expect(
+      fetch('https://api.github.com/redirect', {
+        method: 'PUT',
+        body: stream,
+        duplex: 'half',
+      } as RequestInit),
+    ).rejects.toThrow('cannot replay a streamed request body')
+  })
+})
+
 describe('createFetch: options', () => {
   it('refuses unusable options without echoing tokens', () => {
     const secretish = 'not-a-token-SECRET'

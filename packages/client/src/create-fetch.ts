@@ -86,6 +86,13 @@ function isStream(body: unknown): boolean {
  *   out of the `/{scheme}/{host}/` prefix). The fragment is never sent.
  * - A URL no token matches is refused with `KeyholeClientError('no_token_for_host')` before
  *   anything is sent, unless `passthrough: true`.
+ * - Redirects are followed here, not by the underlying fetch (which would send the request,
+ *   `X-Keyhole-Token` included, straight to whatever host the `Location` names): each hop is a
+ *   new call of this function for the `Location` resolved against the target URL, so it gets the
+ *   token for its own host, is refused, or (with `passthrough`) goes out without a token.
+ *   `redirect: 'manual'` returns the 3xx, `'error'` rejects, as fetch does; at most 20 hops;
+ *   301/302 turn a POST, and 303 anything but HEAD, into a GET without a body; a 307/308 with a
+ *   streamed body cannot be replayed and rejects.
  *
  * @throws KeyholeClientError `invalid_options` or `invalid_token` when the options are unusable
  * @example
@@ -109,7 +116,11 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
   const gateway: GatewayRoute | undefined =
     options.upstream === undefined ? undefined : compileGateway(options.proxy, options.upstream)
 
-  return async function keyholeFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  async function keyholeFetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+    hops = 0,
+  ): Promise<Response> {
     const request = input instanceof Request ? input : undefined
     const url = parseCallUrl(
       request !== undefined ? request.url : input instanceof URL ? input.href : String(input),
@@ -122,10 +133,15 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
 
     if (token === undefined) {
       if (!passthrough) {
-        const where = target === undefined ? url.protocol : `${url.protocol}//${url.host}`
+        const where =
+          target !== undefined
+            ? `${url.protocol}//${url.host}`
+            : gateway !== undefined
+              ? `${url.protocol}//${url.host} (outside the gateway's upstream)`
+              : url.protocol
         throw new KeyholeClientError(
           'no_token_for_host',
-          `no keyhole token for ${where}; the request was not sent`,
+          `no keyhole token for ${where}${hops > 0 ? ' (a redirect led there)' : ''}; the request was not sent`,
         )
       }
       return send(...withoutToken(input, init))
@@ -147,9 +163,17 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
       headers.set(TOKEN_HEADER, token)
       headers.delete(PROOF_HEADER)
       if (proof !== undefined) headers.set(PROOF_HEADER, proof)
-      const out: Init = { ...init, headers }
+      const out: Init = { ...init, headers, redirect: 'manual' }
       if (isStream(out.body)) out.duplex = 'half'
-      return send(proxied, out)
+      const response = await send(proxied, out)
+      return followed(response, targetUrl as URL, init?.redirect ?? 'follow', hops, () => ({
+        method: init?.method,
+        headers: init?.headers,
+        body: init?.body,
+        replayable: !isStream(init?.body),
+        signal: init?.signal,
+        rest: init,
+      }))
     }
     const source = init === undefined ? request : new Request(request, withDuplex(init))
     const headers = copyHeaders(source.headers)
@@ -162,7 +186,7 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
       headers,
       body: source.body,
       signal: source.signal,
-      redirect: source.redirect,
+      redirect: 'manual',
       credentials: source.credentials,
       cache: source.cache,
       integrity: source.integrity,
@@ -170,9 +194,80 @@ export function createFetch(options: CreateFetchOptions): KeyholeFetch {
       referrerPolicy: source.referrerPolicy,
     }
     if (source.body !== null) out.duplex = 'half'
-    return send(proxied, out)
+    const response = await send(proxied, out)
+    return followed(response, targetUrl as URL, source.redirect, hops, () => ({
+      method: source.method,
+      headers: source.headers,
+      body: null,
+      replayable: source.body === null,
+      signal: source.signal,
+      rest: undefined,
+    }))
   }
+
+  /** The response, or (for a redirect to follow) the next hop's, sent through keyholeFetch again. */
+  async function followed(
+    response: Response,
+    from: URL,
+    mode: RequestRedirect,
+    hops: number,
+    original: () => OriginalCall,
+  ): Promise<Response> {
+    const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null
+    if (location === null || mode === 'manual') return response
+    await response.body?.cancel().catch(() => {})
+    if (mode === 'error') throw new TypeError(`fetch failed: redirect mode is "error" (${response.status})`)
+    if (hops >= MAX_REDIRECTS) throw new TypeError('fetch failed: too many redirects')
+    let next: URL
+    try {
+      next = new URL(location, from)
+    } catch {
+      throw new TypeError('fetch failed: the redirect location is not a URL')
+    }
+    if (next.protocol !== 'https:' && next.protocol !== 'http:')
+      throw new TypeError('fetch failed: a redirect to a URL that is not http(s)')
+    const call = original()
+    const method = wireMethod(call.method)
+    const toGet =
+      ((response.status === 301 || response.status === 302) && method === 'POST') ||
+      (response.status === 303 && method !== 'GET' && method !== 'HEAD')
+    const headers = copyHeaders(call.headers)
+    if (toGet) for (const name of BODY_HEADERS) headers.delete(name)
+    // As fetch does: the caller's own credentials do not follow a redirect to another origin.
+    if (next.origin !== from.origin) for (const name of CROSS_ORIGIN_DROPPED) headers.delete(name)
+    const init: Init = { ...call.rest, method: toGet ? 'GET' : method, headers, redirect: 'follow' }
+    delete init.body
+    delete init.duplex
+    if (call.signal) init.signal = call.signal
+    if (!toGet && call.body !== undefined && call.body !== null) init.body = call.body
+    if (!toGet && !call.replayable)
+      throw new TypeError(`fetch failed: a ${response.status} redirect cannot replay a streamed request body`)
+    return keyholeFetch(next, init, hops + 1)
+  }
+
+  return (input, init) => keyholeFetch(input, init)
 }
+
+interface OriginalCall {
+  readonly method: string | undefined
+  readonly headers: HeadersInit | undefined
+  readonly body: BodyInit | null | undefined
+  /** The body can be sent again (not a stream, or none). */
+  readonly replayable: boolean
+  readonly signal: AbortSignal | null | undefined
+  readonly rest: RequestInit | undefined
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 20
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+]
+const CROSS_ORIGIN_DROPPED = ['authorization', 'cookie', 'proxy-authorization']
 
 function withDuplex(init: RequestInit): Init {
   return isStream(init.body) && (init as Init).duplex === undefined ? { ...init, duplex: 'half' } : init
