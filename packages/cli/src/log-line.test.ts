@@ -35,6 +35,13 @@ describe('formatEvent', () => {
     )
   })
 
+  it("shows the issuer-signed sub beside a layer's own label", () => {
+    const base: ProxyEvent = { outcome: 'ok', status: 200, method: 'GET', jti: 'j', sub: 'bob', timings }
+    expect(formatEvent({ ...base, signedSub: 'alice' }, new Date(0))).toContain('sub=bob signed-sub=alice ')
+    expect(formatEvent({ ...base, signedSub: null }, new Date(0))).toContain('sub=bob signed-sub=- ')
+    expect(formatEvent(base, new Date(0))).not.toContain('signed-sub')
+  })
+
   it('writes a dash for a request whose target was never read', () => {
     const line = formatEvent({ outcome: 'missing_token', status: 401, method: 'GET', timings }, new Date(0))
     expect(line).toBe('1970-01-01T00:00:00.000Z 401 missing_token GET - 12.3ms')

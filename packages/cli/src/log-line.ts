@@ -53,6 +53,9 @@ export function formatEvent(event: ProxyEvent, at: Date): string {
   const parts = [at.toISOString(), String(event.status), event.outcome, field(event.method), field(target)]
   if (event.jti !== undefined) parts.push(`jti=${field(event.jti)}`)
   if (event.sub !== undefined) parts.push(`sub=${field(event.sub)}`)
+  // A layer's own sub is the holder's label: the issuer-signed one stays on the line.
+  if (event.signedSub !== undefined)
+    parts.push(`signed-sub=${event.signedSub === null ? '-' : field(event.signedSub)}`)
   if (event.cacheHit !== undefined) parts.push(`cache=${event.cacheHit ? 'hit' : 'miss'}`)
   parts.push(`${event.timings.total.toFixed(1)}ms`)
   return parts.join(' ')

@@ -95,6 +95,8 @@ describe('keyhole attenuate', () => {
     expect(allowed.status).toBe(200)
     expect(await allowed.json()).toMatchObject({ url: '/repos/acme/app' })
     expect(upstream.received.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`)
+    // The log line shows the holder's label and, beside it, the sub the issuer signed.
+    await served.waitFor(/ 200 ok GET .*\/repos\/acme\/app .*sub=child signed-sub=parent /)
     expect((await through(narrow, '/elsewhere')).status).toBe(403)
     expect((await through(narrow, '/repos/other/app')).status).toBe(403)
     expect((await through(narrow, '/repos/acme/app', 'DELETE')).status).toBe(403)

@@ -76,6 +76,23 @@ beforeAll(async () => {
 })
 
 describe('attenuate', () => {
+  it("keeps the issuer-signed sub beside a layer's own label, through every layer", async () => {
+    const signed = await mint(
+      { ...wide, sub: 'alice-signed' },
+      { to: keyring.publicJwks(), signWith: testIssuer },
+    )
+    const to = { to: keyring.publicJwks() }
+    const relabelled = await attenuate(signed, { sub: 'bob-unsigned' }, to)
+    const plain = await attenuate(signed, { methods: ['GET'] }, to)
+    const twice = await attenuate(await attenuate(relabelled, { methods: ['GET'] }, to), { sub: 'carol' }, to)
+    const opener = createOpener({ keyring, issuers: testIssuers })
+    expect(await opener.open(relabelled)).toMatchObject({ sub: 'bob-unsigned', signedSub: 'alice-signed' })
+    const unlabelled = await opener.open(plain)
+    expect(unlabelled.sub).toBe('alice-signed')
+    expect(unlabelled).not.toHaveProperty('signedSub')
+    expect(await opener.open(twice)).toMatchObject({ sub: 'carol', signedSub: 'alice-signed' })
+  })
+
   it('wraps the token in a keyhole+att layer that hides it and narrows what it allows', async () => {
     const narrow = await attenuate(
       token,
@@ -91,6 +108,8 @@ describe('attenuate', () => {
     const inner = await opener.open(token)
     expect(grant.chain).toEqual([grant.jti, inner.jti])
     expect(grant.sub).toBe('sub-agent')
+    // The issuer signed no sub: the audit record says so beside the holder's label.
+    expect(grant.signedSub).toBeNull()
     expect(grant.issuerKid).toBe(testIssuer.kid)
     expect(grant.exp).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 15 * 60 + 1)
     const get = (url: string, method = 'GET') => refusalSync(() => authorize(grant, { method, url }))

@@ -139,6 +139,12 @@ export interface Grant extends Policy {
   readonly iss?: string
   readonly aud?: string | readonly string[]
   readonly sub?: string
+  /**
+   * For an attenuated token whose layer set its own `sub` (a label the holder chose, unsigned):
+   * the `sub` the issuer signed, or `null` when the signed grant has none. Absent when `sub` is
+   * the signed one, so an audit record always shows who the issuer vouched for.
+   */
+  readonly signedSub?: string | null
   readonly inject: readonly Injection[]
   /** The key id the token was encrypted to (from the protected header). */
   readonly kid: string
@@ -244,6 +250,8 @@ export interface OpenInfo {
   jti?: string
   kid?: string
   sub?: string
+  /** The grant's `signedSub`, when a layer relabelled `sub`. */
+  signedSub?: string | null
   /** The issuer key that signed the grant (absent for an unsigned one). */
   issuerKid?: string
 }

@@ -60,6 +60,8 @@ function spanAttributes(event: ProxyEvent, options: SpanOptions): Attributes {
     // revocation. Operators who treat `sub` as personal data turn this off.
     if (event.jti !== undefined) attributes['keyhole.jti'] = event.jti
     if (event.sub !== undefined) attributes['keyhole.sub'] = event.sub
+    // An attenuation layer's sub is the holder's label; the issuer-signed one goes beside it.
+    if (event.signedSub !== undefined) attributes['keyhole.signed_sub'] = event.signedSub ?? ''
     if (event.kid !== undefined) attributes['keyhole.kid'] = event.kid
     if (event.issuerKid !== undefined) attributes['keyhole.issuer_kid'] = event.issuerKid
   }

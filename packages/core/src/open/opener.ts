@@ -427,6 +427,9 @@ export function createOpener(options: OpenerOptions): Opener {
       ...(layer.methods && { methods: layer.methods }),
     })
     const nbf = Math.max(layer.nbf ?? 0, inner.nbf ?? 0)
+    // A layer's sub is the holder's label: the issuer's stays beside it for audit records.
+    const sub = layer.sub ?? inner.sub
+    const signedSub = inner.signedSub !== undefined ? inner.signedSub : (inner.sub ?? null)
     return Object.freeze({
       jti: layer.jti,
       iat: Math.max(layer.iat, inner.iat),
@@ -434,7 +437,8 @@ export function createOpener(options: OpenerOptions): Opener {
       ...(nbf > 0 && { nbf }),
       ...(inner.iss !== undefined && { iss: inner.iss }),
       ...(inner.aud !== undefined && { aud: inner.aud }),
-      ...((layer.sub ?? inner.sub) !== undefined && { sub: layer.sub ?? inner.sub }),
+      ...(sub !== undefined && { sub }),
+      ...(sub !== (signedSub ?? undefined) && { signedSub }),
       hosts: inner.hosts,
       ...(inner.paths !== undefined && { paths: inner.paths }),
       ...(inner.methods !== undefined && { methods: inner.methods }),
@@ -551,6 +555,7 @@ export function createOpener(options: OpenerOptions): Opener {
       info.jti = grant.jti
       info.kid = grant.kid
       if (grant.sub !== undefined) info.sub = grant.sub
+      if (grant.signedSub !== undefined) info.signedSub = grant.signedSub
       if (grant.issuerKid !== undefined) info.issuerKid = grant.issuerKid
       // Recorded before the checks that may refuse: an expired token or a store outage on a
       // cached grant is still a cache hit, not another open.

@@ -39,6 +39,7 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
     event.jti = grant.jti
     event.kid = grant.kid
     if (grant.sub !== undefined) event.sub = grant.sub
+    if (grant.signedSub !== undefined) event.signedSub = grant.signedSub
     if (grant.issuerKid !== undefined) event.issuerKid = grant.issuerKid
     event.cacheHit = info.cacheHit
   } else if (info.jti !== undefined) {
@@ -46,6 +47,7 @@ export function emitRequestEvent(state: RequestState, admission: Admission): voi
     event.jti = info.jti
     if (info.kid !== undefined) event.kid = info.kid
     if (info.sub !== undefined) event.sub = info.sub
+    if (info.signedSub !== undefined) event.signedSub = info.signedSub
     if (info.issuerKid !== undefined) event.issuerKid = info.issuerKid
     event.cacheHit = info.cacheHit
   }

@@ -42,6 +42,11 @@ export interface ProxyEvent {
    */
   jti?: string
   sub?: string
+  /**
+   * When an attenuation layer set `sub` (a label the holder chose): the `sub` the issuer signed,
+   * `null` when it signed none. Absent when `sub` is the signed one.
+   */
+  signedSub?: string | null
   kid?: string
   /** The thumbprint of the issuer key that signed the grant; absent for an unsigned grant. */
   issuerKid?: string
