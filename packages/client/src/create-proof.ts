@@ -17,13 +17,17 @@ export interface ProofRequest {
 }
 
 /**
- * The `htu` of a proof: scheme and host in lower case, the port only when not the default, the
- * path as it will be forwarded, no query or fragment.
+ * The `htu` of a proof: scheme and host in lower case, the host's trailing dot removed (as the
+ * proxy normalizes the target), the port only when not the default, the path as it will be
+ * forwarded, no query or fragment.
  */
 export function proofUrl(url: string | URL): string {
   const parsed = typeof url === 'string' ? new URL(url) : url
-  return `${parsed.origin}${parsed.pathname}`
+  return `${parsed.protocol}//${parsed.host.replace(TRAILING_DOT, '')}${parsed.pathname}`
 }
+
+// The dot ending the host name, before an optional port.
+const TRAILING_DOT = /\.(?=(?::\d+)?$)/
 
 /**
  * Signs a fresh proof of possession for one request: a DPoP-shaped JWS (`typ: dpop+jwt`) with the

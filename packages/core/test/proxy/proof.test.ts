@@ -119,6 +119,34 @@ describe('a key-bound token through the engine', () => {
     expect(response.headers.get('x-keyhole-error')).toBe('invalid_proof')
   })
 
+  it('createFetch signs the htu the proxy checks when the host is written with a trailing dot', async () => {
+    const local = await mint(
+      {
+        hosts: [`http://localhost:${upstream.port}`],
+        inject: [{ in: 'header', name: 'Authorization', value: `Bearer ${SECRET}` }],
+        ttl: '10m',
+        bindKey: holder.publicJwk,
+      },
+      { to: keyring.publicJwks(), signWith: testIssuer },
+    )
+    const lenient = createProxy({
+      opener: createOpener({ keyring, issuers: testIssuers }),
+      forward: createNodeForwarder({ allowPrivateAddresses: true }),
+      allowPrivateAddresses: true,
+    })
+    const fetch = createFetch({
+      proxy: 'http://proxy.test',
+      tokens: [local],
+      proofKey: holder,
+      fetch: (input, init) => lenient(new Request(input, init)),
+    })
+    for (const host of [`localhost.:${upstream.port}`, `LocalHost:${upstream.port}`]) {
+      const response = await fetch(`http://${host}/echo/dot`)
+      expect({ host, status: response.status }).toEqual({ host, status: 200 })
+      await response.text()
+    }
+  })
+
   it('createFetch with proofKey makes every call pass, a narrowed bound token included', async () => {
     const fetch = createFetch({
       proxy: 'http://proxy.test',
@@ -181,7 +209,11 @@ describe('a key-bound token through the engine', () => {
     expect(refused.status).toBe(401)
     expect(refused.headers.get('x-keyhole-error')).toBe('invalid_proof')
     // A URL under neither base is not sent anywhere.
-    await expect(fetch('http://elsewhere.test/x')).rejects.toMatchObject({ code: 'no_token_for_host' })
+    await expect(fetch('http://elsewhere.test/x')).rejects.toMatchObject({
+      code: 'no_token_for_host',
+      message:
+        "no keyhole token for http://elsewhere.test (outside the gateway's upstream); the request was not sent",
+    })
   })
 
   it('an unbound token ignores a proof header and never forwards it', async () => {
