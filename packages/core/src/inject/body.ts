@@ -33,7 +33,8 @@ function decodeBody(body: Uint8Array | null): string {
  * numbers beyond 2^53 survive). Any other type (multipart included), a charset other than UTF-8,
  * an encoded (`Content-Encoding`) body, malformed JSON, or a pointer whose parent is missing or
  * not an object is `KeyholeError('bad_request')`. Needs the buffered body; a request without one
- * counts as an empty body. Drops `Content-Length`: the engine sends the new length.
+ * counts as an empty body, and an empty JSON body as `{}`. Drops `Content-Length`: the engine
+ * sends the new length.
  *
  * @example
  * ```ts
@@ -76,7 +77,10 @@ export const bodyInjector: Injector<BodyInjection> = Object.freeze<Injector<Body
     }
     let text: string
     if (JSON_TYPE.test(type)) {
-      text = spliceJson(decodeBody(request.body), tokens, entry.value)
+      // An empty JSON body is an empty object, as an empty form is an empty form: the field is
+      // created in it (a POST whose only field is the credential sends no body of its own).
+      const json = decodeBody(request.body)
+      text = spliceJson(json === '' ? '{}' : json, tokens, entry.value)
     } else if (type === 'application/x-www-form-urlencoded') {
       if (tokens.length !== 1) badRequest('a form body has no nested fields')
       text = spliceForm(decodeBody(request.body), tokens[0]!, entry.value)
