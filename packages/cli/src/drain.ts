@@ -36,6 +36,8 @@ const AFTER_CUT_MS = 1000
 export function trackDrain(server: Server): Drain {
   const inFlight = new Set<ServerResponse>()
   let listenerClosed = false
+  // Set once the server has closed: called when the last response in flight has closed too.
+  let onLastResponse: (() => void) | undefined
   const closeIdleSoon = () => {
     // On the next turn: the connection counts as idle only once the response has been detached.
     setImmediate(() => server.closeIdleConnections())
@@ -47,6 +49,7 @@ export function trackDrain(server: Server): Drain {
     response.once('close', () => {
       inFlight.delete(response)
       if (listenerClosed) closeIdleSoon()
+      if (inFlight.size === 0) onLastResponse?.()
     })
   })
 
@@ -69,7 +72,14 @@ export function trackDrain(server: Server): Drain {
             clearTimeout(afterCut)
             resolve()
           }
-          server.close(() => done())
+          // The server counts a connection gone when it is destroyed, but its response emits
+          // 'close' only in a later phase of the event loop: wait for that too, so the handler of
+          // a request the grace period cut learns its client is gone (499 client_aborted) before
+          // whoever stops next (the forwarder's pool) cuts its upstream (502 upstream_unreachable).
+          server.close(() => {
+            if (inFlight.size === 0) done()
+            else onLastResponse = done
+          })
           server.closeIdleConnections()
         }, delayMs)
       })

@@ -140,6 +140,13 @@ describe('keyhole serve draining on SIGTERM', () => {
     expect(await exit).toBe(0)
     // 500 ms of grace, then the cut and the store's close: nowhere near the upstream's 60 s.
     expect(Date.now() - signalled).toBeLessThan(5_000)
+    // The cut request is the proxy's own doing, not the upstream's fault.
+    const lines = served
+      .output()
+      .stdout.split('\n')
+      .filter((line) => line.includes('/delay/60000'))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/ 499 client_aborted GET /)
   })
 
   it('refuses a --drain-delay or --drain-timeout that is not a duration', async () => {
