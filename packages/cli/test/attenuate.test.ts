@@ -109,6 +109,39 @@ describe('keyhole attenuate', () => {
     const narrower = second.stdout.trim()
     expect((await through(narrower, '/repos/acme/x')).status).toBe(200)
     expect((await through(narrower, '/repos/other/x')).status).toBe(403)
+    // Small tokens: no size warning.
+    expect(second.stderr).toBe('')
+  })
+
+  it('warns when the narrowed token outgrows what a proxy accepts by default, and the proxy does refuse it', async () => {
+    // A root grant of about 3 KiB: each layer wraps the whole inner token, so 3 layers pass 8 KiB.
+    const big = await keyhole(
+      [
+        'mint',
+        '--keys',
+        'keys.json',
+        '--host',
+        upstream.origin,
+        ...Array.from({ length: 6 }, (_, i) => ['--header', `X-Big-${i}: ${'v'.repeat(400)}`]).flat(),
+        '--ttl',
+        '10m',
+      ],
+      { cwd: dir },
+    )
+    expect(big.code).toBe(0)
+    let token = big.stdout.trim()
+    let last = { code: 0 as number | null, stderr: '' }
+    for (let layer = 0; layer < 3 && token.length <= 8192; layer++) {
+      const result = await attenuate(token, ['--path', '/x/**'])
+      expect(result.code).toBe(0)
+      token = result.stdout.trim()
+      last = result
+    }
+    expect(token.length).toBeGreaterThan(8192)
+    expect(last.stderr).toBe(
+      `warning: the narrowed token is ${token.length} bytes; a proxy refuses tokens over 8192 bytes unless its maxTokenBytes is raised (fewer layers or a smaller grant keep it under)\n`,
+    )
+    expect((await through(token, '/x/y')).headers.get('x-keyhole-error')).toBe('invalid_token')
   })
 
   it('reads the token from stdin with -', async () => {

@@ -69,6 +69,7 @@ export type { InvalidTokenReason } from './open/invalid-token.js'
 export type { IssuerKey, IssuerKeys, IssuerOption, TrustedIssuer } from './open/issuers.js'
 export {
   createOpener,
+  DEFAULT_MAX_TOKEN_BYTES,
   issuerRevocationId,
   type Opener,
   type OpenerOptions,

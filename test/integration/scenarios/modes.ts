@@ -170,7 +170,7 @@ export function modeScenarios(s: Suite): void {
       }),
     })
     expect(invalid.status).toBe(400)
-    expect(invalid.headers['x-keyhole-error']).toBe('invalid_grant')
+    expect(invalid.headers['x-keyhole-error']).toBe('bad_request')
     expect(invalid.text()).not.toContain(value)
     const tooLong = await send(`${s.app.origin}/mint`, {
       method: 'POST',
@@ -182,7 +182,7 @@ export function modeScenarios(s: Suite): void {
       }),
     })
     expect(tooLong.status).toBe(400)
-    expect(tooLong.headers['x-keyhole-error']).toBe('invalid_grant')
+    expect(tooLong.headers['x-keyhole-error']).toBe('bad_request')
 
     const minted = await send(`${s.app.origin}/mint`, {
       method: 'POST',

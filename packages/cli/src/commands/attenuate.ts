@@ -1,4 +1,4 @@
-import { attenuate, isKeyholeError, type Restriction } from '@keyhole/core'
+import { attenuate, DEFAULT_MAX_TOKEN_BYTES, isKeyholeError, type Restriction } from '@keyhole/core'
 import { CliError, EXIT_OK, EXIT_USAGE, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
 import { jwksTarget } from '../jwks-target.js'
@@ -111,6 +111,12 @@ export const attenuateCommand: Command = {
       throw error
     }
     io.stdout(`${narrow}\n`)
+    // Each layer wraps the whole inner token (about 1.4 times longer per layer): say so before a
+    // proxy refuses it with nothing but invalid_token.
+    if (narrow.length > DEFAULT_MAX_TOKEN_BYTES)
+      io.stderr(
+        `warning: the narrowed token is ${narrow.length} bytes; a proxy refuses tokens over ${DEFAULT_MAX_TOKEN_BYTES} bytes unless its maxTokenBytes is raised (fewer layers or a smaller grant keep it under)\n`,
+      )
     return EXIT_OK
   },
 }

@@ -178,6 +178,9 @@ function push(list: string[] | undefined, id: string): string[] {
   return list
 }
 
+/** The longest token an opener accepts unless told otherwise (`maxTokenBytes`). */
+export const DEFAULT_MAX_TOKEN_BYTES = 8192
+
 /**
  * Creates an opener: the last-hop check of a keyhole token. In order, it refuses oversized
  * tokens before parsing, checks the compact form and the protected header itself (algorithms,
@@ -211,7 +214,7 @@ export function createOpener(options: OpenerOptions): Opener {
   const maxTtl = toSeconds(options.maxTtl ?? '24h')
   const tolerance = toSeconds(options.clockTolerance ?? '30s')
   const revocationTimeoutMs = toSeconds(options.revocationTimeout ?? '2s') * 1000
-  const maxTokenBytes = options.maxTokenBytes ?? 8192
+  const maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES
   const cacheSize = options.cacheSize ?? 10_000
   if (!Number.isSafeInteger(maxTokenBytes) || maxTokenBytes <= 0) {
     throw new KeyholeError('bad_request', 'maxTokenBytes must be a positive integer')
