@@ -1,10 +1,8 @@
 import { KeyholeError } from '../errors.js'
-import { methodOverrideInBody } from '../policy/method-override.js'
+import { mayCarryFormFields, methodOverrideInBody } from '../policy/method-override.js'
 import type { Grant } from '../types.js'
 import { bufferBody } from './buffer-body.js'
 import type { RequestState } from './request-state.js'
-
-const FORM = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i
 
 /** Whether the grant, or any of its attenuation layers, restricts methods. */
 export function restrictsMethods(grant: Grant): boolean {
@@ -34,7 +32,9 @@ export async function checkBodyMethod(state: RequestState, limit: number): Promi
   const method = state.method
   if (method === 'GET' || method === 'HEAD') return
   const contentType = state.request.headers.get('content-type')
-  if (contentType === null || !FORM.test(contentType)) return
+  // Any value that mentions a form type: PHP, for one, reads `application/x-www-form-urlencoded,
+  // text/plain` as a form.
+  if (!mayCarryFormFields(contentType)) return
   const grant = state.grant as Grant
   const body = await bufferBody(state, limit)
   for (const named of methodOverrideInBody(contentType, body)) {

@@ -24,6 +24,19 @@ describe('methodOverrideInQuery', () => {
     expect(methodOverrideInQuery('%5Fmethod=patch')).toEqual(['PATCH'])
   })
 
+  it('reads names as loosely as the loosest framework: PHP trims, dots, spaces, brackets, ; pairs', () => {
+    // All found by the audit forwarded under a POST-only grant; PHP (Laravel, Symfony) reads each as _method.
+    expect(methodOverrideInQuery('?+_method=DELETE')).toEqual(['DELETE'])
+    expect(methodOverrideInQuery('?%20_method=DELETE')).toEqual(['DELETE'])
+    expect(methodOverrideInQuery('?a=1;_method=DELETE')).toEqual(['DELETE'])
+    expect(methodOverrideInQuery('?.method=put&_method[]=patch&_METHOD=delete')).toEqual([
+      'PUT',
+      'PATCH',
+      'DELETE',
+    ])
+    expect(methodOverrideInQuery('?%5fmethod=delete&_method=%ZZ')).toEqual(['DELETE', '%ZZ'])
+  })
+
   it('ignores other parameters and empty values', () => {
     expect(methodOverrideInQuery('')).toEqual([])
     expect(methodOverrideInQuery('?state=open&q=%20')).toEqual([])
@@ -65,6 +78,33 @@ describe('methodOverrideInBody', () => {
     expect(methodOverrideInBody('multipart/form-data; boundary=b', unquoted)).toEqual(['PATCH'])
   })
 
+  it('reads a form wherever the Content-Type names it, and multipart with every boundary it names', () => {
+    const form = bytes('_method=DELETE')
+    for (const type of [
+      'application/x-www-form-urlencoded, text/plain',
+      'application/x-www-form-urlencoded,',
+      'application/x-www-form-urlencoded x',
+    ])
+      expect({ type, found: methodOverrideInBody(type, form) }).toEqual({ type, found: ['DELETE'] })
+    expect(methodOverrideInBody(FORM, bytes('+_method=DELETE'))).toEqual(['DELETE'])
+    const parts = multipart('XX', [['_method', 'DELETE']])
+    expect(methodOverrideInBody('multipart/form-data, text/plain; boundary=XX', parts)).toEqual(['DELETE'])
+    expect(methodOverrideInBody('multipart/form-data; charset=utf-8,boundary=XX', parts)).toEqual(['DELETE'])
+    expect(
+      methodOverrideInBody(
+        'multipart/form-data; boundary=XX; boundary=YY',
+        multipart('YY', [['_method', 'PUT']]),
+      ),
+    ).toEqual(['PUT'])
+    expect(
+      methodOverrideInBody('multipart/form-data; boundary=b', multipart('b', [[' _method', 'PATCH']])),
+    ).toEqual(['PATCH'])
+    const starred = bytes(
+      "--b\r\nContent-Disposition: form-data; name*=UTF-8''%5Fmethod\r\n\r\nDELETE\r\n--b--\r\n",
+    )
+    expect(methodOverrideInBody('multipart/form-data; boundary=b', starred)).toEqual(['DELETE'])
+  })
+
   it('reads nothing from other types, a multipart type without a boundary, or no body', () => {
     const form = bytes('_method=DELETE')
     expect(methodOverrideInBody(null, form)).toEqual([])
@@ -82,9 +122,17 @@ describe('methodOverrideInBody', () => {
     const value = fc.string({ unit: 'grapheme-ascii', maxLength: 8 })
     // Boundaries as clients generate them: characters that cannot occur in the fields around them.
     const boundary = fc.stringMatching(/^[A-Za-z0-9]{8,20}$/).map((b) => `----${b}`)
+    // A name frameworks read as _method: PHP drops leading spaces, makes ' ' and '.' into '_',
+    // and an array suffix still names the field; case is ignored.
+    const isOverride = (n: string) =>
+      n
+        .split('[')[0]!
+        .replace(/^[\t\n\f\r ]+/, '')
+        .replace(/[ .]/g, '_')
+        .toLowerCase() === '_method'
     const expected = (fields: readonly (readonly [string, string])[]) =>
       fields
-        .filter(([n]) => n === '_method')
+        .filter(([n]) => isOverride(n))
         .map(([, v]) => v.trim().toUpperCase())
         .filter((v) => v !== '')
     fc.assert(

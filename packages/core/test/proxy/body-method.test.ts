@@ -60,6 +60,45 @@ describe('_method in a request body', () => {
     expect(upstream.received.length).toBe(before)
   })
 
+  it("refuses the audit's bypasses: a bent Content-Type, two boundaries, names PHP reads as _method", async () => {
+    const before = upstream.received.length
+    const cases: [string, string][] = [
+      ['application/x-www-form-urlencoded, text/plain', '_method=DELETE'],
+      ['application/x-www-form-urlencoded,', '_method=DELETE'],
+      ['application/x-www-form-urlencoded x', '_method=DELETE'],
+      ['application/x-www-form-urlencoded', '+_method=DELETE'],
+      ['application/x-www-form-urlencoded', '.method=DELETE'],
+      [
+        'multipart/form-data, text/plain; boundary=XX',
+        '--XX\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n',
+      ],
+      [
+        'multipart/form-data; boundary=XX; boundary=YY',
+        '--YY\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--YY--\r\n',
+      ],
+      [
+        'multipart/form-data; boundary=b',
+        '--b\r\nContent-Disposition: form-data; name=" _method"\r\n\r\nDELETE\r\n--b--\r\n',
+      ],
+    ]
+    for (const [type, body] of cases) {
+      const response = await post(restricted, type, body)
+      expect({ type, body, code: response.headers.get('x-keyhole-error') }).toEqual({
+        type,
+        body,
+        code: 'method_not_allowed',
+      })
+    }
+    const query = await proxy(
+      new Request(`http://proxy.test/http/127.0.0.1:${upstream.port}/echo/q?a=1;_method=DELETE`, {
+        method: 'POST',
+        headers: { 'x-keyhole-token': restricted },
+      }),
+    )
+    expect(query.headers.get('x-keyhole-error')).toBe('method_not_allowed')
+    expect(upstream.received.length).toBe(before)
+  })
+
   it('forwards an allowed form byte for byte with its Content-Length', async () => {
     const before = upstream.received.length
     const body = 'a=1&_method=POST&note=%F0%9F%94%91'
