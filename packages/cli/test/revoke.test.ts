@@ -166,7 +166,16 @@ describe('keyhole revoke', () => {
         env: { STORE_URL: POSTGRES },
       })
       expect(direct.code).toBe(0)
+      // Kept for ten years, not for a token lifetime: the key could sign new grants tomorrow.
+      const until = /kept until (\d{4})-/.exec(direct.stderr)?.[1]
+      expect(Number(until)).toBeGreaterThanOrEqual(new Date().getUTCFullYear() + 9)
       await eventually(async () => (await status(shared.url, token)).code === 'token_revoked')
+      // Not a kid: refused (exit 2) instead of "revoking" an id no grant could ever carry.
+      const typo = await keyhole(['revoke', '--issuer', 'typo!', '--store-env', 'STORE_URL'], {
+        env: { STORE_URL: POSTGRES },
+      })
+      expect(typo.code).toBe(2)
+      expect(typo.stderr).toContain("--issuer takes an issuer key's kid")
       const both = await keyhole(['revoke', 'a-jti', '--issuer', kid, '--store-env', 'STORE_URL'], {
         env: { STORE_URL: POSTGRES },
       })

@@ -70,7 +70,6 @@ export type { IssuerKey, IssuerKeys, IssuerOption, TrustedIssuer } from './open/
 export {
   createOpener,
   DEFAULT_MAX_TOKEN_BYTES,
-  issuerRevocationId,
   type Opener,
   type OpenerOptions,
   type OpenerStats,
@@ -154,6 +153,11 @@ export {
   type CachingStoreOptions,
   createCachingStore,
 } from './revocation/caching-store.js'
+export {
+  ISSUER_REVOCATION_SECONDS,
+  isIssuerKid,
+  issuerRevocationId,
+} from './revocation/issuer-revocation.js'
 export { assertJti, expiryMs, MAX_JTI_BYTES } from './revocation/jti.js'
 export { createMemoryStore, type MemoryStore, type MemoryStoreOptions } from './revocation/memory-store.js'
 export type { RevocationFeed, RevocationStore } from './revocation/store.js'

@@ -1,4 +1,4 @@
-import { assertJti } from '@keyhole/core'
+import { assertJti, ISSUER_REVOCATION_SECONDS, isIssuerKid, issuerRevocationId } from '@keyhole/core'
 import { adminTokenFromEnv } from '../admin-token.js'
 import { CliError, EXIT_OK, usageError } from '../cli-error.js'
 import type { Command } from '../command.js'
@@ -9,16 +9,16 @@ import { STORE_ARGV_WARNING, storeUrlFromEnv } from '../store-url.js'
 
 // The opener's default maximum token lifetime: a token cannot outlive this, so neither need its revocation.
 const DEFAULT_KEEP_SECONDS = 24 * 3600
-const ISSUER_PREFIX = 'issuer:'
 
 const help = `Usage: keyhole revoke (<jti> | --issuer <kid>) --url <proxy> --admin-token-env <VAR> [--exp <when>]
        keyhole revoke (<jti> | --issuer <kid>) --store-env <VAR> [--exp <when>]
-       (--exp goes with a <jti> only: an issuer stays revoked for the longest token lifetime)
+       (--exp goes with a <jti> only: an issuer stays revoked for ten years)
 
 Revokes a token by its id (jti): the proxy refuses it from then on, also from its cache. Find a
 token's jti with 'keyhole inspect <token> --keys keys.json', or in the proxy's request log.
 With --issuer, revokes every token one issuer key signed (its kid: 'keyhole keygen' prints it as
-'sig <kid>', and 'keyhole jwks --issuer' lists it) for the longest token lifetime (24 hours).
+'sig <kid>', and 'keyhole jwks --issuer' lists it), also those it signs later: kept for ten years.
+Take the key out of every proxy's --trust-issuer as well; that is what ends trust for good.
 
 Either ask a running proxy (its POST /revoke route, enabled by 'keyhole serve --admin-token-env'),
 or write straight into the revocation store the proxies share.
@@ -73,8 +73,12 @@ export const revokeCommand: Command = {
     const given = parsed.positionals[0]
     if ((given === undefined) === (issuer === undefined))
       throw usageError('give either a <jti> or --issuer <kid>')
+    if (issuer !== undefined && !isIssuerKid(issuer))
+      throw usageError(
+        "--issuer takes an issuer key's kid: its 43-character thumbprint, as 'keyhole jwks --issuer' lists it",
+      )
     // An issuer is revoked through the id the opener checks for every grant that key signed.
-    const jti = given ?? `${ISSUER_PREFIX}${issuer}`
+    const jti = given ?? issuerRevocationId(issuer as string)
     try {
       assertJti(jti)
     } catch (error) {
@@ -90,9 +94,9 @@ export const revokeCommand: Command = {
     const envName = single(values['admin-token-env'])
     const exp = single(values.exp)
     if (issuer !== undefined && exp !== undefined)
-      throw usageError('--exp goes with a <jti>; an issuer is revoked for the longest token lifetime')
-    const expiresAt =
-      exp === undefined ? new Date(Date.now() + DEFAULT_KEEP_SECONDS * 1000) : parseExpiry(exp, '--exp')
+      throw usageError('--exp goes with a <jti>; an issuer is revoked for ten years')
+    const keepSeconds = issuer === undefined ? DEFAULT_KEEP_SECONDS : ISSUER_REVOCATION_SECONDS
+    const expiresAt = exp === undefined ? new Date(Date.now() + keepSeconds * 1000) : parseExpiry(exp, '--exp')
     if (expiresAt.getTime() <= Date.now()) {
       io.stderr(`that token has already expired (${expiresAt.toISOString()}); nothing to revoke\n`)
       return EXIT_OK

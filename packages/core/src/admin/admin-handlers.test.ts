@@ -57,6 +57,9 @@ const grant = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 })
 
+// An issuer kid as issuers have them: a SHA-256 RFC 7638 thumbprint, base64url.
+const KID = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs'
+
 describe('createAdminHandlers: configuration', () => {
   it('refuses an admin token shorter than 32 bytes, saying how to make one', () => {
     for (const adminToken of ['', 'short', 'x'.repeat(31), 'é'.repeat(15)]) {
@@ -226,7 +229,7 @@ describe('POST /revoke', () => {
     expect(await errorOf(big)).toMatchObject({ status: 400, message: expect.stringContaining('65536 bytes') })
   })
 
-  it('revokes everything one issuer key signed: the id issuer:<kid>, kept for maxTtl', async () => {
+  it('revokes everything one issuer key signed: the id issuer:<kid>, kept for ten years (the key could sign more)', async () => {
     const revoked: Array<[string, Date]> = []
     const store: RevocationStore = {
       isRevoked: async () => false,
@@ -237,17 +240,22 @@ describe('POST /revoke', () => {
     const actions: unknown[] = []
     const handlers = admin({ store, onAction: (action) => actions.push(action) })
     const before = Math.floor(Date.now() / 1000)
-    const response = await handlers.revoke(post('/revoke', { issuer: 'kid-of-the-issuer' }))
+    const response = await handlers.revoke(post('/revoke', { issuer: KID }))
     expect(response.status).toBe(200)
     const body = (await response.json()) as { jti: string; exp: number }
-    expect(body.jti).toBe('issuer:kid-of-the-issuer')
-    expect(body.exp).toBeGreaterThanOrEqual(before + 86_400)
-    expect(body.exp).toBeLessThanOrEqual(before + 86_401)
-    expect(revoked).toEqual([['issuer:kid-of-the-issuer', new Date(body.exp * 1000)]])
-    expect(actions).toEqual([
-      { type: 'revoke', jti: 'issuer:kid-of-the-issuer', exp: body.exp, issuer: 'kid-of-the-issuer' },
-    ])
-    for (const bad of [{ issuer: '' }, { issuer: 7 }, { issuer: 'k', jti: 'j', exp: before + 60 }]) {
+    expect(body.jti).toBe(`issuer:${KID}`)
+    expect(body.exp).toBeGreaterThanOrEqual(before + 315_360_000)
+    expect(body.exp).toBeLessThanOrEqual(before + 315_360_001)
+    expect(revoked).toEqual([[`issuer:${KID}`, new Date(body.exp * 1000)]])
+    expect(actions).toEqual([{ type: 'revoke', jti: `issuer:${KID}`, exp: body.exp, issuer: KID }])
+    // Not a thumbprint: it could never match a grant, so it is refused rather than "revoked".
+    for (const bad of [
+      { issuer: '' },
+      { issuer: 7 },
+      { issuer: 'typo!' },
+      { issuer: `${KID}x` },
+      { issuer: KID, jti: 'j', exp: before + 60 },
+    ]) {
       expect((await errorOf(await handlers.revoke(post('/revoke', bad)))).code).toBe('bad_request')
     }
   })
@@ -259,7 +267,7 @@ describe('POST /revoke', () => {
         throw new Error(`connection to redis://:${SECRET}@db refused`)
       },
     }
-    const response = await admin({ store }).revoke(post('/revoke', { issuer: 'k' }))
+    const response = await admin({ store }).revoke(post('/revoke', { issuer: KID }))
     const error = await errorOf(response)
     expect(error).toMatchObject({ status: 503, code: 'revocation_unavailable' })
     expect(error.message).not.toContain(SECRET)

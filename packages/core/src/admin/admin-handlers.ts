@@ -2,6 +2,11 @@ import { type Duration, toSeconds } from '../duration.js'
 import { isKeyholeError, KeyholeError, type KeyholeErrorCode } from '../errors.js'
 import { type MintGrant, type MintOptions, mintDetailed } from '../mint.js'
 import { errorResponse } from '../proxy/error-response.js'
+import {
+  ISSUER_REVOCATION_SECONDS,
+  isIssuerKid,
+  issuerRevocationId,
+} from '../revocation/issuer-revocation.js'
 import type { RevocationStore } from '../revocation/store.js'
 import { adminUnauthorized, createAdminCheck } from './admin-token.js'
 import { createFailureLimiter, type FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js'
@@ -121,7 +126,6 @@ export const ADMIN_PATHS: Readonly<Record<string, 'GET' | 'POST'>> = Object.free
 const SHOWN = new Set<KeyholeErrorCode>(['bad_request', 'invalid_grant', 'unauthorized', 'not_found'])
 // Clocks of the revoking tool and the proxy may differ a little.
 const CLOCK_ALLOWANCE_SECONDS = 60
-const ISSUER_PREFIX = 'issuer:'
 const NO_STORE = { 'cache-control': 'no-store' }
 
 /**
@@ -227,12 +231,15 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
     if (body.issuer !== undefined) {
       if (body.jti !== undefined || body.exp !== undefined)
         throw new KeyholeError('bad_request', 'give either {"jti", "exp"} or {"issuer"}, not both')
-      if (typeof body.issuer !== 'string' || body.issuer.length === 0)
-        throw new KeyholeError('bad_request', '"issuer" must be the kid of an issuer key')
+      if (!isIssuerKid(body.issuer))
+        throw new KeyholeError(
+          'bad_request',
+          '"issuer" must be the kid of an issuer key (its RFC 7638 thumbprint, 43 base64url characters)',
+        )
       issuer = body.issuer
-      jti = `${ISSUER_PREFIX}${issuer}`
-      // No grant that key signed outlives the longest token lifetime from now.
-      exp = nowSeconds + Math.ceil(maxTtl)
+      jti = issuerRevocationId(issuer)
+      // The key could go on signing new grants: the revocation outlives any of them.
+      exp = nowSeconds + ISSUER_REVOCATION_SECONDS
     } else {
       const { jti: id, exp: expiry } = body
       if (typeof id !== 'string' || typeof expiry !== 'number' || !Number.isFinite(expiry) || expiry <= 0) {

@@ -12,6 +12,7 @@ import { hostRuleCovers } from '../policy/host-cover.js'
 import type { HostRule } from '../policy/host-pattern.js'
 import { scopeCoversUrl } from '../policy/scope-covers-url.js'
 import { answerNow } from '../revocation/answer-now.js'
+import { issuerRevocationId } from '../revocation/issuer-revocation.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { RevocationStore } from '../revocation/store.js'
 import type { Grant, KeyholePrivateJwk, LayerPolicy, OpenInfo } from '../types.js'
@@ -147,11 +148,6 @@ export interface Opener {
    * is no longer trusted stop opening at once.
    */
   setIssuers(issuers: readonly IssuerOption[]): void
-}
-
-/** The store id that revokes every grant one issuer key signed. */
-export function issuerRevocationId(issuerKid: string): string {
-  return `issuer:${issuerKid}`
 }
 
 const REVOCATION_TIMEOUT = Symbol('revocation timeout')

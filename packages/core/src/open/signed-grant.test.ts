@@ -13,9 +13,10 @@ import { generateKey } from '../keys/generate-key.js'
 import { toPublicJwk } from '../keys/jwk.js'
 import { createKeyring } from '../keys/keyring.js'
 import { mint } from '../mint.js'
+import { issuerRevocationId } from '../revocation/issuer-revocation.js'
 import { createMemoryStore } from '../revocation/memory-store.js'
 import type { KeyholeIssuerPrivateJwk, KeyholePrivateJwk } from '../types.js'
-import { createOpener, issuerRevocationId } from './opener.js'
+import { createOpener } from './opener.js'
 
 const grant = {
   hosts: ['api.example.com'],
