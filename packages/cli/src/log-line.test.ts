@@ -42,6 +42,19 @@ describe('formatEvent', () => {
     expect(formatEvent(base, new Date(0))).not.toContain('signed-sub')
   })
 
+  it('says why a token was refused', () => {
+    const refused: ProxyEvent = {
+      outcome: 'invalid_token',
+      status: 401,
+      method: 'GET',
+      reason: 'unknown_issuer',
+      timings,
+    }
+    expect(formatEvent(refused, new Date(0))).toBe(
+      '1970-01-01T00:00:00.000Z 401 invalid_token GET - reason=unknown_issuer 12.3ms',
+    )
+  })
+
   it('writes a dash for a request whose target was never read', () => {
     const line = formatEvent({ outcome: 'missing_token', status: 401, method: 'GET', timings }, new Date(0))
     expect(line).toBe('1970-01-01T00:00:00.000Z 401 missing_token GET - 12.3ms')

@@ -56,6 +56,8 @@ export function formatEvent(event: ProxyEvent, at: Date): string {
   // A layer's own sub is the holder's label: the issuer-signed one stays on the line.
   if (event.signedSub !== undefined)
     parts.push(`signed-sub=${event.signedSub === null ? '-' : field(event.signedSub)}`)
+  // Why a token was refused (unsigned, unknown_issuer, issuer_scope, ...): a fixed word, no value.
+  if (event.reason !== undefined) parts.push(`reason=${field(event.reason)}`)
   if (event.cacheHit !== undefined) parts.push(`cache=${event.cacheHit ? 'hit' : 'miss'}`)
   parts.push(`${event.timings.total.toFixed(1)}ms`)
   return parts.join(' ')

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { trustIssuer } from './trust-issuer.js'
 
@@ -29,5 +32,18 @@ describe('trustIssuer', () => {
     const scope = await refused('issuer.json=not a pattern zq9')
     expect(scope).toMatch(/not a valid host pattern/)
     expect(scope).not.toContain('zq9')
+  })
+
+  it("refuses a proxy's own encryption JWKS given by mistake: it could never verify a grant", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyhole-trust-'))
+    try {
+      const enc = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k', alg: 'ECDH-ES+A256KW', use: 'enc' }
+      await writeFile(join(dir, 'jwks.json'), JSON.stringify({ keys: [enc] }))
+      await expect(trustIssuer('jwks.json', dir)).rejects.toThrow(
+        /jwks\.json is an encryption key set .*keyhole jwks --keys <issuer keys\.json> --issuer/,
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

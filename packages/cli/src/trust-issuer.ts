@@ -78,6 +78,14 @@ export async function trustIssuer(spec: string, cwd: string): Promise<IssuerOpti
     throw new CliError(
       `issuer JWKS file ${source} must hold a key set: {"keys": [ ...public issuer keys... ]}`,
     )
+  const encryptionOnly = keys.every((key) => {
+    const { use, alg } = (key ?? {}) as { use?: unknown; alg?: unknown }
+    return use === 'enc' || alg === 'ECDH-ES+A256KW'
+  })
+  if (encryptionOnly)
+    throw new CliError(
+      `${source} is an encryption key set (a proxy's own JWKS), which cannot verify a grant; trust the issuer's signing keys: keyhole jwks --keys <issuer keys.json> --issuer > issuer.json`,
+    )
   if (keys.some((key) => typeof key === 'object' && key !== null && 'd' in key))
     throw new CliError(
       `${source} holds private keys; trust only the public ones: keyhole jwks --keys ${source} --issuer > issuer.json`,

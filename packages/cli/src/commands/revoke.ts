@@ -96,7 +96,8 @@ export const revokeCommand: Command = {
     if (issuer !== undefined && exp !== undefined)
       throw usageError('--exp goes with a <jti>; an issuer is revoked for ten years')
     const keepSeconds = issuer === undefined ? DEFAULT_KEEP_SECONDS : ISSUER_REVOCATION_SECONDS
-    const expiresAt = exp === undefined ? new Date(Date.now() + keepSeconds * 1000) : parseExpiry(exp, '--exp')
+    const expiresAt =
+      exp === undefined ? new Date(Date.now() + keepSeconds * 1000) : parseExpiry(exp, '--exp')
     if (expiresAt.getTime() <= Date.now()) {
       io.stderr(`that token has already expired (${expiresAt.toISOString()}); nothing to revoke\n`)
       return EXIT_OK

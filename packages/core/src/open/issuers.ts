@@ -1,4 +1,5 @@
 import { importJWK } from 'jose'
+import { toSeconds } from '../duration.js'
 import { KeyholeError } from '../errors.js'
 import { type FetchJwksOptions, fetchJwks } from '../fetch-jwks.js'
 import { bareIssuerJwk, isIssuerJwk, publicIssuerJwk, verifiedIssuerKid } from '../keys/issuer-jwk.js'
@@ -8,8 +9,9 @@ import type { IssuerAlg, KeyholeIssuerPublicJwk } from '../types.js'
 /**
  * Where an issuer's public keys come from: one JWK, a list of JWKs, a JWK set, anything with `publicJwks()`
  * (a keyring-like object), or the URL of a JWKS (HTTPS unless on loopback; fetched, cached, and
- * fetched again for an unknown `kid` at most once per 30 s). Keys that are not issuer keys
- * (a decryption key in the same set) are ignored.
+ * fetched again for an unknown `kid` at most once per 30 s, and in the background once the
+ * opener's `issuerJwks.cacheTtl` has passed, so a key the issuer removed stops being trusted).
+ * Keys that are not issuer keys (a decryption key in the same set) are ignored.
  */
 export type IssuerKeys =
   | KeyholeIssuerPublicJwk
@@ -64,6 +66,71 @@ interface Source {
   /** A fetch in flight, which concurrent lookups of an unknown kid wait for instead of skipping. */
   pending?: Promise<void>
   loaded: Map<string, IssuerKey>
+}
+
+// What a JWK may hold (RFC 7517 §4, RFC 7518 §6): anything else beside them is a typo or a
+// misplaced option, such as `{ ...jwk, hosts }` meant as a scope.
+const JWK_MEMBERS = new Set([
+  'kty',
+  'use',
+  'key_ops',
+  'alg',
+  'kid',
+  'x5u',
+  'x5c',
+  'x5t',
+  'x5t#S256',
+  'crv',
+  'x',
+  'y',
+  'd',
+  'n',
+  'e',
+  'p',
+  'q',
+  'dp',
+  'dq',
+  'qi',
+  'oth',
+  'k',
+  'ext',
+])
+const ISSUER_MEMBERS = new Set(['keys', 'hosts'])
+
+/**
+ * Refuses an issuer entry that cannot mean what it seems to: an unknown member (a misspelt
+ * `host: [...]` would otherwise trust the issuer for every host, the opposite of a scope), a URL
+ * that is not http(s), or static keys among which there is no issuer (signature) key at all
+ * (the proxy's own encryption JWKS given by mistake), which would trust nothing in silence.
+ */
+function checkEntry(entry: IssuerOption, i: number): void {
+  const where = `issuers[${i}]`
+  if (typeof entry === 'string' || entry instanceof URL) {
+    const url = entry instanceof URL ? entry : URL.canParse(entry) ? new URL(entry) : undefined
+    if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+      throw new KeyholeError(
+        'bad_request',
+        `${where} must be an issuer key, a JWK set or an https:// JWKS URL`,
+      )
+    return
+  }
+  if (typeof entry !== 'object' || entry === null)
+    throw new KeyholeError(
+      'bad_request',
+      `${where} must be an issuer key, a JWK set, { keys, hosts } or a JWKS URL`,
+    )
+  if (Array.isArray(entry) || typeof (entry as { publicJwks?: unknown }).publicJwks === 'function') return
+  const members = Object.keys(entry)
+  const allowed = 'keys' in entry ? ISSUER_MEMBERS : JWK_MEMBERS
+  const unknown = members.find((name) => !allowed.has(name))
+  if (unknown !== undefined) {
+    const hint = 'keys' in entry ? '{ keys, hosts }' : 'a JWK (for a scope, write { keys: jwk, hosts })'
+    // The member's name only: a JSON.stringify of the entry could hold a private key.
+    throw new KeyholeError(
+      'bad_request',
+      `${where} has an unknown member ${JSON.stringify(unknown.slice(0, 40))}; expected ${hint}`,
+    )
+  }
 }
 
 function isTrustedIssuer(value: IssuerOption): value is TrustedIssuer {
@@ -133,6 +200,7 @@ export function createIssuerSet(
     throw new KeyholeError('bad_request', 'issuers must be a list of issuer keys or { keys, hosts }')
   }
   const sources: Source[] = (issuers ?? []).map((entry, i) => {
+    checkEntry(entry, i)
     const trusted = isTrustedIssuer(entry)
     const keys = trusted ? entry.keys : (entry as IssuerKeys)
     const hosts = trusted ? entry.hosts : undefined
@@ -145,14 +213,41 @@ export function createIssuerSet(
     } catch {
       throw new KeyholeError('bad_request', `issuers[${i}].hosts holds an invalid host pattern`)
     }
-    if (typeof keys !== 'string' && !(keys instanceof URL)) {
+    if (typeof keys === 'string' || keys instanceof URL) {
+      if (trusted) checkEntry(keys, i)
+    } else {
       // Shape-checked now so a broken configuration fails at start, not on the first token.
-      for (const item of listOf(keys)) if (isIssuerJwk(item)) bareIssuerJwk(item)
+      let issuerKeys = 0
+      for (const item of listOf(keys)) {
+        if (!isIssuerJwk(item)) continue
+        bareIssuerJwk(item)
+        issuerKeys++
+      }
+      if (issuerKeys === 0)
+        throw new KeyholeError(
+          'bad_request',
+          `issuers[${i}] holds no issuer key (use "sig", ES256 or EdDSA): an encryption key set cannot verify a grant (the CLI's 'keyhole jwks --issuer' lists issuer keys)`,
+        )
     }
     return { keys, ...(scope && { scope }), fetchedAt: Number.NEGATIVE_INFINITY, loaded: new Map() }
   })
   const byKid = new Map<string, IssuerKey>()
   let staticLoad: Promise<void> | undefined
+  const urlSources = sources.filter((source) => typeof source.keys === 'string' || source.keys instanceof URL)
+  // A key the issuer took out of its JWKS must stop being trusted: a source older than its cache
+  // TTL is fetched again in the background (at most once a second, however short the TTL).
+  const refreshMs = Math.max(toSeconds(fetchOptions.cacheTtl ?? '5m') * 1000, 1000)
+
+  const refreshStale = () => {
+    const t = now()
+    for (const source of urlSources) {
+      if (source.pending || source.fetchedAt === Number.NEGATIVE_INFINITY) continue
+      if (t - source.fetchedAt < refreshMs) continue
+      source.pending = fetchSource(source).finally(() => {
+        source.pending = undefined
+      })
+    }
+  }
 
   const rebuild = () => {
     byKid.clear()
@@ -186,7 +281,10 @@ export function createIssuerSet(
 
   return {
     empty: sources.length === 0,
-    get: (kid) => byKid.get(kid),
+    get(kid) {
+      if (urlSources.length > 0) refreshStale()
+      return byKid.get(kid)
+    },
     async find(kid) {
       await loadStatic()
       const known = byKid.get(kid)

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
   craftJws,
   craftSignedToken,
@@ -273,6 +273,41 @@ describe('signed grants', () => {
     // A private key given as trusted is refused when the keys load, never silently used.
     await expect(withPrivate.open(token)).rejects.toThrow()
   })
+
+  it('refuses an issuer entry that cannot mean what it seems: a misspelt scope would trust every host', async () => {
+    const keyring = createKeyring([encKey])
+    const pub = toPublicJwk(issuer)
+    const refused: [unknown, RegExp][] = [
+      [
+        { keys: pub, host: ['good.example'] },
+        /issuers\[0\] has an unknown member "host"; expected \{ keys, hosts \}/,
+      ],
+      [{ keys: pub, Hosts: ['good.example'] }, /unknown member "Hosts"/],
+      [
+        { ...pub, hosts: ['good.example'] },
+        /unknown member "hosts"; expected a JWK \(for a scope, write \{ keys: jwk, hosts \}\)/,
+      ],
+      [{ foo: 1 }, /unknown member "foo"/],
+      [{ keys: [] }, /holds no issuer key/],
+      [toPublicJwk(encKey), /holds no issuer key/],
+      [keyring, /holds no issuer key/],
+      ['not a url', /https:\/\/ JWKS URL/],
+      ['ftp://issuer.example/jwks', /https:\/\/ JWKS URL/],
+      [{ keys: 'ftp://issuer.example/jwks', hosts: ['good.example'] }, /https:\/\/ JWKS URL/],
+      [7, /must be an issuer key/],
+    ]
+    for (const [entry, message] of refused)
+      expect(() => createOpener({ keyring, issuers: [entry as never] }), JSON.stringify(entry)).toThrow(
+        message,
+      )
+    // The right spelling scopes the issuer.
+    const scoped = createOpener({ keyring, issuers: [{ keys: pub, hosts: ['good.example'] }] })
+    const evil = await mint(
+      { ...grant, hosts: ['evil.example'] },
+      { to: keyring.publicJwks(), signWith: issuer },
+    )
+    expect((await refusal(scoped.open(evil))).reason).toBe('issuer_scope')
+  })
 })
 
 describe('issuer JWKS URLs', () => {
@@ -313,6 +348,27 @@ describe('issuer JWKS URLs', () => {
     for (let i = 0; i < 5; i++)
       await refusal(opener.open(await mint(grant, { to: keyring.publicJwks(), signWith: stranger })))
     expect(fetches()).toBe(2)
+  })
+
+  it('stops trusting a key the issuer removed from its JWKS once the cache TTL has passed', async () => {
+    const keyring = createKeyring([encKey])
+    served = [toPublicJwk(issuer)]
+    upstream.received.splice(0)
+    const opener = createOpener({ keyring, issuers: [url], issuerJwks: { cacheTtl: '1m' }, now: () => clock })
+    const token = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    expect((await opener.open(token)).issuerKid).toBe(issuer.kid)
+    served = [toPublicJwk(edIssuer)] // the issuer rotated its compromised key out
+    clock += 30_000
+    await opener.open(token) // within the TTL: no fetch
+    expect(fetches()).toBe(1)
+    clock += 31_000
+    // Past the TTL: this open still answers from what is known and refreshes in the background...
+    await opener.open(token)
+    await vi.waitFor(() => expect(fetches()).toBe(2))
+    // ...after which the removed key's grants, cached ones included, are refused.
+    await vi.waitFor(async () => expect((await refusal(opener.open(token))).reason).toBe('unknown_issuer'))
+    const fresh = await mint(grant, { to: keyring.publicJwks(), signWith: issuer })
+    expect((await refusal(opener.open(fresh))).reason).toBe('unknown_issuer')
   })
 
   it('refuses a plain-http issuer JWKS on a non-loopback host (nothing trusted from it)', async () => {
