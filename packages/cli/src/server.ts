@@ -53,6 +53,11 @@ export interface ServerOptions {
    * (`--trust-issuer`): public keys or a JWKS URL, each optionally limited to host patterns.
    */
   trustIssuers?: readonly IssuerOption[]
+  /**
+   * Reads the `--trust-issuer` sources again on `reload()` (SIGHUP), so an issuer dropped from a
+   * trust file stops being honoured without a restart. Default: the trust set stays as started.
+   */
+  reloadTrustIssuers?: () => Promise<readonly IssuerOption[]>
   /** Opens unsigned tokens too (`--accept-unsigned`); needs `allowHosts`. Default: false. */
   acceptUnsigned?: boolean
   /** Host patterns every target must match besides the grant (`--allow-host`). Default: any public host. */
@@ -228,11 +233,12 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     return routes
   }
 
-  const build = ({ keyring, issuers: own }: LoadedKeys): Hono => {
+  let trustIssuers = options.trustIssuers ?? []
+  const build = ({ keyring, issuers: own }: LoadedKeys, trusted = trustIssuers): Hono => {
     // Tokens signed by the key file's own issuer keys, and by every --trust-issuer.
     const issuers: IssuerOption[] = [
       ...(own.length > 0 ? [{ keys: { keys: own.map((key) => toPublicJwk(key)) } }] : []),
-      ...(options.trustIssuers ?? []),
+      ...trusted,
     ]
     const trust = {
       issuers,
@@ -359,8 +365,11 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
         .catch(() => [])
         .then(async () => {
           const fresh = await load()
-          const next = build(fresh)
+          // Trust files too: a broken one fails the reload like a broken key file, old set kept.
+          const trusted = options.reloadTrustIssuers ? await options.reloadTrustIssuers() : trustIssuers
+          const next = build(fresh, trusted)
           keys = fresh
+          trustIssuers = trusted
           app = next
           return fresh.keyring.kids()
         })

@@ -445,8 +445,22 @@ describe('keyhole serve', () => {
         `other-issuer.json=${upstream.origin}`,
       ])
       await trusting.waitFor(/^ {2}issuers .* and 1 --trust-issuer$/)
-      expect((await call(trusting.url, await signedByOther(trusting.url))).status).toBe(200)
+      const trustedToken = await signedByOther(trusting.url)
+      expect((await call(trusting.url, trustedToken)).status).toBe(200)
       expect((await call(trusting.url, await mintFor(trusting.url))).status).toBe(200)
+
+      // The partner is dropped from the trust file: SIGHUP re-reads it with the key file, and the
+      // partner's tokens, the one cached a moment ago included, stop opening; the log says why.
+      await keyhole(['keygen', '--out', 'third.json'], { cwd: other })
+      const thirdJwks = await keyhole(['jwks', '--keys', 'third.json', '--issuer'], { cwd: other })
+      await writeFile(join(dir, 'other-issuer.json'), thirdJwks.stdout)
+      trusting.child.kill('SIGHUP')
+      await trusting.waitFor(/reloaded keys\.json: /)
+      const dropped = await call(trusting.url, trustedToken)
+      expect(dropped.status).toBe(401)
+      await trusting.waitFor(/ 401 invalid_token GET .* reason=unknown_issuer /)
+      expect((await call(trusting.url, await mintFor(trusting.url))).status).toBe(200)
+      await writeFile(join(dir, 'other-issuer.json'), issuerJwks.stdout)
 
       // Scoped to another host, the same issuer's grant for this upstream is refused.
       const scoped = await start([

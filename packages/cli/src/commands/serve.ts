@@ -228,7 +228,17 @@ export const serveCommand: Command = {
         ...(replayCache ? { replayCache } : {}),
         ...(tokenHeaders.length > 0 ? { tokenHeaders } : {}),
         decryptThreads,
-        ...(trustIssuers.length > 0 ? { trustIssuers } : {}),
+        ...(trustIssuers.length > 0
+          ? {
+              trustIssuers,
+              // SIGHUP reads the --trust-issuer files (and URLs) again, with the key file.
+              reloadTrustIssuers: async () => {
+                const fresh: IssuerOption[] = []
+                for (const spec of many(values['trust-issuer'])) fresh.push(await trustIssuer(spec, io.cwd))
+                return fresh
+              },
+            }
+          : {}),
         ...(allowHosts.length > 0 ? { allowHosts } : {}),
         ...(allowPrivateAddresses === true || allowPrivateAddresses.length > 0
           ? { allowPrivateAddresses }
