@@ -295,6 +295,10 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
     createFetchListener((request, env) => app.fetch(request, env)),
   )
   server.on('clientError', answerClientError)
+  // Node keeps only the first 2,000 header lines by default and drops the rest in silence, so
+  // the proxy would judge (and forward) another request than the one sent. The size limit (16 KiB,
+  // then 431) still bounds them.
+  server.maxHeadersCount = 0
   // `Expect: 100-continue`: the 100 goes out only once something starts reading the body (the
   // forwarder, an admin route), so a request refused on its token or policy gets the refusal
   // instead, and its client never uploads the body. Node would otherwise send 100 at once.

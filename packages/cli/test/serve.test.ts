@@ -202,6 +202,15 @@ describe('keyhole serve', () => {
         `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Keyhole-Token: ${token}\r\n\r\n`,
     )
     expect(upgrade).toMatch(/^HTTP\/1\.1 400 [\s\S]*x-keyhole-error: bad_target/i)
+    // Past Node's default of 2,000 header lines nothing is dropped in silence: the token sent
+    // after 2,100 small headers is still read (it was 401 missing_token). (The test upstream, a
+    // Node server with that default, would drop the tail itself, so it is not asked.)
+    const many = Array.from({ length: 2100 }, (_, i) => `h${i}: v\r\n`).join('')
+    const crowded = await rawExchange(
+      port,
+      `GET /http/${upstream.authority}/crowded HTTP/1.1\r\nHost: a\r\n${many}X-Keyhole-Token: ${token}\r\nX-Last: end\r\nConnection: close\r\n\r\n`,
+    )
+    expect(crowded).toMatch(/^HTTP\/1\.1 200 /)
     expectNoSecrets(served, token)
   })
 
