@@ -103,9 +103,9 @@ export function parseHostPattern(pattern: string): HostRule {
       throw invalid(pattern, 'a wildcard cannot apply to an IP literal')
     if (!host.includes('.')) throw invalid(pattern, 'a wildcard needs a base domain of at least two labels')
   } else if (isIPv4(host)) {
-    // Only the canonical dotted-decimal form, so a pattern reads as what it allows (no 127.1, no 0x7f.0.0.1).
-    const plain = hostPart.endsWith('.') ? hostPart.slice(0, -1) : hostPart
-    if (plain !== host) throw invalid(pattern, 'write IPv4 literals in canonical dotted-decimal form')
+    // Only the canonical dotted-decimal form, so a pattern reads as what it allows (no 127.1, no
+    // 0x7f.0.0.1, no trailing dot: the private-address rule compares IP literals as written).
+    if (hostPart !== host) throw invalid(pattern, 'write IPv4 literals in canonical dotted-decimal form')
   }
   return { scheme, port, host, wildcard }
 }
