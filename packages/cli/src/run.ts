@@ -14,7 +14,7 @@ interface Entry {
 const COMMANDS: readonly Entry[] = [
   {
     name: 'keygen',
-    summary: 'generate a private key set for the proxy (mode 0600); prints the kid',
+    summary: 'generate a private key set for the proxy (mode 0600); prints its kids (enc and sig)',
     load: async () => (await import('./commands/keygen.js')).keygenCommand,
   },
   {
