@@ -182,6 +182,8 @@ describe.each(Object.keys(mounts))('%s', (name) => {
       const wrong = await post(app, '/revoke', body, i === 0 ? null : `wrong-${i}`)
       expect(wrong.status).toBe(401)
       expect(wrong.headers.get('x-keyhole-error')).toBe('unauthorized')
+      // RFC 6750 §3.1 on every mount: no error code when no credentials came.
+      expect(wrong.headers.get('www-authenticate')).toBe(i === 0 ? 'Bearer' : 'Bearer error="invalid_token"')
     }
     const limited = await post(app, '/revoke', body, 'wrong-again')
     expect(limited.status).toBe(429)

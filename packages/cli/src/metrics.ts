@@ -1,11 +1,10 @@
 import {
-  adminUnauthorized,
   createAdminCheck,
   createFailureLimiter,
-  errorResponse,
   type FailureLimiter,
   methodLabel,
   type ProxyEvent,
+  refuseAdmin,
   scrubbedCount,
   targetAuthorized,
   targetHostLabel,
@@ -122,16 +121,8 @@ export function createServeMetrics(options: ServeMetricsOptions): ServeMetrics {
     async handle(request, clientAddress = 'unknown') {
       // The token is checked before the limiter, so the right token always gets through.
       const authorization = request.headers.get('authorization')
-      if (isAdmin && !(await isAdmin(authorization))) {
-        const wait = limiter.retryAfter(clientAddress)
-        if (wait > 0) {
-          const limited = errorResponse('rate_limited', 'too many failed admin attempts; try again later')
-          limited.headers.set('retry-after', String(wait))
-          return limited
-        }
-        limiter.fail(clientAddress)
-        return adminUnauthorized(authorization)
-      }
+      if (isAdmin && !(await isAdmin(authorization)))
+        return refuseAdmin(limiter, clientAddress, authorization)
       const text = await registry.metrics()
       return new Response(request.method === 'HEAD' ? null : text, {
         headers: { 'content-type': registry.contentType, 'cache-control': 'no-store' },

@@ -260,9 +260,7 @@ export async function startServer(options: ServerOptions): Promise<KeyholeServer
       const method = c.req.method
       if (method === 'GET' || method === 'HEAD') return metrics.handle(c.req.raw, clientAddressOf(c.env))
       // As the other management routes answer a wrong method (not the proxy's "bad target").
-      const wrong = errorResponse('not_found', '/metrics takes GET')
-      wrong.headers.set('allow', 'GET, HEAD')
-      return wrong
+      return errorResponse('not_found', '/metrics takes GET', { allow: 'GET, HEAD' })
     })
     app.use('*', adminRoutes(own.at(-1)))
     app.all(

@@ -1,5 +1,6 @@
 import { ATTENUATION_CTY, type Keyring } from '@keyhole/core'
 import { nodeDecrypt } from '@keyhole/core/node'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { CliError } from './cli-error.js'
 import { readProtectedHeader } from './read-header.js'
 
@@ -91,12 +92,12 @@ export interface UnverifiedGrant {
  * ```
  */
 export function readUnverifiedGrant(token: string, keyring: Keyring): UnverifiedGrant | undefined {
-  const [header, payload] = (decryptText(token, keyring) ?? '').split('.')
+  const jws = decryptText(token, keyring)
+  if (jws === undefined) return undefined
   try {
-    const kid = (JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as { kid?: unknown }).kid
-    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8')) as unknown
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) return undefined
-    return { issuer: typeof kid === 'string' ? kid : undefined, claims: claims as Record<string, unknown> }
+    // jose's decoders read without verifying; decodeJwt refuses a payload that is not an object.
+    const { kid } = decodeProtectedHeader(jws)
+    return { issuer: typeof kid === 'string' ? kid : undefined, claims: decodeJwt(jws) }
   } catch {
     return undefined
   }

@@ -10,10 +10,10 @@ export {
   createAdminHandlers,
 } from './admin/admin-handlers.js'
 export {
-  adminUnauthorized,
   assertAdminToken,
   createAdminCheck,
   MIN_ADMIN_TOKEN_BYTES,
+  refuseAdmin,
 } from './admin/admin-token.js'
 export {
   createFailureLimiter,

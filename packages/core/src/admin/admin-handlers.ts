@@ -8,7 +8,7 @@ import {
   issuerRevocationId,
 } from '../revocation/issuer-revocation.js'
 import type { RevocationStore } from '../revocation/store.js'
-import { adminUnauthorized, createAdminCheck } from './admin-token.js'
+import { createAdminCheck, refuseAdmin } from './admin-token.js'
 import { createFailureLimiter, type FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js'
 import { type PublicKeySource, publicEncryptionKeys } from './public-keys.js'
 import { MAX_ADMIN_BODY_BYTES, readJsonBody } from './read-json.js'
@@ -181,14 +181,7 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
       const authorization = request.headers.get('authorization')
       if (!(await isAdmin(authorization))) {
         // The body is left unread: the server discards it (cancelling could drop the connection).
-        const address = context?.clientAddress ?? 'unknown'
-        const wait = limiter.retryAfter(address)
-        if (wait > 0) {
-          const limited = errorResponse('rate_limited', 'too many failed admin attempts; try again later')
-          return withHeaders(limited, { 'retry-after': String(wait) })
-        }
-        limiter.fail(address)
-        return adminUnauthorized(authorization)
+        return refuseAdmin(limiter, context?.clientAddress ?? 'unknown', authorization)
       }
       let body: unknown
       try {
@@ -306,18 +299,10 @@ export function createAdminHandlers(options: AdminHandlersOptions = {}): AdminHa
             }),
         )
       }
-      const wrong = errorResponse('not_found', `${path} takes ${method}`)
-      return Promise.resolve(withHeaders(wrong, { allow: method === 'GET' ? 'GET, HEAD' : method }))
+      const allow = method === 'GET' ? 'GET, HEAD' : method
+      return Promise.resolve(errorResponse('not_found', `${path} takes ${method}`, { allow }))
     },
   }
-}
-
-// A new response rather than headers.set() on the old one: some servers (@hono/node-server)
-// install a global Response whose headers, once created, are not read back by other adapters.
-function withHeaders(response: Response, extra: Record<string, string>): Response {
-  const headers = new Headers(response.headers)
-  for (const [name, value] of Object.entries(extra)) headers.set(name, value)
-  return new Response(response.body, { status: response.status, headers })
 }
 
 function pathOf(url: string): string {

@@ -1,5 +1,6 @@
 import { KeyholeError } from '../errors.js'
 import { errorResponse } from '../proxy/error-response.js'
+import type { FailureLimiter } from './failure-limiter.js'
 
 /** The shortest admin token accepted, in bytes of UTF-8. */
 export const MIN_ADMIN_TOKEN_BYTES = 32
@@ -63,22 +64,35 @@ export function createAdminCheck(
 }
 
 /**
- * The 401 `unauthorized` of an admin route or `/metrics`. Its challenge follows RFC 6750 §3.1:
- * `Bearer` alone when the request carried no `Authorization` (no error code for a request that
- * did not try), `Bearer error="invalid_token"` when it carried a wrong one.
+ * What a request without the right admin token gets from an admin route or `/metrics`, with the
+ * failure counted against its address: 429 `rate_limited` with `Retry-After` while the address
+ * is locked out, else 401 `unauthorized`. The 401's challenge follows RFC 6750 §3.1: `Bearer`
+ * alone when the request carried no `Authorization` (no error code for a request that did not
+ * try), `Bearer error="invalid_token"` when it carried a wrong one. Check the token first, so the
+ * right token is never throttled.
  *
  * @example
  * ```ts
  * const authorization = request.headers.get('authorization')
- * if (!(await isAdmin(authorization))) return adminUnauthorized(authorization)
+ * if (!(await isAdmin(authorization))) return refuseAdmin(limiter, clientAddress, authorization)
  * ```
  */
-export function adminUnauthorized(authorization: string | null | undefined): Response {
-  const response = errorResponse(
+export function refuseAdmin(
+  limiter: FailureLimiter,
+  clientAddress: string,
+  authorization: string | null | undefined,
+): Response {
+  const wait = limiter.retryAfter(clientAddress)
+  if (wait > 0) {
+    return errorResponse('rate_limited', 'too many failed admin attempts; try again later', {
+      'retry-after': String(wait),
+    })
+  }
+  limiter.fail(clientAddress)
+  const tried = authorization !== null && authorization !== undefined && authorization !== ''
+  return errorResponse(
     'unauthorized',
     'a valid admin token is required (Authorization: Bearer ...)',
+    tried ? undefined : { 'www-authenticate': 'Bearer' },
   )
-  if (authorization === null || authorization === undefined || authorization === '')
-    response.headers.set('www-authenticate', 'Bearer')
-  return response
 }

@@ -53,14 +53,22 @@ export function publicMessage(
 /**
  * A proxy error response: JSON `{"error":{"code","message"}}` with the status for `code`,
  * `X-Keyhole-Error: <code>`, `Cache-Control: no-store`, and on 401s
- * `WWW-Authenticate: Bearer error="invalid_token"`.
+ * `WWW-Authenticate: Bearer error="invalid_token"`. `headers` are added (or replace those) when
+ * the response is made: `headers.set()` afterwards is not read back by every server
+ * (`@hono/node-server` installs a global `Response` whose later header changes other adapters in
+ * the process do not see).
  *
  * @example
  * ```ts
  * return errorResponse('missing_token', 'no keyhole token in the request')
+ * return errorResponse('rate_limited', undefined, { 'retry-after': '30' })
  * ```
  */
-export function errorResponse(code: KeyholeErrorCode, message?: string): Response {
+export function errorResponse(
+  code: KeyholeErrorCode,
+  message?: string,
+  extraHeaders?: Readonly<Record<string, string>>,
+): Response {
   const status = errorStatus[code]
   const headers: Record<string, string> = {
     'content-type': 'application/json; charset=utf-8',
@@ -70,6 +78,8 @@ export function errorResponse(code: KeyholeErrorCode, message?: string): Respons
   if (code === 'missing_token') headers['www-authenticate'] = 'Bearer'
   else if (code === 'invalid_proof') headers['www-authenticate'] = PROOF_CHALLENGE
   else if (status === 401) headers['www-authenticate'] = 'Bearer error="invalid_token"'
+  if (extraHeaders)
+    for (const [name, value] of Object.entries(extraHeaders)) headers[name.toLowerCase()] = value
   const body = JSON.stringify({ error: { code, message: message ?? DEFAULT_MESSAGES[code] ?? code } })
   return new Response(body, { status, headers })
 }
